@@ -1,0 +1,206 @@
+"""Settings: defaults < ``[tool.lockgate]`` in pyproject.toml or lockgate.toml < ``LOCKGATE_*`` env < flags.
+
+One frozen ``Config`` flows through the pipeline so no stage reads the environment itself. Unknown keys
+are errors that name the key and the file: a typo in a safety setting must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from lockgate.durations import parse_duration_ms
+from lockgate.errors import ConfigError
+
+CONFIG_FILES = ("lockgate.toml", "pyproject.toml")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a number >= 0, got {value!r}")
+    return number
+
+
+def _to_str(value: Any) -> str:
+    if not isinstance(value, str | int):
+        raise ValueError(f"expected text, got {value!r}")
+    return str(value)
+
+
+def _to_table(value: Any) -> str:
+    text = _to_str(value).strip()
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 2 or not all(p.replace("_", "a").isalnum() for p in parts):
+        raise ValueError(f"expected [schema.]table made of letters, digits and _, got {value!r}")
+    return text if len(parts) == 2 else f"public.{text}"
+
+
+def _to_schemas(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of schema names, got {value!r}")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting a command may need. Durations are milliseconds."""
+
+    root: Path = field(default_factory=Path.cwd)
+    config_file: Path | None = None
+    migrations_dir: Path | None = None
+    database_url: str | None = None
+    table: str = "public.schema_migrations"
+    log_table: str = "public.schema_migrations_log"
+    lock_timeout_ms: int = 2_000
+    statement_timeout_ms: int = 3_600_000
+    lock_wait_ms: int = 600_000
+    lock_retries: int = 5
+    retry_backoff_ms: int = 1_000
+    max_version_gap_ms: int = 365 * 86_400_000
+    allow_out_of_order: bool = False
+    via: str = "cli"
+    pg_major: int | None = None
+    exposed_schemas: tuple[str, ...] = ()
+    supabase: bool | None = None
+    lint: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def migrations_path(self) -> Path:
+        """The migrations directory: configured, else ``supabase/migrations`` if present, else ``migrations``."""
+        if self.migrations_dir is not None:
+            path = self.migrations_dir
+            return path if path.is_absolute() else self.root / path
+        supabase_dir = self.root / "supabase" / "migrations"
+        return supabase_dir if supabase_dir.is_dir() else self.root / "migrations"
+
+
+# key in files -> (Config field, parser, env variable)
+_SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
+    "migrations_dir": ("migrations_dir", lambda v: Path(_to_str(v)), "LOCKGATE_MIGRATIONS_DIR"),
+    "database_url": ("database_url", _to_str, "LOCKGATE_DATABASE_URL"),
+    "table": ("table", _to_table, "LOCKGATE_TABLE"),
+    "log_table": ("log_table", _to_table, "LOCKGATE_LOG_TABLE"),
+    "lock_timeout": ("lock_timeout_ms", parse_duration_ms, "LOCKGATE_LOCK_TIMEOUT"),
+    "statement_timeout": ("statement_timeout_ms", parse_duration_ms, "LOCKGATE_STATEMENT_TIMEOUT"),
+    "lock_wait": ("lock_wait_ms", parse_duration_ms, "LOCKGATE_LOCK_WAIT"),
+    "lock_retries": ("lock_retries", _to_int, "LOCKGATE_LOCK_RETRIES"),
+    "retry_backoff": ("retry_backoff_ms", parse_duration_ms, "LOCKGATE_RETRY_BACKOFF"),
+    "max_version_gap": ("max_version_gap_ms", parse_duration_ms, "LOCKGATE_MAX_VERSION_GAP"),
+    "allow_out_of_order": ("allow_out_of_order", _to_bool, "LOCKGATE_ALLOW_OUT_OF_ORDER"),
+    "pg_major": ("pg_major", _to_int, "LOCKGATE_PG_MAJOR"),
+    "exposed_schemas": ("exposed_schemas", _to_schemas, "LOCKGATE_EXPOSED_SCHEMAS"),
+    "supabase": ("supabase", _to_bool, "LOCKGATE_SUPABASE"),
+}
+_SUBTABLES = {"lint"}
+
+
+def find_config_file(start: Path) -> Path | None:
+    """Walk up from ``start`` to the first lockgate.toml, or pyproject.toml with ``[tool.lockgate]``."""
+    for directory in (start, *start.parents):
+        lockgate_toml = directory / "lockgate.toml"
+        if lockgate_toml.is_file():
+            return lockgate_toml
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and "[tool.lockgate" in _read_text(pyproject):
+            return pyproject
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from exc
+
+
+def _file_settings(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    if path.name == "pyproject.toml":
+        section = document.get("tool", {}).get("lockgate", {})
+        prefix = "tool.lockgate"
+    else:
+        section = document.get("tool", {}).get("lockgate", document)
+        prefix = "lockgate"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{prefix}] must be a table")
+    return {key: (value, f"{path}: {prefix}.{key}") for key, value in section.items()}
+
+
+def _apply(values: dict[str, Any], key: str, raw: Any, where: str) -> None:
+    if key in _SUBTABLES:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: must be a table")
+        values[key] = raw
+        return
+    if key not in _SETTINGS:
+        known = ", ".join(sorted([*_SETTINGS, *_SUBTABLES]))
+        raise ConfigError(f"{where}: unknown setting {key!r} (known: {known})")
+    attribute, parser, _ = _SETTINGS[key]
+    try:
+        values[attribute] = parser(raw)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def load_config(
+    cwd: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Config:
+    """Resolve the effective settings; ``overrides`` are flag values keyed like the file keys."""
+    cwd = (cwd or Path.cwd()).resolve()
+    environ = os.environ if environ is None else environ
+    explicit = config_file or (Path(environ["LOCKGATE_CONFIG"]) if environ.get("LOCKGATE_CONFIG") else None)
+    if explicit is not None and not explicit.is_file():
+        raise ConfigError(f"config file {explicit} does not exist (--config / LOCKGATE_CONFIG)")
+    path = explicit or find_config_file(cwd)
+    values: dict[str, Any] = {"root": path.parent.resolve() if path else cwd, "config_file": path}
+    if path is not None:
+        for key, (raw, where) in _file_settings(path).items():
+            _apply(values, key, raw, where)
+    for key, (_, _, env_name) in _SETTINGS.items():
+        if environ.get(env_name, "") != "":
+            _apply(values, key, environ[env_name], f"environment variable {env_name}")
+    for key, raw in (overrides or {}).items():
+        if raw is not None:
+            _apply(values, key, raw, f"--{key.replace('_', '-')}")
+    if (overrides or {}).get("migrations_dir") is not None:
+        # A --dir flag is relative to where the user typed it, not to the config file.
+        flag_dir = values["migrations_dir"]
+        values["migrations_dir"] = flag_dir if flag_dir.is_absolute() else cwd / flag_dir
+    return Config(**values)
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """A copy of ``config`` with some fields replaced (used by doors such as the Action and the API)."""
+    names = {f.name for f in fields(Config)}
+    unknown = set(changes) - names
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return replace(config, **changes)

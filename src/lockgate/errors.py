@@ -1,0 +1,48 @@
+"""Errors that end a command with a one-line message and a defined exit code.
+
+Every door (CLI, hooks, Action, API) turns a ``LockgateError`` into a single line naming the file,
+line or setting at fault; anything else escaping is a bug. The exit codes are the CLI contract:
+0 ok, 1 validation errors or a failed migration, 2 usage/config/connection errors.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class LockgateError(Exception):
+    """Base for expected failures; ``str(err)`` is the one line shown to the user."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(LockgateError):
+    """A setting, flag or config file is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConnectionFailed(LockgateError):
+    """The database could not be reached or refused us."""
+
+    exit_code = EXIT_USAGE
+
+
+class SourceError(LockgateError):
+    """A migration file cannot be used as it is (unreadable, bad name, bad SQL...)."""
+
+    exit_code = EXIT_FAILED
+
+
+class HistoryError(LockgateError):
+    """The tracking table is not ours, or cannot be read or created."""
+
+    exit_code = EXIT_USAGE
+
+
+class LockWaitTimeout(LockgateError):
+    """Another runner held the migration lock for longer than ``--lock-wait``."""
+
+    exit_code = EXIT_FAILED

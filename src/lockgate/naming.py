@@ -1,0 +1,80 @@
+"""Migration file names: ``<version>_<name>.sql`` where version is a UTC timestamp.
+
+The version is what orders migrations and what ``schema_migrations.version`` stores. Fourteen digits
+(``YYYYMMDDHHMMSS``) is the rule; eight (``YYYYMMDD``) is accepted for older projects and orders as
+midnight of that day, so ``20250828_a.sql`` and ``20250828000000_b.sql`` are the same instant: duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+FILENAME = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.sql$")
+SNAKE_NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """What a file name says: the normalised 14-digit version, the text as written, and the name."""
+
+    version: int
+    version_text: str
+    name: str
+
+    @property
+    def instant(self) -> datetime:
+        return version_to_datetime(self.version)
+
+
+class NameError_(ValueError):
+    """A file name that does not follow the rule; the message says how to fix it."""
+
+
+def version_to_datetime(version: int) -> datetime:
+    return datetime.strptime(f"{version:014d}", "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def parse_filename(filename: str) -> ParsedName:
+    """Parse ``20250829120000_add_user_preferences.sql``; raise ``NameError_`` saying what is wrong."""
+    match = FILENAME.match(filename)
+    if not match:
+        raise NameError_(
+            f"{filename}: migration files must be named <YYYYMMDDHHMMSS>_<name>.sql "
+            f"(try: {suggest_filename(filename)})"
+        )
+    digits, name = match.group("version"), match.group("name")
+    if len(digits) == 14:
+        fmt = "%Y%m%d%H%M%S"
+    elif len(digits) == 8:
+        fmt = "%Y%m%d"
+    else:
+        raise NameError_(
+            f"{filename}: version {digits} has {len(digits)} digits; use a 14-digit UTC timestamp "
+            f"YYYYMMDDHHMMSS (try: {suggest_filename(filename)})"
+        )
+    try:
+        datetime.strptime(digits, fmt)
+    except ValueError:
+        raise NameError_(f"{filename}: version {digits} is not a real date and time ({fmt})") from None
+    version = int(digits) * 1_000_000 if len(digits) == 8 else int(digits)
+    return ParsedName(version=version, version_text=digits, name=name)
+
+
+def snake_case(description: str) -> str:
+    """``"Add user preferences table"`` -> ``add_user_preferences_table``."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", description).lower())
+    return "_".join(words)
+
+
+def timestamp_version(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def suggest_filename(filename: str, moment: datetime | None = None) -> str:
+    """A name that passes the rule, keeping whatever words the original had."""
+    stem = filename[:-4] if filename.endswith(".sql") else filename
+    stem = re.sub(r"^\d+_?", "", stem)
+    return f"{timestamp_version(moment)}_{snake_case(stem) or 'migration'}.sql"

@@ -1,0 +1,137 @@
+"""Files on disk -> ``Migration`` objects (version, name, text, checksum), without parsing SQL.
+
+Reading and hashing ten thousand files is cheap; parsing them is not, so SQL is parsed only on demand
+(``Migration.parse()``) by the stages that need statements: the runner and the linter. ``status`` and
+``validate`` never pay for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from lockgate.checksum import BOM, checksum, normalise_text
+from lockgate.errors import SourceError
+from lockgate.naming import NameError_, ParsedName, parse_filename
+from lockgate.statements import ParsedSql, SqlError, parse_sql
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration file: what its name says and what it contains."""
+
+    path: Path
+    version: int
+    version_text: str
+    name: str
+    text: str = field(repr=False)
+    checksum: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    @property
+    def id(self) -> str:
+        """The tracking-table key: the file name without ``.sql`` (unique even for legacy versions)."""
+        return self.path.name[: -len(".sql")]
+
+    @cached_property
+    def parsed(self) -> ParsedSql:
+        """Statements with line numbers; raises ``SourceError`` naming the file and line."""
+        return parse_migration_text(self.path, self.text)
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+@dataclass(frozen=True)
+class UnrecognisedFile:
+    """A ``.sql`` file in the migrations directory whose name does not parse; never silently skipped."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """Everything found in the migrations directory, in version order."""
+
+    directory: Path
+    migrations: tuple[Migration, ...]
+    unrecognised: tuple[UnrecognisedFile, ...] = ()
+
+    def by_version(self) -> dict[int, list[Migration]]:
+        grouped: dict[int, list[Migration]] = {}
+        for migration in self.migrations:
+            grouped.setdefault(migration.version, []).append(migration)
+        return grouped
+
+
+def read_text(path: Path) -> str:
+    """Read a migration as UTF-8; a clear error for unreadable or non-UTF-8 files."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+
+
+def load_migration(path: Path, parsed_name: ParsedName | None = None) -> Migration:
+    """Read one file whose name is already known to be valid."""
+    parsed_name = parsed_name or parse_filename(path.name)
+    text = read_text(path)
+    return Migration(
+        path=path,
+        version=parsed_name.version,
+        version_text=parsed_name.version_text,
+        name=parsed_name.name,
+        text=text,
+        checksum=checksum(text),
+    )
+
+
+def parse_migration_text(path: Path, text: str) -> ParsedSql:
+    """Parse with file-level checks: empty and comment-only files are errors, not no-ops."""
+    normalised = normalise_text(text)
+    if not normalised.strip():
+        raise SourceError(f"{path}: file is empty; write the migration's SQL or delete the file")
+    try:
+        parsed = parse_sql(normalised)
+    except SqlError as exc:
+        raise SourceError(f"{path}:{exc.line}:{exc.column}: {exc.message}") from None
+    if not parsed.statements:
+        raise SourceError(f"{path}: contains only comments, no SQL statement")
+    return parsed
+
+
+def discover(directory: Path) -> Source:
+    """All ``*.sql`` files directly in ``directory``, sorted by version then file name."""
+    if not directory.is_dir():
+        raise SourceError(
+            f"migrations directory {directory} does not exist (set --dir, LOCKGATE_MIGRATIONS_DIR "
+            "or migrations_dir in [tool.lockgate])"
+        )
+    migrations: list[Migration] = []
+    unrecognised: list[UnrecognisedFile] = []
+    for path in sorted(directory.glob("*.sql")):
+        if not path.is_file():
+            continue
+        try:
+            parsed_name = parse_filename(path.name)
+        except NameError_ as exc:
+            unrecognised.append(UnrecognisedFile(path, str(exc)))
+            continue
+        migrations.append(load_migration(path, parsed_name))
+    migrations.sort(key=lambda m: (m.version, m.filename))
+    return Source(directory, tuple(migrations), tuple(unrecognised))
+
+
+__all__ = ["BOM", "Migration", "Source", "UnrecognisedFile", "discover", "load_migration", "read_text"]
