@@ -53,6 +53,15 @@ def _to_table(value: Any) -> str:
     return text if len(parts) == 2 else f"public.{text}"
 
 
+def _to_uuid(value: Any) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(_to_str(value)))
+    except ValueError:
+        raise ValueError(f"expected a UUID (the user's id), got {value!r}") from None
+
+
 def _to_schemas(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
@@ -82,6 +91,7 @@ class Config:
     pg_major: int | None = None
     exposed_schemas: tuple[str, ...] = ()
     supabase: bool | None = None
+    executed_by: str | None = None
     lint: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,6 +120,7 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "pg_major": ("pg_major", _to_int, "LOCKGATE_PG_MAJOR"),
     "exposed_schemas": ("exposed_schemas", _to_schemas, "LOCKGATE_EXPOSED_SCHEMAS"),
     "supabase": ("supabase", _to_bool, "LOCKGATE_SUPABASE"),
+    "executed_by": ("executed_by", _to_uuid, "LOCKGATE_EXECUTED_BY"),
 }
 _SUBTABLES = {"lint"}
 

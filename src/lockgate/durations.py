@@ -42,5 +42,9 @@ def format_ms(milliseconds: int | float) -> str:
     seconds = milliseconds / 1000
     if seconds < 60:
         return f"{seconds:.1f} s"
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:g} days"
     minutes, rest = divmod(int(seconds), 60)
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
     return f"{minutes} min {rest:02d} s"

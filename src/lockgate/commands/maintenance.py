@@ -1,0 +1,43 @@
+"""``lockgate baseline`` and ``lockgate repair``: adopting a database and recovering after a human fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lockgate.commands.common import Output, build_config, config_options, describe_target
+from lockgate.service import baseline as baseline_service
+from lockgate.service import database_target
+from lockgate.service import repair as repair_service
+
+
+@click.command()
+@config_options
+@click.option("--version", "version", type=int, required=True, metavar="V", help="Last version to mark as baselined.")
+def baseline(
+    migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None, version: int
+) -> None:
+    """Mark every migration up to V as baselined (already in the database) without running it."""
+    config = build_config(migrations_dir, database_url, config_file, table)
+    output = Output()
+    target = database_target(config, output.notice)
+    describe_target(output, target)
+    done = baseline_service(config, target, version, output.notice)
+    for migration_id in done:
+        output.line(f"baselined {migration_id}")
+    output.line(f"{len(done)} migration(s) baselined up to {version}", style="green")
+
+
+@click.command()
+@config_options
+def repair(migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None) -> None:
+    """After a human fixed things: accept current checksums and clear failed/running records (all logged)."""
+    config = build_config(migrations_dir, database_url, config_file, table)
+    output = Output()
+    target = database_target(config, output.notice)
+    describe_target(output, target)
+    actions = repair_service(config, target, output.notice)
+    for action in actions:
+        output.line(action)
+    output.line(f"{len(actions)} repair(s) recorded in {config.log_table}" if actions else "nothing to repair")

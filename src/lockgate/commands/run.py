@@ -1,0 +1,128 @@
+"""``lockgate run``: apply pending migrations (or ``--dry-run`` them) with a summary table."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lockgate.commands.common import Output, build_config, config_options, describe_target
+from lockgate.durations import format_ms
+from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.report import run_json
+from lockgate.runner import APPLIED, FAILED, MigrationResult
+from lockgate.service import RunOutcome, database_target
+from lockgate.service import run as run_service
+from lockgate.source import Migration
+
+
+@click.command()
+@config_options
+@click.option("--dry-run", is_flag=True, help="Apply each pending migration in a transaction, then roll back.")
+@click.option("--to", "to_version", type=int, metavar="VERSION", help="Stop after this version.")
+@click.option("--lock-timeout", metavar="DURATION", help="lock_timeout for each migration (default 2s).")
+@click.option("--statement-timeout", metavar="DURATION", help="statement_timeout for each migration (default 1h).")
+@click.option("--lock-wait", metavar="DURATION", help="How long to wait for another runner (default 10min).")
+@click.option("--lock-retries", type=int, metavar="N", help="Retries after a lock timeout (default 5).")
+@click.option("--allow-out-of-order", is_flag=True, default=None, help="Apply pending files older than the latest applied.")
+@click.option("--executed-by", metavar="UUID", help="User id recorded in executed_by.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def run(
+    migrations_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    table: str | None,
+    dry_run: bool,
+    to_version: int | None,
+    as_json: bool,
+    **settings: Any,
+) -> None:
+    """Apply pending migrations, each in its own transaction with its tracking row."""
+    config = build_config(migrations_dir, database_url, config_file, table, **settings)
+    output = Output()
+    target = database_target(config, output.notice)
+    if not as_json:
+        describe_target(output, target)
+    progress, display = _progress(output, as_json)
+    with display:
+        outcome = run_service(
+            config, target, dry_run=dry_run, to_version=to_version, notify=output.notice, progress=progress
+        )
+    if as_json:
+        output.json(run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run))
+    else:
+        _render(output, outcome)
+    failed = outcome.blocked or outcome.result.failed is not None
+    raise SystemExit(EXIT_FAILED if failed else EXIT_OK)
+
+
+def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
+    """A live progress bar on a terminal; nothing when piped or in JSON mode."""
+    if quiet or not output.err.is_terminal:
+        return None, nullcontext()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    display = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=output.err, transient=True,
+    )
+    task = display.add_task("migrating", total=None)
+
+    def progress(event: str, migration: Migration, result: MigrationResult | None) -> None:
+        if event == "start":
+            display.update(task, description=f"applying {migration.filename}")
+        elif event == "retry" and result and result.error:
+            display.console.print(
+                f"[yellow]lock timeout[/yellow] on {migration.filename} (attempt {result.attempts}); retrying"
+            )
+        elif event == "done":
+            display.advance(task)
+
+    return progress, display
+
+
+def _render(output: Output, outcome: RunOutcome) -> None:
+    plan = outcome.plan
+    for problem in plan.warnings:
+        output.warn(problem.message)
+    if outcome.blocked:
+        for problem in plan.errors:
+            output.error(problem.message)
+        output.error(f"nothing was run: {len(plan.errors)} validation error(s); see `lockgate validate`")
+        return
+    results = outcome.result.results
+    if not results:
+        output.line("nothing to do: every migration is applied")
+        return
+    rows = [
+        [r.migration.filename, r.outcome + (f" ({r.note})" if r.note else ""), format_ms(r.duration_ms),
+         str(r.attempts), "yes" if r.transactional else "no"]
+        for r in results
+    ]
+    title = "dry run (rolled back)" if outcome.dry_run else "migrations"
+    output.table(["migration", "outcome", "time", "attempts", "transaction"], rows, title=title)
+    failed = outcome.result.failed
+    if failed is not None and failed.error is not None:
+        output.error(failed.error.one_line(failed.migration))
+        if failed.error.detail:
+            output.line(f"  detail: {failed.error.detail}")
+        if failed.error.hint:
+            output.line(f"  hint: {failed.error.hint}")
+        if not failed.transactional:
+            output.error(
+                f"{failed.migration.filename} ran outside a transaction: {failed.statements_completed} statement(s) "
+                "had already run. Fix the database by hand, then run `lockgate repair` before the next run."
+            )
+        not_run = len(plan.pending) - len(results)
+        if not_run > 0:
+            output.line(f"{not_run} later migration(s) were not run")
+        return
+    applied = outcome.result.count(APPLIED)
+    total = sum(r.duration_ms for r in results)
+    verb = "would apply" if outcome.dry_run else "applied"
+    count = outcome.result.count("dry-run-ok") if outcome.dry_run else applied
+    output.line(f"{verb} {count} migration(s) in {format_ms(total)}", style="green")
+    if outcome.result.count(FAILED) == 0 and any(r.outcome == "skipped" for r in results):
+        output.line("some migrations were applied by another runner meanwhile")

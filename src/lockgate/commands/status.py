@@ -1,0 +1,94 @@
+"""``lockgate status``, ``list`` and ``validate``: read-only views of files versus history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lockgate.commands.common import Output, build_config, config_options, describe_target
+from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_json
+from lockgate.service import State, database_target, read_state
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _state(output: Output, as_json: bool, **options: object) -> tuple[State, str, str]:
+    config = build_config(**options)  # type: ignore[arg-type]
+    target = database_target(config, output.notice)
+    if not as_json:
+        describe_target(output, target)
+    return read_state(config, target), target.masked, config.table
+
+
+@click.command()
+@config_options
+@json_option
+def status(as_json: bool, **options: object) -> None:
+    """Applied / pending / failed counts, the latest applied migration and any validation problem."""
+    output = Output()
+    state, database, table = _state(output, as_json, **options)
+    document = status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
+    if as_json:
+        output.json(document)
+        return
+    counts = document["counts"]
+    output.line(
+        f"applied {counts['applied'] + counts['baselined']}  pending {counts['pending']}  "
+        f"failed {counts['failed'] + counts['running']}  modified {counts['modified']}  missing {counts['missing']}"
+    )
+    latest = state.plan.latest_applied
+    if latest and latest.record:
+        when = f"{latest.record.applied_at:%Y-%m-%d %H:%M:%S %Z}" if latest.record.applied_at else "baselined"
+        output.line(f"latest applied: {latest.id} ({when})")
+    elif not state.table_exists:
+        output.line(f"no migration applied yet ({table} does not exist)")
+    for migration in state.plan.pending:
+        output.line(f"pending: {migration.filename}")
+    for problem in state.plan.problems:
+        (output.error if problem.severity == "error" else output.warn)(problem.message)
+    if not state.plan.problems:
+        output.line("no validation problems", style="green")
+
+
+@click.command("list")
+@config_options
+@json_option
+def list_command(as_json: bool, **options: object) -> None:
+    """Every migration: version, name, state, applied_at, executed_by, duration, checksum."""
+    output = Output()
+    state, database, table = _state(output, as_json, **options)
+    if as_json:
+        document = status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
+        output.json({"schema": document["schema"], "migrations": [
+            dict(zip(LIST_HEADERS, entry_row(e), strict=True)) | {"id": e.id} for e in state.plan.entries
+        ]})
+        return
+    rows = [entry_row(entry) for entry in state.plan.entries]
+    if not rows:
+        output.line(f"no migrations in {state.source.directory}")
+        return
+    output.table(LIST_HEADERS, rows)
+
+
+@click.command()
+@config_options
+@json_option
+@click.option("--allow-out-of-order", is_flag=True, default=None, help="Out-of-order pending files are warnings.")
+def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) -> None:
+    """Checksums, duplicate versions, gaps, missing files, failed records, out-of-order and unrunnable files."""
+    output = Output()
+    state, _, _ = _state(output, as_json, allow_out_of_order=allow_out_of_order, **options)
+    problems = state.plan.problems
+    if as_json:
+        output.json({"schema": 1, "valid": not state.plan.errors, "problems": [problem_json(p) for p in problems]})
+    else:
+        for problem in problems:
+            (output.error if problem.severity == "error" else output.warn)(f"[{problem.code}] {problem.message}")
+        errors, warnings = len(state.plan.errors), len(state.plan.warnings)
+        output.line(
+            f"{len(state.source.migrations)} migration file(s) checked: {errors} error(s), {warnings} warning(s)",
+            style="red" if errors else "green",
+        )
+    raise SystemExit(EXIT_FAILED if state.plan.errors else EXIT_OK)

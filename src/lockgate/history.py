@@ -1,0 +1,324 @@
+"""The tracking table (``public.schema_migrations``), its audit log, and the advisory-lock keys.
+
+This is the only module that writes tracking rows. Readers never create anything: ``status`` and the
+Action's check mode must work on a read-only connection, so a missing table simply means "nothing applied".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+from lockgate.errors import HistoryError
+
+if TYPE_CHECKING:
+    import psycopg
+
+STATUSES = ("applied", "failed", "running", "baselined")
+
+TRACKING_COLUMNS: dict[str, str] = {
+    "id": "text",
+    "name": "text",
+    "version": "bigint",
+    "checksum": "text",
+    "applied_at": "timestamp with time zone",
+    "executed_by": "uuid",
+    "execution_time_ms": "integer",
+    "status": "text",
+    "error_message": "text",
+    "metadata": "jsonb",
+}
+
+LOG_COLUMNS: dict[str, str] = {
+    "log_id": "bigint",
+    "logged_at": "timestamp with time zone",
+    "action": "text",
+    "outcome": "text",
+    "migration_id": "text",
+    "version": "bigint",
+    "name": "text",
+    "checksum": "text",
+    "previous_checksum": "text",
+    "execution_time_ms": "integer",
+    "executed_by": "uuid",
+    "error_message": "text",
+    "sqlstate": "text",
+    "error_line": "integer",
+    "metadata": "jsonb",
+}
+
+_CREATE_TRACKING = """
+CREATE TABLE IF NOT EXISTS {table} (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  version BIGINT NOT NULL UNIQUE,
+  checksum TEXT NOT NULL,
+  applied_at TIMESTAMPTZ,
+  executed_by UUID,
+  execution_time_ms INTEGER,
+  status TEXT CHECK (status IN ('applied', 'failed', 'running', 'baselined')),
+  error_message TEXT,
+  metadata JSONB
+)"""
+
+_CREATE_LOG = """
+CREATE TABLE IF NOT EXISTS {table} (
+  log_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  logged_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  action TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  migration_id TEXT,
+  version BIGINT,
+  name TEXT,
+  checksum TEXT,
+  previous_checksum TEXT,
+  execution_time_ms INTEGER,
+  executed_by UUID,
+  error_message TEXT,
+  sqlstate TEXT,
+  error_line INTEGER,
+  metadata JSONB
+)"""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of the tracking table."""
+
+    id: str
+    name: str
+    version: int
+    checksum: str
+    applied_at: datetime | None
+    executed_by: str | None
+    execution_time_ms: int | None
+    status: str | None
+    error_message: str | None
+    metadata: Mapping[str, Any]
+
+    @property
+    def transactional(self) -> bool:
+        return bool(self.metadata.get("transactional", True))
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One attempt or action, as it goes into the audit table."""
+
+    action: str
+    outcome: str
+    migration_id: str | None = None
+    version: int | None = None
+    name: str | None = None
+    checksum: str | None = None
+    previous_checksum: str | None = None
+    execution_time_ms: int | None = None
+    executed_by: str | None = None
+    error_message: str | None = None
+    sqlstate: str | None = None
+    error_line: int | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+def _split_name(qualified: str) -> tuple[str, str]:
+    schema, _, table = qualified.partition(".")
+    return (schema, table) if table else ("public", schema)
+
+
+def lock_key(database_scope: str, purpose: str) -> int:
+    """A stable signed 64-bit advisory-lock key per tracking table and purpose ("run" or "apply")."""
+    digest = hashlib.sha256(f"lockgate:{database_scope}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class History:
+    """Reads and writes the tracking and audit tables through one connection."""
+
+    def __init__(self, conn: psycopg.Connection[Any], table: str, log_table: str) -> None:
+        self.conn = conn
+        self.table_name = table
+        self.log_table_name = log_table
+        self.table = sql.Identifier(*_split_name(table))
+        self.log_table = sql.Identifier(*_split_name(log_table))
+        self.run_key = lock_key(table, "run")
+        self.apply_key = lock_key(table, "apply")
+
+    # -- shape -------------------------------------------------------------------------------------
+    def _columns(self, qualified: str) -> dict[str, str] | None:
+        schema, table = _split_name(qualified)
+        rows = self.conn.execute(
+            """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+            FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+            """,
+            (schema, table),
+        ).fetchall()
+        return {name: type_ for name, type_ in rows} if rows else None
+
+    def _check_shape(self, qualified: str, expected: Mapping[str, str], kind: str) -> bool:
+        """True if the table exists with our shape, False if missing; HistoryError if it is someone else's."""
+        found = self._columns(qualified)
+        if found is None:
+            return False
+        wrong = sorted(
+            f"{column} ({found[column]} instead of {type_})" if column in found else f"{column} (missing)"
+            for column, type_ in expected.items()
+            if found.get(column) != type_
+        )
+        if wrong:
+            raise HistoryError(
+                f"table {qualified} exists but is not a lockgate {kind} table "
+                f"(columns: {', '.join(wrong[:4])}{'...' if len(wrong) > 4 else ''}); it was left untouched. "
+                f"Point lockgate at another table with `table = \"schema.name\"` in [tool.lockgate] "
+                f"or LOCKGATE_TABLE"
+            )
+        return True
+
+    def exists(self) -> bool:
+        """Whether the tracking table exists (checking its shape when it does)."""
+        present = self._check_shape(self.table_name, TRACKING_COLUMNS, "tracking")
+        self._check_shape(self.log_table_name, LOG_COLUMNS, "audit log")
+        return present
+
+    def ensure(self) -> None:
+        """Create both tables if missing; refuse to touch tables of another shape. Commits."""
+        with self.conn.transaction():
+            tracking = self._check_shape(self.table_name, TRACKING_COLUMNS, "tracking")
+            logged = self._check_shape(self.log_table_name, LOG_COLUMNS, "audit log")
+            for qualified, present in ((self.table_name, tracking), (self.log_table_name, logged)):
+                if not present:
+                    schema, _ = _split_name(qualified)
+                    self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            if not tracking:
+                self.conn.execute(sql.SQL(_CREATE_TRACKING).format(table=self.table))
+            if not logged:
+                self.conn.execute(sql.SQL(_CREATE_LOG).format(table=self.log_table))
+
+    # -- reading -----------------------------------------------------------------------------------
+    def records(self) -> list[Record]:
+        """All tracking rows in version order; empty when the table does not exist yet."""
+        if not self.exists():
+            return []
+        cursor = self.conn.execute(
+            sql.SQL(
+                "SELECT id, name, version, checksum, applied_at, executed_by::text, execution_time_ms, "
+                "status, error_message, metadata FROM {} ORDER BY version"
+            ).format(self.table)
+        )
+        return [Record(*row[:9], metadata=row[9] or {}) for row in cursor.fetchall()]
+
+    def record_for(self, version: int, *, lock: bool = False) -> Record | None:
+        query = sql.SQL(
+            "SELECT id, name, version, checksum, applied_at, executed_by::text, execution_time_ms, status, "
+            "error_message, metadata FROM {} WHERE version = %s" + (" FOR UPDATE" if lock else "")
+        ).format(self.table)
+        row = self.conn.execute(query, (version,)).fetchone()
+        return Record(*row[:9], metadata=row[9] or {}) if row else None
+
+    def log_entries(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """The audit log, newest first."""
+        if self._columns(self.log_table_name) is None:
+            return []
+        cursor = self.conn.execute(
+            sql.SQL("SELECT * FROM {} ORDER BY log_id DESC LIMIT %s OFFSET %s").format(self.log_table),
+            (limit, offset),
+        )
+        names = [column.name for column in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- writing (callers own the transaction) ------------------------------------------------------
+    def upsert(
+        self,
+        *,
+        migration_id: str,
+        name: str,
+        version: int,
+        checksum: str,
+        status: str,
+        executed_by: str | None,
+        execution_time_ms: int | None,
+        error_message: str | None,
+        metadata: Mapping[str, Any],
+        applied: bool,
+    ) -> None:
+        """Insert or replace the row for ``version`` (a failed attempt's row is replaced on success)."""
+        self.conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (id, name, version, checksum, applied_at, executed_by, execution_time_ms, "
+                "status, error_message, metadata) "
+                "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (version) DO UPDATE SET id = EXCLUDED.id, name = EXCLUDED.name, "
+                "checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at, "
+                "executed_by = EXCLUDED.executed_by, execution_time_ms = EXCLUDED.execution_time_ms, "
+                "status = EXCLUDED.status, error_message = EXCLUDED.error_message, metadata = EXCLUDED.metadata"
+            ).format(self.table),
+            (
+                migration_id,
+                name,
+                version,
+                checksum,
+                applied,
+                executed_by,
+                execution_time_ms,
+                status,
+                error_message,
+                json.dumps(dict(metadata)),
+            ),
+        )
+
+    def log(self, entry: LogEntry) -> None:
+        self.conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (action, outcome, migration_id, version, name, checksum, previous_checksum, "
+                "execution_time_ms, executed_by, error_message, sqlstate, error_line, metadata) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            ).format(self.log_table),
+            (
+                entry.action,
+                entry.outcome,
+                entry.migration_id,
+                entry.version,
+                entry.name,
+                entry.checksum,
+                entry.previous_checksum,
+                entry.execution_time_ms,
+                entry.executed_by,
+                entry.error_message,
+                entry.sqlstate,
+                entry.error_line,
+                json.dumps(dict(entry.metadata or {})),
+            ),
+        )
+
+    def set_checksum(self, version: int, checksum: str) -> None:
+        self.conn.execute(sql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(self.table), (checksum, version))
+
+    def delete(self, version: int) -> None:
+        self.conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(self.table), (version,))
+
+    def holders(self, key: int) -> list[dict[str, Any]]:
+        """Sessions holding the advisory lock ``key`` (who is running migrations right now)."""
+        unsigned = key & 0xFFFFFFFFFFFFFFFF
+        cursor = self.conn.execute(
+            """
+            SELECT a.pid, a.usename, a.application_name, host(a.client_addr) AS client_addr,
+                   a.xact_start, a.state
+            FROM pg_catalog.pg_locks l
+            JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted
+              AND l.classid = %s::oid AND l.objid = %s::oid AND l.objsubid = 1
+              AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+            """,
+            (unsigned >> 32, unsigned & 0xFFFFFFFF),
+        )
+        names = [column.name for column in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,224 @@
+"""``lockgate check-immutable [--base REF] [FILES...]``: committed migrations are never edited.
+
+A migration that is on the base branch may already have run somewhere; editing, renaming or deleting
+it makes that database disagree with the files forever (the edit never runs there, and its checksum
+no longer matches). The fix is always a new migration. Only additions pass.
+
+Deletions and renames are read from ``git diff --cached -M`` against the base, because pre-commit
+passes only files that still exist. A change that leaves the parse tree identical (whitespace or
+comments) cannot change what the database does, so it is a warning, not a block. pglast's fingerprint
+is not used for that: it ignores constants, so ``DEFAULT 1`` -> ``DEFAULT 2`` would look harmless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from lockgate.checksum import checksum, normalise_text
+from lockgate.errors import LockgateError
+from lockgate.hooks import MIGRATION_FILES, click_command
+from lockgate.hooks.git import (
+    HEAD,
+    Change,
+    GitError,
+    find_root,
+    merge_base,
+    read_blob,
+    relative_to_root,
+    resolve_commit,
+    staged_changes,
+    unknown_ref,
+)
+
+_POSITION_KEYS = re.compile(r"^(location|.*_location|stmt_len)$")
+
+
+class Edit(Enum):
+    """How far apart two versions of a migration are."""
+
+    IDENTICAL = "identical"  # same checksum: line endings or a BOM at most
+    COSMETIC = "cosmetic"  # same parse tree and directives: whitespace or comments
+    SEMANTIC = "semantic"  # anything the database could notice
+
+
+@dataclass(frozen=True)
+class Base:
+    """The commit staged changes are compared with, and how to name it to the user."""
+
+    commit: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    message: str
+    blocking: bool
+
+
+def _without_positions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _without_positions(value) for key, value in node.items() if not _POSITION_KEYS.match(key)
+        }
+    if isinstance(node, list):
+        return [_without_positions(item) for item in node]
+    return node
+
+
+def _meaning(text: str) -> tuple[frozenset[str], Any] | None:
+    """What a migration tells the database: its ``-- lockgate:`` directives and its position-free tree.
+
+    None when the text does not parse: two unparseable versions are never called equivalent.
+    """
+    from pglast import parser as pg_parser  # only a modified migration pays for importing pglast
+
+    from lockgate.statements import SqlError, read_directives
+
+    try:
+        return read_directives(text), _without_positions(json.loads(pg_parser.parse_sql_json(text)))
+    except (pg_parser.ParseError, SqlError):
+        return None
+
+
+def compare(old: bytes, new: bytes) -> Edit:
+    """Classify an edit; anything that does not decode or parse counts as semantic."""
+    try:
+        old_text, new_text = normalise_text(old.decode("utf-8")), normalise_text(new.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Edit.IDENTICAL if old == new else Edit.SEMANTIC
+    if checksum(old_text) == checksum(new_text):
+        return Edit.IDENTICAL
+    old_meaning = _meaning(old_text)
+    if old_meaning is not None and old_meaning == _meaning(new_text):
+        return Edit.COSMETIC
+    return Edit.SEMANTIC
+
+
+def resolve_base(root: Path, ref: str) -> Base | None:
+    """HEAD as is (None before the first commit); any other ref through its merge-base, as CI does."""
+    if ref == HEAD:
+        commit = resolve_commit(root, HEAD)
+        return Base(commit, "HEAD") if commit else None
+    commit = resolve_commit(root, ref)
+    if commit is None:
+        raise unknown_ref(ref)
+    if resolve_commit(root, HEAD) is None:
+        return Base(commit, ref)
+    fork_point = merge_base(root, commit)
+    if fork_point is None:
+        raise GitError(f"--base {ref}: has no common history with HEAD")
+    return Base(fork_point, ref)
+
+
+def judge(root: Path, base: Base, change: Change) -> Finding | None:
+    """The verdict on one staged change to a migration path; None when it is allowed silently."""
+    if change.status in {"A", "C"}:
+        return None
+    if change.status == "D":
+        restore = f"git checkout {base.commit[:12]} -- {shlex.quote(change.path)}"
+        return Finding(
+            f"{change.path}: deletes a migration already committed on {base.label} "
+            f"(restore it with `{restore}`; to undo its effect, add a new migration)",
+            blocking=True,
+        )
+    if change.status == "R":
+        old_path = change.old_path or change.path
+        rename_back = f"git mv {shlex.quote(change.path)} {shlex.quote(old_path)}"
+        return Finding(
+            f"{change.path}: renames {old_path}, a migration already committed on {base.label} "
+            f"(rename it back with `{rename_back}`; put any change in a new migration)",
+            blocking=True,
+        )
+    edit = Edit.SEMANTIC
+    if change.status == "M":
+        edit = compare(read_blob(root, base.commit, change.path), read_blob(root, None, change.path))
+    if edit is Edit.IDENTICAL:
+        return None
+    if edit is Edit.COSMETIC:
+        return Finding(
+            f"{change.path}: warning: only whitespace or comments changed in a migration already committed "
+            f"on {base.label} (allowed; its checksum changes, so databases that applied it will report "
+            "it as modified)",
+            blocking=False,
+        )
+    revert = f"git checkout {base.commit[:12]} -- {shlex.quote(change.path)}"
+    return Finding(
+        f"{change.path}: modifies a migration already committed on {base.label} "
+        f"(revert it with `{revert}` and put the change in a new migration: lockgate create <name>)",
+        blocking=True,
+    )
+
+
+def _is_migration(change: Change, pattern: re.Pattern[str], named: set[str]) -> bool:
+    # A rename is judged by where the file came from: moving a file into migrations/ is an addition.
+    path = change.old_path if change.status == "R" and change.old_path else change.path
+    return path in named or pattern.search(path) is not None
+
+
+def check(filenames: Sequence[str], ref: str, pattern: re.Pattern[str]) -> list[Finding]:
+    root = find_root()
+    if root is None:
+        raise GitError("not inside a git repository (check-immutable compares staged changes with git)")
+    base = resolve_base(root, ref)
+    if base is None:
+        print("lockgate check-immutable: no commits yet, so no migration is committed; nothing to check")
+        return []
+    named = {relative_to_root(root, filename) for filename in filenames}
+    changes = [
+        change for change in staged_changes(root, base.commit) if _is_migration(change, pattern, named)
+    ]
+    return [finding for change in changes if (finding := judge(root, base, change)) is not None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lockgate check-immutable",
+        description="Block staged edits, renames and deletions of migrations that are already committed.",
+    )
+    parser.add_argument(
+        "filenames",
+        nargs="*",
+        help="files pre-commit passes; also treated as migrations if they do not match --pattern. "
+        "Deletions and renames are always read from git.",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        default=HEAD,
+        help="compare with this ref's merge-base with HEAD, as CI does for a pull request "
+        "(default: HEAD, i.e. the staged change)",
+    )
+    parser.add_argument(
+        "--pattern",
+        metavar="REGEX",
+        default=MIGRATION_FILES,
+        help=f"which repository paths are migrations (default: {MIGRATION_FILES})",
+    )
+    args = parser.parse_args(argv)
+    try:
+        pattern = re.compile(args.pattern)
+    except re.error as exc:
+        print(f"error: --pattern {args.pattern!r}: not a regular expression ({exc})", file=sys.stderr)
+        return 2
+    try:
+        findings = check(args.filenames, args.base, pattern)
+    except LockgateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for finding in findings:
+        print(finding.message)
+    return 1 if any(finding.blocking for finding in findings) else 0
+
+
+command = click_command(
+    "check-immutable", main, "Block edits, renames and deletions of committed migrations (pre-commit hook)."
+)

@@ -1,0 +1,304 @@
+"""Everything a rule may ask about one file, computed once and shared by all rules.
+
+Rules receive a ``FileContext`` and yield ``Violation`` objects; they never parse SQL themselves. The
+context parses once (pglast JSON), knows which tables the file itself creates (those are new and exempt
+from lock rules), whether the file runs in a transaction, the target PostgreSQL major version, and how
+to turn a node's byte offset into a 1-based line/column span.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pglast import parser as pg_parser
+
+from lockgate.lint import nodes
+from lockgate.lint.findings import Span
+from lockgate.statements import ParsedSql, Statement
+
+NO_TRANSACTION = "no-transaction"
+
+
+class ByteLines:
+    """Byte offset -> 1-based (line, column in characters) for UTF-8 text; built in C-speed loops."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        starts = [0]
+        position = data.find(b"\n")
+        while position != -1:
+            starts.append(position + 1)
+            position = data.find(b"\n", position + 1)
+        self._starts = starts
+
+    def position(self, byte_offset: int) -> tuple[int, int]:
+        byte_offset = max(0, min(byte_offset, len(self._data)))
+        line = bisect.bisect_right(self._starts, byte_offset)
+        start = self._starts[line - 1]
+        column = len(self._data[start:byte_offset].decode("utf-8", errors="replace")) + 1
+        return line, column
+
+
+@dataclass(frozen=True)
+class PlpgsqlBody:
+    """A parsed PL/pgSQL body (``DO`` block or function) and the file line its body line 1 is on."""
+
+    tree: Any
+    first_line: int
+
+    def file_line(self, lineno: int | None) -> int:
+        return self.first_line + max((lineno or 1) - 1, 0)
+
+
+@dataclass(frozen=True)
+class _Created:
+    tables: dict[str, int]
+    partitioned: dict[str, int]
+    indexes: dict[str, int]
+
+
+@dataclass
+class FileContext:
+    """One migration file as the rules see it."""
+
+    path: str
+    text: str
+    parsed: ParsedSql
+    pg_major: int = 15
+    exposed_schemas: tuple[str, ...] = ("public",)
+    _embedded_parent: dict[int, Statement] = field(default_factory=dict, repr=False)
+    _plpgsql_cache: dict[int, PlpgsqlBody | None] = field(default_factory=dict, repr=False)
+
+    # -- the file -------------------------------------------------------------------------------
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        """Top-level statements in file order (including a wrapping BEGIN/COMMIT)."""
+        return self.parsed.statements
+
+    @property
+    def transactional(self) -> bool:
+        """False when the file says ``-- lockgate: no-transaction`` (each statement runs on its own)."""
+        return NO_TRANSACTION not in self.parsed.directives
+
+    @cached_property
+    def data(self) -> bytes:
+        return self.text.encode("utf-8")
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    @cached_property
+    def _byte_lines(self) -> ByteLines:
+        return ByteLines(self.data)
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+
+    # -- spans ----------------------------------------------------------------------------------
+    def span(self, statement: Statement) -> Span:
+        """The whole statement (for DO-embedded statements: their line inside the block)."""
+        if self.is_embedded(statement):
+            return self._line_span(statement.line)
+        end = statement.byte_start + len(statement.text.encode("utf-8"))
+        end_line, end_column = self._byte_lines.position(end)
+        return Span(statement.line, statement.column, end_line, end_column)
+
+    def span_at(self, statement: Statement, node: Any) -> Span:
+        """From ``node``'s location to the end of that line (within the statement).
+
+        pglast records only where a node starts; ending at the line end keeps carets readable. Falls
+        back to the statement's span when the node has no location or the statement is embedded.
+        """
+        offset = nodes.location(node)
+        if offset is None or self.is_embedded(statement):
+            return self._first_line_span(statement)
+        line, column = self._byte_lines.position(offset)
+        statement_span = self.span(statement)
+        end_column = len(self.line_text(line).rstrip()) + 1
+        if line == statement_span.end_line:
+            end_column = min(end_column, statement_span.end_column)
+        return Span(line, column, line, max(end_column, column + 1))
+
+    def _first_line_span(self, statement: Statement) -> Span:
+        span = self.span(statement)
+        if span.end_line == span.line:
+            return span
+        end_column = len(self.line_text(span.line).rstrip()) + 1
+        return Span(span.line, span.column, span.line, max(end_column, span.column + 1))
+
+    def _line_span(self, line: int) -> Span:
+        text = self.line_text(line)
+        start = len(text) - len(text.lstrip()) + 1
+        return Span(line, start, line, max(len(text.rstrip()) + 1, start + 1))
+
+    def statement_span_head(self, statement: Statement) -> Span:
+        """The statement's first line only: the usual place to point at a whole-statement problem."""
+        return self._first_line_span(statement)
+
+    # -- names ----------------------------------------------------------------------------------
+    @staticmethod
+    def qualified(relation: Any) -> str:
+        """``schema.table`` from a RangeVar dict; unqualified names are ``public``."""
+        return nodes.qualified_name(relation)
+
+    @staticmethod
+    def normalise_name(name: str) -> str:
+        return name if "." in name else f"{nodes.DEFAULT_SCHEMA}.{name}"
+
+    # -- statements that run during the migration -------------------------------------------------
+    @cached_property
+    def executed(self) -> tuple[Statement, ...]:
+        """Top-level statements plus the static SQL inside ``DO`` blocks, in execution order."""
+        out: list[Statement] = []
+        for statement in self.statements:
+            out.append(statement)
+            if statement.kind == "DoStmt":
+                out.extend(self._do_block_statements(statement))
+        return tuple(out)
+
+    @cached_property
+    def _ordinals(self) -> dict[int, int]:
+        return {id(statement): number for number, statement in enumerate(self.executed)}
+
+    def ordinal(self, statement: Statement) -> int:
+        """Position of ``statement`` in ``executed`` (top-level and DO-embedded statements)."""
+        return self._ordinals.get(id(statement), len(self.executed))
+
+    def is_embedded(self, statement: Statement) -> bool:
+        return id(statement) in self._embedded_parent
+
+    def parent(self, statement: Statement) -> Statement:
+        """The top-level statement holding ``statement`` (itself when it is top-level)."""
+        return self._embedded_parent.get(id(statement), statement)
+
+    def plpgsql(self, statement: Statement) -> PlpgsqlBody | None:
+        """The PL/pgSQL tree of a ``DO`` block or ``LANGUAGE plpgsql`` function, or None."""
+        if id(statement) not in self._plpgsql_cache:
+            self._plpgsql_cache[id(statement)] = self._parse_plpgsql(statement)
+        return self._plpgsql_cache[id(statement)]
+
+    def _parse_plpgsql(self, statement: Statement) -> PlpgsqlBody | None:
+        body = _plpgsql_body_option(statement)
+        result: PlpgsqlBody | None = None
+        if body is not None:
+            try:
+                tree = json.loads(pg_parser.parse_plpgsql_json(statement.text))
+            except (pg_parser.ParseError, ValueError, RecursionError):
+                tree = None
+            if tree is not None:
+                offset = body.get("arg_location", body.get("location", -1))
+                line = self._byte_lines.position(offset)[0] if isinstance(offset, int) and offset >= 0 else (
+                    statement.line
+                )
+                result = PlpgsqlBody(tree, line)
+        return result
+
+    def _do_block_statements(self, statement: Statement) -> Iterator[Statement]:
+        body = self.plpgsql(statement)
+        if body is None:
+            return
+        for kind, fields in nodes.walk(body.tree):
+            query = _static_query(kind, fields)
+            if query is None:
+                continue
+            try:
+                tree = json.loads(pg_parser.parse_sql_json(query))
+            except (pg_parser.ParseError, ValueError, RecursionError):
+                continue
+            line = body.file_line(fields.get("lineno"))
+            for raw in tree.get("stmts", []):
+                ((inner_kind, inner_node),) = raw["stmt"].items()
+                embedded = Statement(
+                    statement.index, query, line, 1, line, inner_kind, inner_node, statement.byte_start
+                )
+                self._embedded_parent[id(embedded)] = statement
+                yield embedded
+
+    # -- what this file creates -------------------------------------------------------------------
+    @cached_property
+    def _created(self) -> _Created:
+        tables: dict[str, int] = {}
+        partitioned: dict[str, int] = {}
+        indexes: dict[str, int] = {}
+        for number, statement in enumerate(self.executed):
+            node = statement.node
+            if statement.kind == "CreateStmt":
+                name = self.qualified(node.get("relation"))
+                tables.setdefault(name, number)
+                if node.get("partspec"):
+                    partitioned.setdefault(name, number)
+            elif statement.kind == "CreateTableAsStmt":
+                into = node.get("into") or {}
+                tables.setdefault(self.qualified(into.get("rel")), number)
+            elif statement.kind == "IndexStmt" and node.get("idxname"):
+                schema = (node.get("relation") or {}).get("schemaname") or nodes.DEFAULT_SCHEMA
+                indexes.setdefault(f"{schema}.{node['idxname']}", number)
+        return _Created(tables, partitioned, indexes)
+
+    def _key(self, relation: Any) -> str:
+        return self.normalise_name(relation) if isinstance(relation, str) else self.qualified(relation)
+
+    def is_new_table(self, relation: Any, before: Statement) -> bool:
+        """True when the table (RangeVar dict or ``[schema.]name``) was created earlier in this file,
+        or is a temporary table: either way nobody else can be holding or waiting for its locks."""
+        if isinstance(relation, dict) and (nodes.unwrap(relation, "RangeVar") or {}).get("relpersistence") == "t":
+            return True
+        created = self._created.tables.get(self._key(relation))
+        return created is not None and created < self.ordinal(before)
+
+    def is_existing_table(self, relation: Any, before: Statement) -> bool:
+        """The opposite of ``is_new_table``: a table that exists before this migration runs."""
+        return not self.is_new_table(relation, before)
+
+    def is_partitioned_table(self, relation: Any, before: Statement) -> bool:
+        """Created earlier in this file with ``PARTITION BY`` (other files are not consulted)."""
+        created = self._created.partitioned.get(self._key(relation))
+        return created is not None and created < self.ordinal(before)
+
+    def created_tables(self, before: Statement) -> frozenset[str]:
+        """Tables (``schema.name``) created by statements that run before ``before``."""
+        limit = self.ordinal(before)
+        return frozenset(name for name, number in self._created.tables.items() if number < limit)
+
+    def is_new_index(self, qualified_index: str, before: Statement) -> bool:
+        created = self._created.indexes.get(self.normalise_name(qualified_index))
+        return created is not None and created < self.ordinal(before)
+
+
+def _plpgsql_body_option(statement: Statement) -> dict[str, Any] | None:
+    """The ``AS`` option of a DO block or a LANGUAGE plpgsql function, else None."""
+    if statement.kind == "DoStmt":
+        options = statement.node.get("args")
+    elif statement.kind == "CreateFunctionStmt":
+        options = statement.node.get("options")
+    else:
+        return None
+    language = nodes.def_elem(options, "language")
+    language_name = "plpgsql"
+    if language is not None:
+        language_name = str((nodes.unwrap(language.get("arg"), "String") or {}).get("sval", "")).lower()
+    elif statement.kind == "CreateFunctionStmt":
+        return None
+    if language_name != "plpgsql":
+        return None
+    return nodes.def_elem(options, "as")
+
+
+def _static_query(kind: str, fields: dict[str, Any]) -> str | None:
+    """SQL a PL/pgSQL statement runs as-is: static SQL, or EXECUTE of one plain string literal."""
+    if kind == "PLpgSQL_stmt_execsql":
+        expr = nodes.unwrap(fields.get("sqlstmt"), "PLpgSQL_expr") or {}
+        query = expr.get("query")
+        return query if isinstance(query, str) else None
+    if kind == "PLpgSQL_stmt_dynexecute":
+        expr = nodes.unwrap(fields.get("query"), "PLpgSQL_expr") or {}
+        query = str(expr.get("query", "")).strip()
+        if len(query) >= 2 and query[0] == query[-1] == "'" and "'" not in query[1:-1].replace("''", ""):
+            return query[1:-1].replace("''", "'")
+    return None

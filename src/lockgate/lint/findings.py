@@ -1,0 +1,80 @@
+"""What a lint run produces: findings, independent of any output format.
+
+A ``Violation`` is what a rule yields (where and what); the engine turns it into a ``Finding`` by adding
+the rule id, the effective severity, the file and the docs link, so rules never deal with configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+DOCS_URL = "https://github.com/lockgate/lockgate/blob/main/docs/rules.md"
+
+
+class Severity(str, Enum):
+    """Finding severities, most severe first; ``rank`` orders them."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A 1-based, inclusive-start / exclusive-end-column region of a file."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int, column: int) -> Span:
+        return cls(line, column, line, column + 1)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule's raw hit: the message names the lock or risk; ``help`` overrides the rule's default."""
+
+    span: Span
+    message: str
+    help: str | None = None
+
+
+def rule_url(rule_id: str) -> str:
+    return f"{DOCS_URL}#{rule_id}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one file, ready for any renderer."""
+
+    rule_id: str
+    severity: Severity
+    path: str
+    span: Span
+    message: str
+    help: str
+    source_line: str = ""
+    """The text of the finding's first line, for excerpts; empty when unknown (unreadable files)."""
+
+    @property
+    def url(self) -> str:
+        return rule_url(self.rule_id)
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.span.line, self.span.column, self.rule_id)

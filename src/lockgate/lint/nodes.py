@@ -1,0 +1,126 @@
+"""Small helpers over pglast's JSON parse tree (plain dicts), shared by all rules.
+
+Node-typed fields appear as ``{"TypeName": {...}}`` wrappers; fields of a fixed struct type (a
+``RangeVar`` relation, a ``TypeName``) appear unwrapped. These helpers accept both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Node = dict[str, Any]
+
+DEFAULT_SCHEMA = "public"
+
+
+def unwrap(node: Any, kind: str) -> Node | None:
+    """``node`` as a ``kind`` node whether or not it carries the ``{kind: ...}`` wrapper."""
+    if not isinstance(node, dict):
+        return None
+    inner = node.get(kind)
+    if isinstance(inner, dict):
+        return inner
+    return node
+
+
+def walk(node: Any) -> Iterator[tuple[str, Node]]:
+    """Every wrapped node under ``node`` (depth-first, in source order) as ``(type name, fields)``.
+
+    Iterative rather than recursive: parse trees of generated SQL can be deeper than Python's stack.
+    """
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _Marker):
+            yield current.kind, current.fields
+        elif isinstance(current, dict):
+            for key, value in reversed(list(current.items())):
+                if isinstance(value, dict | list):
+                    stack.append(value)
+                    if isinstance(value, dict) and key[:1].isupper():
+                        stack.append(_Marker(key, value))
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
+
+
+class _Marker:
+    """A node to yield; pushed above its fields so it is reported before its children."""
+
+    __slots__ = ("fields", "kind")
+
+    def __init__(self, kind: str, fields: Node) -> None:
+        self.kind = kind
+        self.fields = fields
+
+
+def qualified_name(relation: Any, default_schema: str = DEFAULT_SCHEMA) -> str:
+    """``schema.name`` of a RangeVar dict (``public`` when unqualified), so ``t`` == ``public.t``."""
+    rangevar = unwrap(relation, "RangeVar") or {}
+    schema = rangevar.get("schemaname") or default_schema
+    return f"{schema}.{rangevar.get('relname', '')}"
+
+
+def name_list(names: Any) -> list[str]:
+    """``[{"String": {"sval": "pg_catalog"}}, ...]`` -> ``["pg_catalog", ...]``."""
+    out: list[str] = []
+    for item in names or []:
+        string = unwrap(item, "String")
+        if string is not None and "sval" in string:
+            out.append(str(string["sval"]))
+    return out
+
+
+def qualified_list_name(names: Any, default_schema: str = DEFAULT_SCHEMA) -> str:
+    """A dotted name list (types, functions) as ``schema.name``."""
+    parts = name_list(names)
+    if len(parts) == 1:
+        return f"{default_schema}.{parts[0]}"
+    return ".".join(parts[-2:])
+
+
+def type_name(type_node: Any) -> str:
+    """The last part of a TypeName (``int4``, ``varchar``, ``text``, or a user type name)."""
+    parts = name_list((unwrap(type_node, "TypeName") or {}).get("names"))
+    return parts[-1] if parts else ""
+
+
+def type_modifiers(type_node: Any) -> list[int]:
+    """Integer type modifiers (``varchar(20)`` -> ``[20]``, ``numeric(10, 2)`` -> ``[10, 2]``)."""
+    mods: list[int] = []
+    for item in (unwrap(type_node, "TypeName") or {}).get("typmods", []) or []:
+        const = unwrap(item, "A_Const") or {}
+        ival = const.get("ival")
+        if isinstance(ival, dict):
+            mods.append(int(ival.get("ival", 0)))
+    return mods
+
+
+def string_constant(node: Any) -> str | None:
+    """The value of an ``A_Const`` string literal, else None."""
+    const = unwrap(node, "A_Const")
+    if not const or not isinstance(const.get("sval"), dict):
+        return None
+    value = const["sval"].get("sval", "")
+    return str(value)
+
+
+def def_elem(options: Any, name: str) -> Node | None:
+    """The ``DefElem`` called ``name`` in an options list."""
+    for option in options or []:
+        elem = unwrap(option, "DefElem")
+        if elem is not None and elem.get("defname") == name:
+            return elem
+    return None
+
+
+def location(node: Any) -> int | None:
+    """The byte offset of a node (wrapped or not), when pglast recorded one (-1 means unknown)."""
+    if not isinstance(node, dict):
+        return None
+    if len(node) == 1:
+        inner = next(iter(node.values()))
+        if isinstance(inner, dict) and "location" in inner:
+            node = inner
+    value = node.get("location")
+    return value if isinstance(value, int) and value >= 0 else None

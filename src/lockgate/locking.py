@@ -1,0 +1,83 @@
+"""The run lock: one lockgate run per tracking table at a time, safe behind transaction poolers.
+
+The lock is ``pg_advisory_xact_lock`` taken inside a transaction that a dedicated connection keeps open
+for the whole run. A transaction-mode pooler never reassigns a server connection mid-transaction, so the
+lock cannot be silently lost or leaked the way a session-level lock can; if our process dies the
+server rolls the transaction back and the lock is released.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from psycopg import errors as pg_errors
+
+from lockgate.db import DatabaseTarget, connect
+from lockgate.durations import format_ms
+from lockgate.errors import LockWaitTimeout
+from lockgate.history import History
+
+POLL_MS = 1_000
+NOTIFY_EVERY_S = 10.0
+
+
+def describe_holders(holders: list[dict[str, Any]]) -> str:
+    if not holders:
+        return "a session that has just finished"
+    parts = []
+    for holder in holders:
+        since = holder.get("xact_start")
+        started = f", since {since:%Y-%m-%d %H:%M:%S %Z}" if isinstance(since, datetime) else ""
+        client = f" from {holder['client_addr']}" if holder.get("client_addr") else ""
+        app = holder.get("application_name") or "unknown application"
+        parts.append(f"pid {holder['pid']} ({app}, user {holder.get('usename')}{client}{started})")
+    return "; ".join(parts)
+
+
+@contextmanager
+def run_lock(
+    target: DatabaseTarget,
+    table: str,
+    log_table: str,
+    wait_ms: int,
+    notify: Callable[[str], None],
+) -> Iterator[None]:
+    """Hold the run lock for the duration of the ``with`` block; wait up to ``wait_ms`` for it."""
+    conn = connect(target, command="run (lock)")
+    history = History(conn, table, log_table)
+    deadline = time.monotonic() + wait_ms / 1000
+    last_notice = 0.0
+    try:
+        while True:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            poll_ms = max(50, min(POLL_MS, remaining_ms))
+            try:
+                conn.execute(
+                    "SELECT set_config('idle_in_transaction_session_timeout', '0', true), "
+                    "set_config('lock_timeout', %s, true)",
+                    (f"{poll_ms}ms",),
+                )
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (history.run_key,))
+                break
+            except pg_errors.LockNotAvailable:
+                conn.rollback()
+            holders = history.holders(history.run_key)
+            conn.rollback()
+            who = describe_holders(holders)
+            if time.monotonic() >= deadline:
+                raise LockWaitTimeout(
+                    f"gave up after {format_ms(wait_ms)} waiting for the migration lock on {table}, "
+                    f"held by {who} (raise --lock-wait / lock_wait to wait longer)"
+                )
+            if time.monotonic() - last_notice >= NOTIFY_EVERY_S:
+                notify(f"waiting for the migration lock on {table}, held by {who}")
+                last_notice = time.monotonic()
+        yield
+    finally:
+        if not conn.closed:
+            conn.rollback()
+            conn.close()

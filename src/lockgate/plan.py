@@ -1,0 +1,290 @@
+"""Source + history -> the plan: what is applied, pending, failed, and every validation problem.
+
+Pure given its inputs (Flyway's split: resolve files and history once, then validate and migrate are two
+views of the same plan). ``run`` refuses to start while the plan has errors, so a problem is caught
+before anything touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from lockgate.config import Config
+from lockgate.durations import format_ms
+from lockgate.errors import SourceError
+from lockgate.history import Record
+from lockgate.naming import version_to_datetime
+from lockgate.source import Migration, Source
+from lockgate.statements import stray_transaction_control
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validation finding: a stable code, a severity and a one-line message naming the file."""
+
+    code: str
+    severity: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One version's state: the file (if any) and its record (if any)."""
+
+    version: int
+    migration: Migration | None
+    record: Record | None
+    state: str
+    """applied | baselined | pending | failed | running | missing | modified"""
+
+    @property
+    def name(self) -> str:
+        if self.migration:
+            return self.migration.name
+        return self.record.name if self.record else ""
+
+    @property
+    def id(self) -> str:
+        if self.migration:
+            return self.migration.id
+        return self.record.id if self.record else str(self.version)
+
+
+@dataclass(frozen=True)
+class Plan:
+    entries: tuple[Entry, ...]
+    pending: tuple[Migration, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def count(self, state: str) -> int:
+        return sum(1 for entry in self.entries if entry.state == state)
+
+    @property
+    def latest_applied(self) -> Entry | None:
+        applied = [e for e in self.entries if e.record and e.record.status in {"applied", "baselined"}]
+        return max(applied, key=lambda e: e.version) if applied else None
+
+
+def _state(migration: Migration | None, record: Record | None) -> str:
+    if record is None:
+        return "pending"
+    if migration is None and record.status in {"applied", "baselined"}:
+        return "missing"
+    if record.status in {"applied", "baselined"}:
+        assert migration is not None
+        return "modified" if migration.checksum != record.checksum else str(record.status)
+    return str(record.status or "failed")
+
+
+def build_plan(source: Source, records: Sequence[Record], config: Config, *, parse_pending: bool = True) -> Plan:
+    """Join files and records by version, then run every validation rule."""
+    by_version = source.by_version()
+    records_by_version = {record.version: record for record in records}
+    entries = []
+    for version in sorted(set(by_version) | set(records_by_version)):
+        migration = by_version.get(version, [None])[0]
+        record = records_by_version.get(version)
+        entries.append(Entry(version, migration, record, _state(migration, record)))
+    pending = tuple(
+        e.migration
+        for e in entries
+        if e.migration is not None and (e.state == "pending" or (e.state == "failed" and e.record and e.record.transactional))
+    )
+    problems: list[Problem] = []
+    problems += _unrecognised_files(source)
+    problems += _duplicates(source)
+    problems += _checksums_and_names(entries)
+    problems += _missing_files(entries)
+    problems += _failed_records(entries)
+    problems += _out_of_order(entries, pending, config)
+    problems += _version_gaps(entries, config)
+    if parse_pending:
+        problems += _unrunnable(pending)
+    return Plan(tuple(entries), pending, tuple(problems))
+
+
+def _unrecognised_files(source: Source) -> Iterable[Problem]:
+    for item in source.unrecognised:
+        yield Problem("bad-filename", ERROR, f"{item.reason}; lockgate will not run it", str(item.path))
+
+
+def _duplicates(source: Source) -> Iterable[Problem]:
+    for version, files in source.by_version().items():
+        if len(files) > 1:
+            names = ", ".join(m.filename for m in files)
+            when = version_to_datetime(version).strftime("%Y-%m-%d %H:%M:%S UTC")
+            yield Problem(
+                "duplicate-version",
+                ERROR,
+                f"{len(files)} files share version {version} ({when}): {names}; give each a unique timestamp "
+                "(lockgate create makes one)",
+                str(files[1].path),
+                version=version,
+            )
+
+
+def _checksums_and_names(entries: Iterable[Entry]) -> Iterable[Problem]:
+    for entry in entries:
+        migration, record = entry.migration, entry.record
+        if migration is None or record is None:
+            continue
+        if entry.state == "modified":
+            yield Problem(
+                "checksum-mismatch",
+                ERROR,
+                f"{migration.path} was modified after it was {record.status} "
+                f"(checksum {record.checksum[:12]} in {record.status} record, {migration.checksum[:12]} on disk); "
+                "restore the original and put the change in a new migration, or accept it with `lockgate repair`",
+                str(migration.path),
+                version=entry.version,
+            )
+        if record.id != migration.id:
+            yield Problem(
+                "renamed-migration",
+                ERROR,
+                f"{migration.path}: version {entry.version} was recorded as {record.id}.sql; an applied "
+                "migration must not be renamed (rename it back)",
+                str(migration.path),
+                version=entry.version,
+            )
+
+
+def _missing_files(entries: Iterable[Entry]) -> Iterable[Problem]:
+    for entry in entries:
+        if entry.state == "missing":
+            assert entry.record is not None
+            yield Problem(
+                "missing-file",
+                ERROR,
+                f"{entry.record.id}.sql was {entry.record.status} but its file is gone; restore it from git",
+                version=entry.version,
+            )
+
+
+def _failed_records(entries: Iterable[Entry]) -> Iterable[Problem]:
+    for entry in entries:
+        record = entry.record
+        if record is None or entry.state not in {"failed", "running"}:
+            continue
+        where = str(entry.migration.path) if entry.migration else f"{record.id}.sql"
+        if entry.state == "running":
+            yield Problem(
+                "interrupted-migration",
+                ERROR,
+                f"{where} was interrupted while running outside a transaction ({_completed(record)}); "
+                "check the database by hand, then `lockgate repair`",
+                where,
+                version=entry.version,
+            )
+        elif record.transactional:
+            yield Problem(
+                "failed-migration",
+                WARNING,
+                f"{where} failed last time ({record.error_message}); it left nothing behind and "
+                "`lockgate run` will retry it",
+                where,
+                version=entry.version,
+            )
+        else:
+            yield Problem(
+                "failed-migration",
+                ERROR,
+                f"{where} failed outside a transaction ({_completed(record)}; {record.error_message}); "
+                "it blocks `lockgate run` until you fix the database and run `lockgate repair`",
+                where,
+                version=entry.version,
+            )
+
+
+def _completed(record: Record) -> str:
+    done = record.metadata.get("statements_completed")
+    total = record.metadata.get("statements")
+    return f"{done} of {total} statements had run" if done is not None else "progress unknown"
+
+
+def _out_of_order(entries: Sequence[Entry], pending: Sequence[Migration], config: Config) -> Iterable[Problem]:
+    applied = [e.version for e in entries if e.record and e.record.status in {"applied", "baselined"}]
+    if not applied:
+        return
+    latest = max(applied)
+    for migration in pending:
+        if migration.version < latest:
+            yield Problem(
+                "out-of-order",
+                WARNING if config.allow_out_of_order else ERROR,
+                f"{migration.path} is pending but older than the latest applied migration ({latest}); "
+                "rename it with a new timestamp (lockgate create) or pass --allow-out-of-order",
+                str(migration.path),
+                version=migration.version,
+            )
+
+
+def _version_gaps(entries: Sequence[Entry], config: Config) -> Iterable[Problem]:
+    limit = config.max_version_gap_ms
+    if limit <= 0:
+        return
+    versions = sorted({e.version for e in entries})
+    for earlier, later in zip(versions, versions[1:], strict=False):
+        gap_ms = (version_to_datetime(later) - version_to_datetime(earlier)).total_seconds() * 1000
+        if gap_ms > limit:
+            yield Problem(
+                "version-gap",
+                WARNING,
+                f"{int(gap_ms // 86_400_000)} days between versions {earlier} and {later} (more than "
+                f"max_version_gap = {format_ms(limit)}); check for a mistyped timestamp",
+                version=later,
+            )
+
+
+def _unrunnable(pending: Iterable[Migration]) -> Iterable[Problem]:
+    """Problems that would make a pending file fail or half-apply; found before anything runs."""
+    for migration in pending:
+        try:
+            parsed = migration.parsed
+        except SourceError as exc:
+            yield Problem("invalid-sql", ERROR, str(exc), str(migration.path), version=migration.version)
+            continue
+        if "no-transaction" in parsed.directives:
+            continue
+        stray = stray_transaction_control(parsed)
+        if stray is not None:
+            yield Problem(
+                "transaction-control",
+                ERROR,
+                f"{migration.where(stray.line)}: {stray.transaction_control} inside a migration; lockgate runs each "
+                "file in its own transaction (one wrapping BEGIN ... COMMIT is fine) — remove it, or mark the "
+                "file `-- lockgate: no-transaction`",
+                str(migration.path),
+                stray.line,
+                migration.version,
+            )
+            continue
+        body = parsed.body
+        blocking = [s for s in body if s.non_transactional]
+        if blocking and len(blocking) != len(body):
+            first = blocking[0]
+            yield Problem(
+                "mixed-transaction",
+                ERROR,
+                f"{migration.where(first.line)}: {first.non_transactional} cannot run inside a transaction block "
+                "but the file has other statements; split it into its own migration, or mark the file "
+                "`-- lockgate: no-transaction` to run every statement on its own",
+                str(migration.path),
+                first.line,
+                migration.version,
+            )

@@ -1,0 +1,144 @@
+"""One report, many renderings: JSON for machines (CLI ``--json``, the REST API) and tables for people.
+
+Renderers never query anything; they receive the plan/run result and turn it into text. The JSON shape is
+versioned (``"schema": 1``) because CI scripts and the dashboard depend on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from lockgate.durations import format_ms
+from lockgate.plan import Entry, Plan, Problem
+from lockgate.runner import MigrationResult, RunResult
+
+SCHEMA_VERSION = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
+    record = entry.record
+    return {
+        "id": entry.id,
+        "version": entry.version,
+        "name": entry.name,
+        "state": entry.state,
+        "file": str(entry.migration.path) if entry.migration else None,
+        "checksum": entry.migration.checksum if entry.migration else None,
+        "recorded_checksum": record.checksum if record else None,
+        "applied_at": _iso(record.applied_at) if record else None,
+        "executed_by": record.executed_by if record else None,
+        "execution_time_ms": record.execution_time_ms if record else None,
+        "error_message": record.error_message if record else None,
+        "metadata": dict(record.metadata) if record else None,
+    }
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "code": problem.code,
+        "severity": problem.severity,
+        "message": problem.message,
+        "file": problem.path,
+        "line": problem.line,
+        "version": problem.version,
+    }
+
+
+def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dict[str, Any]:
+    """The status document shared by ``lockgate status --json`` and ``GET /api/migrations``."""
+    latest = plan.latest_applied
+    return {
+        "schema": SCHEMA_VERSION,
+        "database": database,
+        "table": table,
+        "migrations_dir": directory,
+        "counts": {
+            "applied": plan.count("applied"),
+            "baselined": plan.count("baselined"),
+            "pending": len(plan.pending),
+            "failed": plan.count("failed"),
+            "running": plan.count("running"),
+            "modified": plan.count("modified"),
+            "missing": plan.count("missing"),
+            "errors": len(plan.errors),
+            "warnings": len(plan.warnings),
+        },
+        "latest_applied": entry_json(latest) if latest else None,
+        "applied": [entry_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}],
+        "pending": [entry_json(e) for e in plan.entries if e.migration in plan.pending],
+        "failed": [entry_json(e) for e in plan.entries if e.state in {"failed", "running"}],
+        "problems": [problem_json(p) for p in plan.problems],
+        "valid": not plan.errors,
+    }
+
+
+def result_json(result: MigrationResult) -> dict[str, Any]:
+    error = result.error
+    return {
+        "id": result.migration.id,
+        "version": result.migration.version,
+        "file": str(result.migration.path),
+        "outcome": result.outcome,
+        "duration_ms": result.duration_ms,
+        "attempts": result.attempts,
+        "transactional": result.transactional,
+        "note": result.note or None,
+        "error": None
+        if error is None
+        else {
+            "message": error.message,
+            "sqlstate": error.sqlstate,
+            "line": error.line,
+            "detail": error.detail,
+            "hint": error.hint,
+            "statements_completed": result.statements_completed,
+        },
+    }
+
+
+def run_json(plan: Plan, result: RunResult, *, blocked: bool, dry_run: bool) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "dry_run": dry_run,
+        "blocked": blocked,
+        "applied": result.count("applied"),
+        "failed": result.count("failed"),
+        "results": [result_json(r) for r in result.results],
+        "problems": [problem_json(p) for p in plan.problems],
+    }
+
+
+def entry_row(entry: Entry) -> list[str]:
+    """Columns of ``lockgate list``: version, name, state, applied_at, executed_by, duration, checksum."""
+    record = entry.record
+    checksum = (entry.migration.checksum if entry.migration else record.checksum if record else "")[:10]
+    executed_by = ""
+    if record:
+        executed_by = record.executed_by or str(record.metadata.get("actor", ""))
+    return [
+        str(entry.version),
+        entry.name,
+        entry.state,
+        f"{record.applied_at:%Y-%m-%d %H:%M:%S}" if record and record.applied_at else "",
+        executed_by,
+        format_ms(record.execution_time_ms) if record and record.execution_time_ms is not None else "",
+        checksum,
+    ]
+
+
+LIST_HEADERS = ["version", "name", "state", "applied_at", "executed_by", "duration", "checksum"]
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Aligned columns without box drawing, for pipes and logs."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,404 @@
+"""Executes a plan: one transaction per migration together with its tracking row.
+
+Locking is pooler-safe (Supavisor/PgBouncer in transaction mode lose session state between
+transactions): the run lock is a *transaction-level* advisory lock held by an open transaction on a
+dedicated connection — a pooler keeps a client pinned to its server connection for the length of a
+transaction — and every migration transaction re-takes a second transaction-level lock and re-reads its
+own history row before doing anything (Flyway's approach), so even a lost run lock cannot apply a
+migration twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from lockgate.config import Config
+from lockgate.history import History, LogEntry
+from lockgate.source import Migration
+from lockgate.statements import Statement
+
+APPLIED = "applied"
+FAILED = "failed"
+SKIPPED = "skipped"
+DRY_RUN_OK = "dry-run-ok"
+NOT_TRIED = "not-tried"
+
+
+@dataclass(frozen=True)
+class StatementError:
+    """Where and why a migration failed, as PostgreSQL said it."""
+
+    message: str
+    sqlstate: str | None
+    line: int | None
+    statement_index: int | None
+    detail: str | None = None
+    hint: str | None = None
+
+    def one_line(self, migration: Migration) -> str:
+        code = f" (SQLSTATE {self.sqlstate})" if self.sqlstate else ""
+        return f"{migration.where(self.line)}: {self.message}{code}"
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    migration: Migration
+    outcome: str
+    duration_ms: int = 0
+    attempts: int = 1
+    transactional: bool = True
+    error: StatementError | None = None
+    statements_completed: int = 0
+    note: str = ""
+
+
+@dataclass
+class RunResult:
+    results: list[MigrationResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> MigrationResult | None:
+        return next((r for r in self.results if r.outcome == FAILED), None)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+
+class LockNotAvailableAfterRetries(Exception):
+    """Internal: the lock_timeout retry budget ran out."""
+
+
+ProgressCallback = Callable[[str, Migration, MigrationResult | None], None]
+
+
+def _statement_error(exc: psycopg.Error, statement: Statement | None) -> StatementError:
+    diag = exc.diag
+    message = (diag.message_primary or str(exc).splitlines()[0] if str(exc) else type(exc).__name__) or ""
+    line = statement.line if statement else None
+    if statement is not None and diag.statement_position:
+        try:
+            offset = int(diag.statement_position) - 1
+            line = statement.line + statement.text.count("\n", 0, max(0, offset))
+        except ValueError:
+            pass
+    return StatementError(
+        message=message,
+        sqlstate=diag.sqlstate,
+        line=line,
+        statement_index=statement.index if statement else None,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+    )
+
+
+def is_transactional(migration: Migration) -> bool:
+    """Files marked ``no-transaction``, or made only of statements that refuse a transaction block,
+    run outside one."""
+    parsed = migration.parsed
+    if "no-transaction" in parsed.directives:
+        return False
+    body = parsed.body
+    return not (body and all(s.non_transactional for s in body))
+
+
+class Runner:
+    """Applies pending migrations on ``conn`` (which must not be in a transaction)."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        history: History,
+        config: Config,
+        metadata: Mapping[str, Any],
+        progress: ProgressCallback | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.conn = conn
+        self.history = history
+        self.config = config
+        self.metadata = dict(metadata)
+        self.progress = progress or (lambda event, migration, result: None)
+        self.sleep = sleep
+
+    # -- public -------------------------------------------------------------------------------------
+    def apply(self, pending: list[Migration]) -> RunResult:
+        """Apply ``pending`` in order; stop at the first failure."""
+        result = RunResult()
+        for migration in pending:
+            self.progress("start", migration, None)
+            outcome = self._apply_one(migration)
+            result.results.append(outcome)
+            self.progress("done", migration, outcome)
+            if outcome.outcome == FAILED:
+                break
+        return result
+
+    def dry_run(self, pending: list[Migration]) -> RunResult:
+        """Apply everything in one transaction, each file in a savepoint, then roll it all back."""
+        result = RunResult()
+        with self.conn.transaction(force_rollback=True):
+            self._set_timeouts(local=True)
+            for migration in pending:
+                self.progress("start", migration, None)
+                if not is_transactional(migration):
+                    outcome = MigrationResult(
+                        migration, NOT_TRIED, transactional=False, note="runs outside a transaction; not tried"
+                    )
+                else:
+                    outcome = self._dry_run_one(migration)
+                result.results.append(outcome)
+                self.progress("done", migration, outcome)
+                if outcome.outcome == FAILED:
+                    break
+        return result
+
+    # -- transactional path -------------------------------------------------------------------------
+    def _apply_one(self, migration: Migration) -> MigrationResult:
+        if not is_transactional(migration):
+            return self._apply_outside_transaction(migration)
+        attempts = 0
+        while True:
+            attempts += 1
+            started = time.perf_counter()
+            statement: Statement | None = None
+            try:
+                with self.conn.transaction():
+                    taken = self._claim(migration)
+                    if taken:
+                        return MigrationResult(migration, SKIPPED, attempts=attempts, note=taken)
+                    self._set_timeouts(local=True)
+                    for statement in migration.parsed.body:
+                        self.conn.execute(statement.text.encode())
+                    statement = None
+                    elapsed = _ms_since(started)
+                    self._record_success(migration, elapsed, attempts, transactional=True)
+                return MigrationResult(migration, APPLIED, elapsed, attempts)
+            except pg_errors.LockNotAvailable as exc:
+                error = _statement_error(exc, statement)
+                if attempts > self.config.lock_retries:
+                    return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
+                self._log_retry(migration, error, attempts)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                error = _statement_error(exc, statement)
+                return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
+
+    def _dry_run_one(self, migration: Migration) -> MigrationResult:
+        started = time.perf_counter()
+        statement: Statement | None = None
+        try:
+            with self.conn.transaction(force_rollback=True):
+                for statement in migration.parsed.body:
+                    self.conn.execute(statement.text.encode())
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            return MigrationResult(migration, FAILED, _ms_since(started), error=_statement_error(exc, statement))
+        return MigrationResult(migration, DRY_RUN_OK, _ms_since(started))
+
+    def _claim(self, migration: Migration) -> str | None:
+        """Inside the migration's transaction: serialise with other runners and re-check the history.
+
+        Returns why the migration must be skipped (already recorded by someone else), or None to go on."""
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.history.apply_key,))
+        record = self.history.record_for(migration.version, lock=True)
+        if record is None or (record.status == FAILED and record.transactional):
+            return None
+        return f"already {record.status} (by another runner)"
+
+    def _set_timeouts(self, *, local: bool) -> None:
+        self.conn.execute(
+            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
+            (f"{self.config.lock_timeout_ms}ms", local, f"{self.config.statement_timeout_ms}ms", local),
+        )
+
+    def _row_metadata(self, migration: Migration, attempts: int, transactional: bool, **more: Any) -> dict[str, Any]:
+        return {
+            **self.metadata,
+            "filename": migration.filename,
+            "statements": len(migration.parsed.body),
+            "transactional": transactional,
+            "attempts": attempts,
+            **more,
+        }
+
+    def _record_success(self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool) -> None:
+        metadata = self._row_metadata(migration, attempts, transactional)
+        self.history.upsert(
+            migration_id=migration.id,
+            name=migration.name,
+            version=migration.version,
+            checksum=migration.checksum,
+            status=APPLIED,
+            executed_by=self.config.executed_by,
+            execution_time_ms=elapsed,
+            error_message=None,
+            metadata=metadata,
+            applied=True,
+        )
+        self.history.log(
+            LogEntry(
+                action="run",
+                outcome=APPLIED,
+                migration_id=migration.id,
+                version=migration.version,
+                name=migration.name,
+                checksum=migration.checksum,
+                execution_time_ms=elapsed,
+                executed_by=self.config.executed_by,
+                metadata=metadata,
+            )
+        )
+
+    def _record_failure(
+        self,
+        migration: Migration,
+        error: StatementError,
+        elapsed: int,
+        attempts: int,
+        transactional: bool,
+        completed: int,
+    ) -> MigrationResult:
+        """Write the ``failed`` row and the audit entry in their own transaction (the migration's rolled back)."""
+        metadata = self._row_metadata(
+            migration,
+            attempts,
+            transactional,
+            sqlstate=error.sqlstate,
+            error_line=error.line,
+            statements_completed=completed,
+        )
+        message = error.one_line(migration)
+        with self.conn.transaction():
+            self.history.upsert(
+                migration_id=migration.id,
+                name=migration.name,
+                version=migration.version,
+                checksum=migration.checksum,
+                status=FAILED,
+                executed_by=self.config.executed_by,
+                execution_time_ms=elapsed,
+                error_message=message,
+                metadata=metadata,
+                applied=False,
+            )
+            self.history.log(
+                LogEntry(
+                    action="run",
+                    outcome=FAILED,
+                    migration_id=migration.id,
+                    version=migration.version,
+                    name=migration.name,
+                    checksum=migration.checksum,
+                    execution_time_ms=elapsed,
+                    executed_by=self.config.executed_by,
+                    error_message=message,
+                    sqlstate=error.sqlstate,
+                    error_line=error.line,
+                    metadata=metadata,
+                )
+            )
+        return MigrationResult(migration, FAILED, elapsed, attempts, transactional, error, completed)
+
+    def _log_retry(self, migration: Migration, error: StatementError, attempts: int) -> None:
+        """Log the lock timeout, then back off exponentially with full jitter before the next attempt."""
+        delay_ms = self.config.retry_backoff_ms * (2 ** (attempts - 1))
+        delay_ms = random.uniform(delay_ms / 2, delay_ms)
+        with self.conn.transaction():
+            self.history.log(
+                LogEntry(
+                    action="run",
+                    outcome="lock-timeout",
+                    migration_id=migration.id,
+                    version=migration.version,
+                    name=migration.name,
+                    checksum=migration.checksum,
+                    executed_by=self.config.executed_by,
+                    error_message=error.one_line(migration),
+                    sqlstate=error.sqlstate,
+                    error_line=error.line,
+                    metadata={**self.metadata, "attempt": attempts, "retry_in_ms": int(delay_ms)},
+                )
+            )
+        self.progress("retry", migration, MigrationResult(migration, "retrying", attempts=attempts, error=error))
+        self.sleep(delay_ms / 1000)
+
+    # -- non-transactional path ---------------------------------------------------------------------
+    def _apply_outside_transaction(self, migration: Migration) -> MigrationResult:
+        """Each statement on its own; a ``running`` row first so an interruption is never invisible."""
+        with self.conn.transaction():
+            taken = self._claim(migration)
+            if taken:
+                return MigrationResult(migration, SKIPPED, transactional=False, note=taken)
+            self.history.upsert(
+                migration_id=migration.id,
+                name=migration.name,
+                version=migration.version,
+                checksum=migration.checksum,
+                status="running",
+                executed_by=self.config.executed_by,
+                execution_time_ms=None,
+                error_message=None,
+                metadata=self._row_metadata(migration, 1, False, statements_completed=0),
+                applied=False,
+            )
+        started = time.perf_counter()
+        completed = 0
+        attempts = 1
+        autocommit = self.conn.autocommit
+        self.conn.autocommit = True
+        error: StatementError | None = None
+        try:
+            self._set_timeouts(local=False)
+            for statement in migration.parsed.body:
+                try:
+                    attempts = max(attempts, self._execute_with_retries(migration, statement))
+                except psycopg.OperationalError:
+                    raise
+                except psycopg.Error as exc:
+                    error = _statement_error(exc, statement)
+                    break
+                completed += 1
+            self.conn.execute("RESET statement_timeout")
+            self.conn.execute("RESET lock_timeout")
+        finally:
+            self.conn.autocommit = autocommit
+        if error is not None:
+            return self._record_failure(migration, error, _ms_since(started), attempts, False, completed)
+        elapsed = _ms_since(started)
+        with self.conn.transaction():
+            self._record_success(migration, elapsed, attempts, transactional=False)
+        return MigrationResult(migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed)
+
+    def _execute_with_retries(self, migration: Migration, statement: Statement) -> int:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                self.conn.execute(statement.text.encode())
+                return attempts
+            except pg_errors.LockNotAvailable as exc:
+                if attempts > self.config.lock_retries:
+                    raise
+                autocommit = self.conn.autocommit
+                self.conn.autocommit = False
+                try:
+                    self._log_retry(migration, _statement_error(exc, statement), attempts)
+                finally:
+                    self.conn.autocommit = autocommit
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def with_outcome(result: MigrationResult, outcome: str) -> MigrationResult:
+    return replace(result, outcome=outcome)

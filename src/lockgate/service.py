@@ -1,0 +1,180 @@
+"""The operations every door offers (CLI, Action, API): status, run, validate, baseline, repair.
+
+Each function takes a ``Config`` and a resolved ``DatabaseTarget`` and returns data; rendering is the
+door's job. Connections are opened and closed here so that doors never hold database state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lockgate.config import Config
+from lockgate.db import DatabaseTarget, connect, resolve_target
+from lockgate.errors import LockgateError
+from lockgate.history import History, LogEntry, Record
+from lockgate.locking import run_lock
+from lockgate.metadata import run_metadata
+from lockgate.plan import Plan, build_plan
+from lockgate.runner import ProgressCallback, Runner, RunResult
+from lockgate.source import Source, discover
+
+Notify = Callable[[str], None]
+
+
+def database_target(config: Config, notify: Notify) -> DatabaseTarget:
+    """The configured database, or the embedded one (with a one-line notice) when none is configured."""
+    target = resolve_target(config.database_url)
+    if target is not None:
+        return target
+    from lockgate.local import LOCAL_DIR, ensure_local_database
+
+    url = ensure_local_database(config.root)
+    notify(
+        f"no database configured: using the embedded PostgreSQL in {config.root / LOCAL_DIR} "
+        "(set --database-url or DATABASE_URL for another)"
+    )
+    return DatabaseTarget(url, "embedded PostgreSQL", embedded=True)
+
+
+@dataclass(frozen=True)
+class State:
+    """Files, records and the plan joining them, read in one go."""
+
+    source: Source
+    records: tuple[Record, ...]
+    plan: Plan
+    table_exists: bool
+
+
+def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = True) -> State:
+    """Read-only: files + tracking rows -> plan. Never creates anything."""
+    source = discover(config.migrations_path)
+    with connect(target, command="status", read_only=True) as conn:
+        history = History(conn, config.table, config.log_table)
+        exists = history.exists()
+        records = history.records() if exists else []
+        conn.rollback()
+    return State(source, tuple(records), build_plan(source, records, config, parse_pending=parse_pending), exists)
+
+
+@dataclass
+class RunOutcome:
+    """What ``run`` did: the plan it found once holding the lock, and each migration's result."""
+
+    plan: Plan
+    result: RunResult = field(default_factory=RunResult)
+    blocked: bool = False
+    dry_run: bool = False
+
+
+def run(
+    config: Config,
+    target: DatabaseTarget,
+    *,
+    dry_run: bool = False,
+    to_version: int | None = None,
+    notify: Notify = lambda message: None,
+    progress: ProgressCallback | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> RunOutcome:
+    """Take the run lock, re-read the history, validate, then apply (or dry-run) what is pending."""
+    source = discover(config.migrations_path)
+    with run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify), connect(
+        target, command="dry-run" if dry_run else "run"
+    ) as conn:
+        history = History(conn, config.table, config.log_table)
+        if dry_run:
+            records = history.records()
+        else:
+            history.ensure()
+            records = history.records()
+        conn.commit()
+        plan = build_plan(source, records, config)
+        if plan.errors:
+            return RunOutcome(plan, blocked=True, dry_run=dry_run)
+        pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
+        runner = Runner(conn, history, config, run_metadata(config.via, config.migrations_path, metadata), progress)
+        result = runner.dry_run(pending) if dry_run else runner.apply(pending)
+        return RunOutcome(plan, result, dry_run=dry_run)
+
+
+def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notify) -> list[str]:
+    """Record every file up to ``version`` as ``baselined`` without running it (adopting a database)."""
+    source = discover(config.migrations_path)
+    if not any(m.version == version for m in source.migrations):
+        raise LockgateError(f"--version {version}: no migration file has that version in {source.directory}")
+    done: list[str] = []
+    with run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify), connect(
+        target, command="baseline"
+    ) as conn:
+        history = History(conn, config.table, config.log_table)
+        history.ensure()
+        recorded = {r.version for r in history.records()}
+        metadata = run_metadata(config.via, config.migrations_path)
+        with conn.transaction():
+            for migration in source.migrations:
+                if migration.version > version or migration.version in recorded:
+                    continue
+                history.upsert(
+                    migration_id=migration.id,
+                    name=migration.name,
+                    version=migration.version,
+                    checksum=migration.checksum,
+                    status="baselined",
+                    executed_by=config.executed_by,
+                    execution_time_ms=0,
+                    error_message=None,
+                    metadata={**metadata, "filename": migration.filename, "baseline_version": version},
+                    applied=True,
+                )
+                history.log(
+                    LogEntry(
+                        "baseline", "baselined", migration.id, migration.version, migration.name,
+                        migration.checksum, executed_by=config.executed_by, metadata=metadata,
+                    )
+                )
+                done.append(migration.id)
+    return done
+
+
+def repair(config: Config, target: DatabaseTarget, notify: Notify) -> list[str]:
+    """Accept current checksums of modified files and clear failed/running records, logging each change."""
+    source = discover(config.migrations_path)
+    files = {m.version: m for m in source.migrations}
+    actions: list[str] = []
+    with run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify), connect(
+        target, command="repair"
+    ) as conn:
+        history = History(conn, config.table, config.log_table)
+        history.ensure()
+        metadata = run_metadata(config.via, config.migrations_path)
+        with conn.transaction():
+            for record in history.records():
+                migration = files.get(record.version)
+                entry_args = dict(migration_id=record.id, version=record.version, name=record.name)
+                if record.status in {"failed", "running"}:
+                    history.delete(record.version)
+                    history.log(
+                        LogEntry(
+                            "repair", "cleared", **entry_args, checksum=record.checksum,
+                            executed_by=config.executed_by, error_message=record.error_message,
+                            metadata={**metadata, "cleared_status": record.status,
+                                      "cleared_metadata": dict(record.metadata)},
+                        )
+                    )
+                    actions.append(f"cleared {record.status} record of {record.id}")
+                elif migration is not None and migration.checksum != record.checksum:
+                    history.set_checksum(record.version, migration.checksum)
+                    history.log(
+                        LogEntry(
+                            "repair", "checksum-accepted", **entry_args, checksum=migration.checksum,
+                            previous_checksum=record.checksum, executed_by=config.executed_by,
+                            metadata=metadata,
+                        )
+                    )
+                    actions.append(
+                        f"accepted new checksum of {record.id} ({record.checksum[:12]} -> {migration.checksum[:12]})"
+                    )
+    return actions
