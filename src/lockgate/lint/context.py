@@ -193,8 +193,10 @@ class FileContext:
                 tree = None
             if tree is not None:
                 offset = body.get("arg_location", body.get("location", -1))
-                line = self._byte_lines.position(offset)[0] if isinstance(offset, int) and offset >= 0 else (
-                    statement.line
+                line = (
+                    self._byte_lines.position(offset)[0]
+                    if isinstance(offset, int) and offset >= 0
+                    else (statement.line)
                 )
                 result = PlpgsqlBody(tree, line)
         return result
@@ -247,7 +249,10 @@ class FileContext:
     def is_new_table(self, relation: Any, before: Statement) -> bool:
         """True when the table (RangeVar dict or ``[schema.]name``) was created earlier in this file,
         or is a temporary table: either way nobody else can be holding or waiting for its locks."""
-        if isinstance(relation, dict) and (nodes.unwrap(relation, "RangeVar") or {}).get("relpersistence") == "t":
+        if (
+            isinstance(relation, dict)
+            and (nodes.unwrap(relation, "RangeVar") or {}).get("relpersistence") == "t"
+        ):
             return True
         created = self._created.tables.get(self._key(relation))
         return created is not None and created < self.ordinal(before)

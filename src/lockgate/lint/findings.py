@@ -7,12 +7,12 @@ the rule id, the effective severity, the file and the docs link, so rules never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 DOCS_URL = "https://github.com/lockgate/lockgate/blob/main/docs/rules.md"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Finding severities, most severe first; ``rank`` orders them."""
 
     ERROR = "error"

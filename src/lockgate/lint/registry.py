@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable, Iterable
 import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -59,7 +59,9 @@ FAMILIES: dict[str, Family] = {
         ),
         Family("supabase", "Supabase security", "Data exposed through the Supabase API by mistake."),
         Family("hygiene", "Hygiene", "Style and conventions. Off by default; enable with `extend-select`."),
-        Family("lint", "Lint controls", "Problems with lockgate's own comments and with files it cannot read."),
+        Family(
+            "lint", "Lint controls", "Problems with lockgate's own comments and with files it cannot read."
+        ),
     )
 }
 

@@ -88,7 +88,9 @@ def build_settings(
             raise ConfigError(f"{_where(config_file, key)}: unknown setting (known: {', '.join(KEYS)})")
     rules = {rule.id: rule for rule in all_rules()}
     if "select" in table:
-        enabled = expand(_selectors(table["select"], _where(config_file, "select")), _where(config_file, "select"))
+        enabled = expand(
+            _selectors(table["select"], _where(config_file, "select")), _where(config_file, "select")
+        )
     else:
         enabled = {rule_id for rule_id, rule in rules.items() if rule.enabled_by_default}
     enabled |= expand(
@@ -118,7 +120,7 @@ def _severities(
 ) -> tuple[dict[str, Severity], set[str]]:
     where = _where(config_file, "severity")
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: must be a table of rule-id = \"error\" | \"warning\" | \"info\" | \"off\"")
+        raise ConfigError(f'{where}: must be a table of rule-id = "error" | "warning" | "info" | "off"')
     severities: dict[str, Severity] = {}
     off: set[str] = set()
     allowed = [s.value for s in Severity] + [OFF]
@@ -156,6 +158,8 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
             if version is None:
                 continue
             if isinstance(version, bool) or not isinstance(version, int) or version < 9:
-                raise ConfigError(f"{candidate}: db.major_version: expected a PostgreSQL major version, got {version!r}")
+                raise ConfigError(
+                    f"{candidate}: db.major_version: expected a PostgreSQL major version, got {version!r}"
+                )
             return version
     return DEFAULT_PG_MAJOR

@@ -1,0 +1,308 @@
+"""Run the enabled rules over files and collect findings; never raises on bad input.
+
+Each file is read and parsed exactly once. Whatever goes wrong with one file (unreadable, not UTF-8,
+empty, a syntax error, even a rule bug) becomes a finding for that file and the other files are still
+linted: a hook that crashes tells the author nothing about where the problem is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from lockgate.checksum import normalise_text
+from lockgate.errors import ConfigError
+from lockgate.lint.context import FileContext
+from lockgate.lint.findings import Finding, Severity, Span, Violation
+from lockgate.lint.ignores import Ignore, find_ignores
+from lockgate.lint.registry import REGISTRY, Rule, load_rules
+from lockgate.lint.settings import LintSettings, build_settings
+from lockgate.statements import ParsedSql, SqlError, Statement, parse_sql
+
+PARALLEL_THRESHOLD = 64
+"""Below this many files a process pool costs more in start-up than it saves."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The findings of one file, in (line, column, rule) order."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    statements: int = 0
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """Everything a renderer needs; renderers compute nothing else."""
+
+    files: tuple[FileResult, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for result in self.files for finding in result.findings]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "files_with_findings": sum(1 for result in self.files if result.findings),
+            "findings": len(self.findings),
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "info": self.count(Severity.INFO),
+        }
+
+    def exit_code(self, strict: bool = False) -> int:
+        """1 on errors (or warnings with ``strict``), else 0."""
+        if self.count(Severity.ERROR) or (strict and self.count(Severity.WARNING)):
+            return 1
+        return 0
+
+
+def default_settings() -> LintSettings:
+    return build_settings()
+
+
+class _Collector:
+    """Turns violations into findings for one file, applying severity overrides."""
+
+    def __init__(self, path: str, text: str, settings: LintSettings) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+        self.settings = settings
+        self.findings: list[Finding] = []
+
+    def add(self, rule: Rule, violation: Violation) -> None:
+        if rule.id not in self.settings.enabled:
+            return
+        line = violation.span.line
+        source = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+        self.findings.append(
+            Finding(
+                rule.id,
+                self.settings.severity(rule),
+                self.path,
+                violation.span,
+                violation.message,
+                violation.help or rule.help,
+                source,
+            )
+        )
+
+    def add_at(self, rule_id: str, line: int, column: int, message: str, help: str | None = None) -> None:
+        source = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+        end = max(len(source.rstrip()) + 1, column + 1)
+        self.add(REGISTRY[rule_id], Violation(Span(line, column, line, end), message, help))
+
+
+def lint_text(text: str, path: str = "<sql>", settings: LintSettings | None = None) -> FileResult:
+    """Lint one migration's text (already decoded)."""
+    load_rules()
+    settings = settings or default_settings()
+    text = normalise_text(text)
+    collector = _Collector(path, text, settings)
+    parsed = _parse(text, collector)
+    statements: tuple[Statement, ...] = parsed.statements if parsed else ()
+    if parsed is not None:
+        if not statements:
+            collector.add_at("empty-migration", 1, 1, "the file contains only comments, no SQL statement")
+        else:
+            context = FileContext(
+                path, text, parsed, pg_major=settings.pg_major, exposed_schemas=settings.exposed_schemas
+            )
+            _run_rules(context, settings, collector)
+    findings = _apply_ignores(text, statements, collector, settings)
+    findings.sort(key=Finding.sort_key)
+    return FileResult(path, tuple(_dedupe(findings)), len(statements))
+
+
+def _parse(text: str, collector: _Collector) -> ParsedSql | None:
+    if not text.strip():
+        collector.add_at("empty-migration", 1, 1, "the file is empty")
+        return None
+    try:
+        return parse_sql(text)
+    except SqlError as exc:
+        if exc.message.startswith("psql meta-command"):
+            return _parse_without_meta_commands(text, collector)
+        rule_id = (
+            "unknown-directive" if exc.message.startswith("unknown lockgate directive") else "syntax-error"
+        )
+        collector.add_at(rule_id, exc.line, exc.column, exc.message)
+    except (RecursionError, ValueError, MemoryError) as exc:
+        collector.add_at("syntax-error", 1, 1, f"PostgreSQL's parser gave up on this file ({exc})")
+    return None
+
+
+def _parse_without_meta_commands(text: str, collector: _Collector) -> ParsedSql | None:
+    """Report every ``\\command`` line, then lint the rest with those lines blanked out.
+
+    Blanking keeps byte offsets and line numbers unchanged, so later findings still point at the
+    right place.
+    """
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        stripped = line.lstrip()
+        if stripped.startswith("\\"):
+            command = stripped.split()[0]
+            collector.add_at(
+                "psql-meta-command",
+                number,
+                len(line) - len(stripped) + 1,
+                f"psql meta-command {command} is not SQL; PostgreSQL rejects it when the file is applied",
+            )
+            lines[number - 1] = " " * len(line.encode("utf-8"))
+    try:
+        return parse_sql("\n".join(lines))
+    except SqlError as exc:
+        if not exc.message.startswith("psql meta-command"):
+            collector.add_at("syntax-error", exc.line, exc.column, exc.message)
+    except (RecursionError, ValueError, MemoryError) as exc:
+        collector.add_at("syntax-error", 1, 1, f"PostgreSQL's parser gave up on this file ({exc})")
+    return None
+
+
+def _run_rules(context: FileContext, settings: LintSettings, collector: _Collector) -> None:
+    rules = settings.active_rules()
+    by_kind: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for kind in rule.kinds or ():
+            by_kind.setdefault(kind, []).append(rule)
+    for statement in context.executed:
+        embedded = context.is_embedded(statement)
+        for rule in by_kind.get(statement.kind, ()):
+            statement_check = rule.statement_check
+            if statement_check is not None and (rule.embedded or not embedded):
+                _collect(rule, collector, partial(statement_check, context, statement))
+    for rule in rules:
+        if rule.file_check is not None:
+            _collect(rule, collector, partial(rule.file_check, context))
+
+
+def _collect(rule: Rule, collector: _Collector, run: Callable[[], Iterable[Violation]]) -> None:
+    try:
+        for violation in run():
+            collector.add(rule, violation)
+    except Exception as exc:  # a rule bug must not hide the file's other findings
+        collector.add_at("internal-error", 1, 1, f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
+
+
+def _apply_ignores(
+    text: str, statements: Sequence[Statement], collector: _Collector, settings: LintSettings
+) -> list[Finding]:
+    ignores = find_ignores(text, statements)
+    if not ignores:
+        return collector.findings
+    kept = [finding for finding in collector.findings if not _suppressed(finding, ignores)]
+    collector.findings = []
+    for ignore in ignores:
+        for rule_id in ignore.rule_ids:
+            if rule_id not in REGISTRY:
+                collector.add(
+                    REGISTRY["unknown-ignore"],
+                    Violation(ignore.span, f"lockgate-ignore names unknown rule {rule_id!r}"),
+                )
+            elif rule_id not in ignore.used and rule_id in settings.enabled:
+                target = "this file" if ignore.file_level else "the next statement"
+                collector.add(
+                    REGISTRY["unused-ignore"],
+                    Violation(ignore.span, f"lockgate-ignore: {rule_id} suppresses nothing in {target}"),
+                )
+    extra = [finding for finding in collector.findings if not _suppressed(finding, ignores, mark=False)]
+    return kept + extra
+
+
+def _suppressed(finding: Finding, ignores: Iterable[Ignore], mark: bool = True) -> bool:
+    hit = False
+    for ignore in ignores:
+        if ignore.covers(finding.rule_id, finding.line):
+            hit = True
+            if mark:
+                ignore.used.add(finding.rule_id)
+    return hit
+
+
+def _dedupe(findings: Iterable[Finding]) -> Iterator[Finding]:
+    seen: set[tuple[str, Span, str]] = set()
+    for finding in findings:
+        key = (finding.rule_id, finding.span, finding.message)
+        if key not in seen:
+            seen.add(key)
+            yield finding
+
+
+def lint_file(path: Path, settings: LintSettings | None = None, display: str | None = None) -> FileResult:
+    """Read and lint one file; unreadable and non-UTF-8 files become findings."""
+    load_rules()
+    settings = settings or default_settings()
+    name = display or str(path)
+    collector = _Collector(name, "", settings)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        collector.add_at("unreadable-file", 1, 1, f"cannot read file: {exc.strerror or exc}")
+        return FileResult(name, tuple(collector.findings))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        collector.add_at(
+            "unreadable-file",
+            line,
+            column,
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); PostgreSQL clients may apply it differently",
+        )
+        return FileResult(name, tuple(collector.findings))
+    return lint_text(text, name, settings)
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, plus the ``*.sql`` files directly inside given directories; no duplicates."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.glob("*.sql") if p.is_file()))
+        elif path.exists() or path.is_symlink():
+            found.append(path)
+        else:
+            raise ConfigError(f"{path}: no such file or directory")
+    unique: dict[Path, None] = dict.fromkeys(found)
+    return list(unique)
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the working directory when it is inside it (what editors and CI expect)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _lint_one(args: tuple[Path, LintSettings]) -> FileResult:
+    path, settings = args
+    return lint_file(path, settings, display_path(path))
+
+
+def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs: int = 1) -> LintReport:
+    """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per CPU) uses a process pool."""
+    load_rules()
+    settings = settings or default_settings()
+    files = collect_files(paths)
+    work = [(path, settings) for path in files]
+    workers = (os.cpu_count() or 1) if jobs == 0 else jobs
+    if workers > 1 and len(files) >= PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (workers * 4))))
+    else:
+        results = [_lint_one(item) for item in work]
+    return LintReport(tuple(results))
