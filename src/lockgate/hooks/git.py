@@ -74,7 +74,9 @@ def resolve_commit(root: Path, ref: str) -> str | None:
 def unknown_ref(ref: str) -> GitError:
     """The error for a ``--base`` that names nothing; in CI that usually means a shallow clone."""
     branch = ref.removeprefix("origin/")
-    return GitError(f"--base {ref}: no such branch, tag or commit (in CI, fetch it: git fetch origin {branch})")
+    return GitError(
+        f"--base {ref}: no such branch, tag or commit (in CI, fetch it: git fetch origin {branch})"
+    )
 
 
 def merge_base(root: Path, ref: str, other: str = HEAD) -> str | None:
