@@ -183,8 +183,7 @@ def test_unknown_base_is_a_usage_error(repo: Repo, capsys: pytest.CaptureFixture
     code, out, err = run(capsys, "--base", "origin/nope", "migrations/20250101000000_init.sql")
     assert (code, out) == (2, [])
     assert err.strip() == (
-        "error: --base origin/nope: no such branch, tag or commit "
-        "(in CI, fetch it: git fetch origin nope)"
+        "error: --base origin/nope: no such branch, tag or commit (in CI, fetch it: git fetch origin nope)"
     )
 
 
