@@ -40,6 +40,8 @@ class LintReport:
     """Everything a renderer needs; renderers compute nothing else."""
 
     files: tuple[FileResult, ...]
+    rule_ids: tuple[str, ...] = ()
+    """The rules that were enabled, so a SARIF consumer knows which checks ran and found nothing."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -305,4 +307,4 @@ def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs
             results = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (workers * 4))))
     else:
         results = [_lint_one(item) for item in work]
-    return LintReport(tuple(results))
+    return LintReport(tuple(results), tuple(sorted(settings.enabled)))
