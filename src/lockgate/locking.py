@@ -56,12 +56,14 @@ def run_lock(
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             poll_ms = max(50, min(POLL_MS, remaining_ms))
             try:
+                # Literal SQL, no parameters: psycopg then uses the simple query protocol, which leaves no
+                # portal (and so no snapshot/xmin) behind. An idle transaction holding an xmin would make
+                # CREATE INDEX CONCURRENTLY wait for *us*, and hold back VACUUM for the whole run.
                 conn.execute(
                     "SELECT set_config('idle_in_transaction_session_timeout', '0', true), "
-                    "set_config('lock_timeout', %s, true)",
-                    (f"{poll_ms}ms",),
+                    f"set_config('lock_timeout', '{int(poll_ms)}ms', true)".encode()
                 )
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (history.run_key,))
+                conn.execute(f"SELECT pg_advisory_xact_lock({int(history.run_key)})".encode())
                 break
             except pg_errors.LockNotAvailable:
                 conn.rollback()

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from lockgate.config import Config
+from lockgate.errors import ConnectionFailed
 from lockgate.history import History, LogEntry
 from lockgate.source import Migration
 from lockgate.statements import Statement
@@ -185,9 +186,8 @@ class Runner:
                 if attempts > self.config.lock_retries:
                     return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
                 self._log_retry(migration, error, attempts)
-            except psycopg.OperationalError:
-                raise
             except psycopg.Error as exc:
+                self._raise_if_disconnected(exc)
                 error = _statement_error(exc, statement)
                 return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
 
@@ -195,14 +195,24 @@ class Runner:
         started = time.perf_counter()
         statement: Statement | None = None
         try:
-            with self.conn.transaction(force_rollback=True):
+            # A savepoint inside dry_run's outer transaction: later files see this one's effects, and the
+            # outer transaction rolls everything back at the end.
+            with self.conn.transaction():
                 for statement in migration.parsed.body:
                     self.conn.execute(statement.text.encode())
-        except psycopg.OperationalError:
-            raise
         except psycopg.Error as exc:
+            self._raise_if_disconnected(exc)
             return MigrationResult(migration, FAILED, _ms_since(started), error=_statement_error(exc, statement))
         return MigrationResult(migration, DRY_RUN_OK, _ms_since(started))
+
+    def _raise_if_disconnected(self, exc: psycopg.Error) -> None:
+        """A lost connection is not a migration failure: nothing can be recorded, say so and stop."""
+        if self.conn.broken or self.conn.closed:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConnectionFailed(
+                f"lost the database connection while migrating ({first_line}); a transactional migration was "
+                "rolled back by the server, run `lockgate status` to see where things stand"
+            ) from None
 
     def _claim(self, migration: Migration) -> str | None:
         """Inside the migration's transaction: serialise with other runners and re-check the history.
@@ -361,9 +371,8 @@ class Runner:
             for statement in migration.parsed.body:
                 try:
                     attempts = max(attempts, self._execute_with_retries(migration, statement))
-                except psycopg.OperationalError:
-                    raise
                 except psycopg.Error as exc:
+                    self._raise_if_disconnected(exc)
                     error = _statement_error(exc, statement)
                     break
                 completed += 1

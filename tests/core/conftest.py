@@ -1,0 +1,57 @@
+"""Fixtures for the core tests: a project on disk and the CLI run in-process against a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lockgate.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "migrations"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def lockgate(
+    project: Path, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> CliRunner:
+    """``lockgate("run", "--dry-run")`` runs the real CLI in ``project`` against the test database."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("LOCKGATE_DATABASE_URL", db_url)
+    monkeypatch.setenv("LOCKGATE_RETRY_BACKOFF", "10ms")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+def add(project: Path, filename: str, sql: str) -> Path:
+    path = project / "migrations" / filename
+    path.write_text(sql, encoding="utf-8")
+    return path

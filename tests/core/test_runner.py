@@ -1,0 +1,250 @@
+"""The runner against real PostgreSQL: atomicity, failures, transaction modes, dry-run, repair."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import SAMPLE, CliRunner, add
+
+pytestmark = pytest.mark.db
+
+
+def tables(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
+    rows = conn.execute(
+        "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def records(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    return conn.execute(
+        "SELECT version, status, error_message, metadata FROM public.schema_migrations ORDER BY version"
+    ).fetchall()
+
+
+def log(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    return conn.execute(
+        "SELECT version, action, outcome, sqlstate, error_line FROM public.schema_migrations_log ORDER BY log_id"
+    ).fetchall()
+
+
+def test_sample_project_applies_and_is_recorded(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    shutil.copytree(SAMPLE, project / "migrations", dirs_exist_ok=True)
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert "applied 5 migration(s)" in result.out
+    rows = records(conn)
+    assert [r[1] for r in rows] == ["applied"] * 5
+    metadata = rows[0][3]
+    assert isinstance(metadata, dict)
+    assert metadata["via"] == "cli" and metadata["statements"] == 8 and metadata["transactional"] is True
+    assert {"lockgate_version", "actor", "host"} <= metadata.keys()
+    assert "public.user_preferences" in tables(conn)
+    assert lockgate("run").out.strip().endswith("nothing to do: every migration is applied")
+    assert [row[2] for row in log(conn)] == ["applied"] * 5
+
+
+def test_failing_migration_leaves_no_trace_and_stops(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_ok.sql", "CREATE TABLE ok_table (id int);\n")
+    add(
+        project,
+        "20250102000000_broken.sql",
+        "CREATE TABLE half_done (id int);\nINSERT INTO half_done VALUES (1);\n\nALTER TABLE missing_table\n  ADD COLUMN x int;\n",
+    )
+    add(project, "20250103000000_after.sql", "CREATE TABLE after_table (id int);\n")
+    result = lockgate("run")
+    assert result.code == 1
+    assert "migrations/20250102000000_broken.sql:4: relation \"missing_table\" does not exist (SQLSTATE 42P01)" in result.err
+    assert "Traceback" not in result.text
+    assert "public.half_done" not in tables(conn)
+    assert "public.after_table" not in tables(conn)
+    rows = records(conn)
+    assert [(r[0], r[1]) for r in rows] == [(20250101000000, "applied"), (20250102000000, "failed")]
+    assert "42P01" in str(rows[1][3]["sqlstate"]) and rows[1][3]["error_line"] == 4
+    assert "does not exist" in str(rows[1][2])
+    assert log(conn)[-1] == (20250102000000, "run", "failed", "42P01", 4)
+
+
+def test_failed_transactional_migration_is_retried_after_a_fix(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    path = add(project, "20250101000000_fix_me.sql", "CREATE TABLE t (id int REFERENCES nowhere (id));\n")
+    assert lockgate("run").code == 1
+    validate = lockgate("validate")
+    assert validate.code == 0 and "will retry it" in validate.err
+    path.write_text("CREATE TABLE t (id int);\n", encoding="utf-8")
+    assert lockgate("run").code == 0
+    assert [r[1] for r in records(conn)] == ["applied"]
+    assert [row[2] for row in log(conn)] == ["failed", "applied"]
+
+
+def test_wrapped_file_is_atomic(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_wrapped.sql", "BEGIN;\nCREATE TABLE w1 (id int);\nCREATE TABLE w1 (id int);\nCOMMIT;\n")
+    result = lockgate("run")
+    assert result.code == 1 and ":3: relation \"w1\" already exists" in result.err
+    assert "public.w1" not in tables(conn)
+
+
+def test_wrapped_file_applies_like_unwrapped(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_wrapped.sql", "BEGIN;\nCREATE TABLE w1 (id int);\nCOMMIT;\n")
+    assert lockgate("run").code == 0
+    assert records(conn)[0][3]["statements"] == 1
+
+
+def test_concurrent_index_file_runs_outside_a_transaction(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    add(project, "20250101000000_table.sql", "CREATE TABLE big (id int, email text);\n")
+    add(project, "20250102000000_index.sql", "CREATE INDEX CONCURRENTLY big_email_idx ON big (email);\n")
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    rows = records(conn)
+    assert rows[1][3]["transactional"] is False
+    assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_email_idx'::regclass").fetchone() == (True,)
+
+
+def test_mixed_file_is_rejected_before_anything_runs(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_first.sql", "CREATE TABLE first_table (id int);\n")
+    add(project, "20250102000000_mixed.sql", "CREATE TABLE m (id int);\n\nCREATE INDEX CONCURRENTLY m_idx ON m (id);\n")
+    result = lockgate("run")
+    assert result.code == 1
+    assert "20250102000000_mixed.sql:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in result.err
+    assert "-- lockgate: no-transaction" in result.err
+    assert "public.first_table" not in tables(conn)
+    assert "public.m" not in tables(conn)
+
+
+def test_stray_commit_is_rejected_before_anything_runs(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_commit.sql", "CREATE TABLE c1 (id int);\nCOMMIT;\nCREATE TABLE c2 (id int);\n")
+    result = lockgate("run")
+    assert result.code == 1 and "_commit.sql:2: COMMIT inside a migration" in result.err
+    assert "public.c1" not in tables(conn)
+
+
+def test_no_transaction_file_records_progress_and_blocks_until_repair(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    manual = add(
+        project,
+        "20250101000000_manual.sql",
+        "-- lockgate: no-transaction\nCREATE TABLE nt (id int);\nCREATE INDEX CONCURRENTLY nt_idx ON nt (id);\n"
+        "INSERT INTO nt VALUES ('not a number');\nCREATE TABLE never (id int);\n",
+    )
+    add(project, "20250102000000_later.sql", "CREATE TABLE later (id int);\n")
+    result = lockgate("run")
+    assert result.code == 1
+    assert "_manual.sql:4: invalid input syntax for type integer" in result.err
+    assert "2 statement(s) had already run" in result.err
+    assert "public.nt" in tables(conn) and "public.never" not in tables(conn)
+    (row,) = records(conn)
+    assert row[1] == "failed" and row[3]["statements_completed"] == 2 and row[3]["transactional"] is False
+    blocked = lockgate("run")
+    assert blocked.code == 1 and "lockgate repair" in blocked.err and "public.later" not in tables(conn)
+    conn.execute("DROP TABLE nt")
+    manual.write_text(manual.read_text(encoding="utf-8").replace("'not a number'", "1"), encoding="utf-8")
+    repaired = lockgate("repair")
+    assert repaired.code == 0 and "cleared failed record" in repaired.out
+    assert lockgate("run").code == 0
+    assert "public.never" in tables(conn) and "public.later" in tables(conn)
+    outcomes = [row[2] for row in log(conn)]
+    assert outcomes == ["failed", "cleared", "applied", "applied"]
+
+
+def test_dry_run_rolls_everything_back(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_a.sql", "CREATE TABLE dry_a (id int);\n")
+    add(project, "20250102000000_b.sql", "INSERT INTO dry_a VALUES (1);\n")
+    add(project, "20250103000000_c.sql", "CREATE INDEX CONCURRENTLY dry_idx ON dry_a (id);\n")
+    result = lockgate("run", "--dry-run", "--json")
+    assert result.code == 0, result.text
+    import json
+
+    document = json.loads(result.out)
+    assert [r["outcome"] for r in document["results"]] == ["dry-run-ok", "dry-run-ok", "not-tried"]
+    assert "public.dry_a" not in tables(conn)
+    assert conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone() == (None,)
+
+
+def test_dry_run_reports_the_failing_file(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_a.sql", "CREATE TABLE dry_a (id int);\n")
+    add(project, "20250102000000_b.sql", "SELECT 1;\nINSERT INTO dry_a VALUES ('x');\n")
+    result = lockgate("run", "--dry-run")
+    assert result.code == 1 and "_b.sql:2: invalid input syntax" in result.err
+    assert "public.dry_a" not in tables(conn)
+
+
+def test_run_to_version_stops_there(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    for day in (1, 2, 3):
+        add(project, f"2025010{day}000000_t{day}.sql", f"CREATE TABLE t{day} (id int);\n")
+    assert lockgate("run", "--to", "20250102000000").code == 0
+    assert [r[0] for r in records(conn)] == [20250101000000, 20250102000000]
+
+
+def test_foreign_tracking_table_is_refused_untouched(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    conn.execute("CREATE TABLE public.schema_migrations (version varchar PRIMARY KEY)")
+    conn.execute("INSERT INTO public.schema_migrations VALUES ('20200101000000')")
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    for command in ("run", "status"):
+        result = lockgate(command)
+        assert result.code == 2
+        assert "public.schema_migrations exists but is not a lockgate tracking table" in result.err
+    assert conn.execute("SELECT count(*) FROM public.schema_migrations").fetchone() == (1,)
+    assert "public.a" not in tables(conn)
+
+
+def test_custom_table_name(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    assert lockgate("run", "--table", "ops.history").code == 0
+    assert conn.execute("SELECT status FROM ops.history").fetchall() == [("applied",)]
+
+
+def test_status_is_read_only_on_a_fresh_database(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    result = lockgate("status")
+    assert result.code == 0 and "pending: 20250101000000_a.sql" in result.out
+    assert conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone() == (None,)
+
+
+def test_baseline_marks_without_running(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    add(project, "20250102000000_b.sql", "CREATE TABLE b (id int);\n")
+    add(project, "20250103000000_c.sql", "CREATE TABLE c (id int);\n")
+    assert lockgate("baseline", "--version", "20250102000000").code == 0
+    assert [(r[0], r[1]) for r in records(conn)] == [(20250101000000, "baselined"), (20250102000000, "baselined")]
+    assert lockgate("run").code == 0
+    assert tables(conn) >= {"public.c"} and "public.a" not in tables(conn)
+    missing = lockgate("baseline", "--version", "20990101000000")
+    assert missing.code == 1 and "no migration file has that version" in missing.err
+
+
+def test_repair_accepts_an_edited_checksum_and_logs_the_old_one(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    path = add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    assert lockgate("run").code == 0
+    path.write_text("-- explained\nCREATE TABLE a (id int);\n", encoding="utf-8")
+    assert lockgate("validate").code == 1
+    assert lockgate("run").code == 1
+    result = lockgate("repair")
+    assert result.code == 0 and "accepted new checksum" in result.out
+    assert lockgate("validate").code == 0
+    row = conn.execute(
+        "SELECT previous_checksum IS NOT NULL, checksum FROM public.schema_migrations_log WHERE outcome = 'checksum-accepted'"
+    ).fetchone()
+    assert row is not None and row[0] is True
+
+
+def test_list_and_status_json(project: Path, lockgate: CliRunner) -> None:
+    import json
+
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    add(project, "20250102000000_b.sql", "CREATE TABLE b (id int);\n")
+    assert lockgate("run", "--to", "20250101000000").code == 0
+    status = json.loads(lockgate("status", "--json").out)
+    assert status["counts"]["applied"] == 1 and status["counts"]["pending"] == 1
+    assert status["latest_applied"]["version"] == 20250101000000
+    listing = lockgate("list")
+    assert "20250101000000  a     applied" in listing.out and "pending" in listing.out
+    assert json.loads(lockgate("list", "--json").out)["migrations"][1]["state"] == "pending"
