@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.checksum import checksum, normalise_text
 from lockgate.errors import LockgateError
@@ -38,6 +38,9 @@ from lockgate.hooks.git import (
     staged_changes,
     unknown_ref,
 )
+
+if TYPE_CHECKING:
+    import click
 
 _POSITION_KEYS = re.compile(r"^(location|.*_location|stmt_len)$")
 
@@ -219,6 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if any(finding.blocking for finding in findings) else 0
 
 
-command = click_command(
-    "check-immutable", main, "Block edits, renames and deletions of committed migrations (pre-commit hook)."
-)
+def __getattr__(name: str) -> click.Command:
+    """``command``, the ``lockgate check-immutable`` sub-command, is built on first use so that running
+    ``python -m lockgate.hooks.immutable`` (the pre-commit entry) never imports click."""
+    if name == "command":
+        return click_command(
+            "check-immutable",
+            main,
+            "Block edits, renames and deletions of committed migrations (pre-commit hook).",
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockgate.errors import LockgateError
 from lockgate.hooks import click_command
@@ -34,6 +35,9 @@ from lockgate.hooks.git import (
     unknown_ref,
 )
 from lockgate.naming import SNAKE_NAME, NameError_, ParsedName, parse_filename, snake_case, suggest_filename
+
+if TYPE_CHECKING:
+    import click
 
 FUTURE_SLACK = timedelta(days=1)
 _TRY_SUGGESTION = re.compile(r"\s*\(try: [^)]*\)$")  # lockgate.naming's hint; ours adds the directory
@@ -186,6 +190,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if problems else 0
 
 
-command = click_command(
-    "check-naming", main, "Check that new migration files are named and ordered correctly (pre-commit hook)."
-)
+def __getattr__(name: str) -> click.Command:
+    """``command``, the ``lockgate check-naming`` sub-command, is built on first use so that running
+    ``python -m lockgate.hooks.naming`` (the pre-commit entry) never imports click."""
+    if name == "command":
+        return click_command(
+            "check-naming",
+            main,
+            "Check that new migration files are named and ordered correctly (pre-commit hook).",
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
