@@ -104,7 +104,7 @@ class FileContext:
     def span(self, statement: Statement) -> Span:
         """The whole statement (for DO-embedded statements: their line inside the block)."""
         if self.is_embedded(statement):
-            return self._line_span(statement.line)
+            return self.line_span(statement.line)
         end = statement.byte_start + len(statement.text.encode("utf-8"))
         end_line, end_column = self._byte_lines.position(end)
         return Span(statement.line, statement.column, end_line, end_column)
@@ -132,7 +132,8 @@ class FileContext:
         end_column = len(self.line_text(span.line).rstrip()) + 1
         return Span(span.line, span.column, span.line, max(end_column, span.column + 1))
 
-    def _line_span(self, line: int) -> Span:
+    def line_span(self, line: int) -> Span:
+        """A whole source line without its indentation (for PL/pgSQL statements, known by line only)."""
         text = self.line_text(line)
         start = len(text) - len(text.lstrip()) + 1
         return Span(line, start, line, max(len(text.rstrip()) + 1, start + 1))

@@ -124,3 +124,40 @@ def location(node: Any) -> int | None:
             node = inner
     value = node.get("location")
     return value if isinstance(value, int) and value >= 0 else None
+
+
+def alter_table_commands(node: Node) -> list[Node]:
+    """The ``AlterTableCmd`` dicts of an ``ALTER TABLE`` statement (empty for other object types)."""
+    if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+        return []
+    return [cmd for item in node.get("cmds", []) if (cmd := unwrap(item, "AlterTableCmd")) is not None]
+
+
+def constraints(column_def: Any) -> list[Node]:
+    """The ``Constraint`` dicts attached to a ``ColumnDef`` (NOT NULL, DEFAULT, REFERENCES...)."""
+    column = unwrap(column_def, "ColumnDef") or {}
+    return [
+        c for item in column.get("constraints", []) or [] if (c := unwrap(item, "Constraint")) is not None
+    ]
+
+
+def command_constraint(cmd: Node) -> Node | None:
+    """The ``Constraint`` of an ``ADD CONSTRAINT`` command."""
+    definition = cmd.get("def")
+    if isinstance(definition, dict) and "Constraint" in definition:
+        return unwrap(definition, "Constraint")
+    return None
+
+
+def command_column(cmd: Node) -> Node | None:
+    """The ``ColumnDef`` of an ``ADD COLUMN`` / ``ALTER COLUMN TYPE`` command."""
+    definition = cmd.get("def")
+    if isinstance(definition, dict) and "ColumnDef" in definition:
+        return unwrap(definition, "ColumnDef")
+    return None
+
+
+def function_name(func_call: Node) -> str:
+    """The unqualified, lower-case name of a ``FuncCall``."""
+    parts = name_list(func_call.get("funcname"))
+    return parts[-1].lower() if parts else ""
