@@ -1,0 +1,93 @@
+"""Compatibility rules: table-driven fire (exact line:col) and quiet cases."""
+
+from __future__ import annotations
+
+import pytest
+from lint_helpers import hits, lint_sql
+
+FIRES = [
+    ("drop-table", "DROP TABLE public.orders;", [(1, 1)]),
+    ("drop-table", "SELECT 1;\n  DROP TABLE IF EXISTS orders, app.items;", [(2, 3)]),
+    ("drop-table", "CREATE TABLE app.orders (a int);\nDROP TABLE orders;", [(2, 1)]),
+    ("drop-table", "DO $$ BEGIN\n  DROP TABLE public.orders;\nEND $$;", [(2, 3)]),
+    ("drop-column", "ALTER TABLE orders DROP COLUMN note;", [(1, 1)]),
+    ("drop-column", "ALTER TABLE orders\n  DROP COLUMN a,\n  DROP COLUMN b;", [(1, 1), (1, 1)]),
+    ("drop-schema", "DROP SCHEMA reporting;", [(1, 1)]),
+    ("drop-schema", "CREATE SCHEMA a;\nDROP SCHEMA a, b;", [(2, 1)]),
+    ("drop-cascade", "DROP TYPE public.order_status CASCADE;", [(1, 1)]),
+    ("drop-cascade", "DROP TABLE orders CASCADE;", [(1, 1)]),
+    ("drop-cascade", "ALTER TABLE orders DROP CONSTRAINT orders_fk CASCADE;", [(1, 1)]),
+    ("drop-cascade", "DROP FUNCTION public.f(int) CASCADE;", [(1, 1)]),
+    ("truncate-table", "TRUNCATE public.events;", [(1, 1)]),
+    ("truncate-table", "CREATE TABLE scratch (a int);\nTRUNCATE scratch, events;", [(2, 1)]),
+    ("rename-table", "ALTER TABLE public.orders RENAME TO purchases;", [(1, 13)]),
+    ("rename-table", "ALTER TABLE IF EXISTS\n  orders RENAME TO purchases;", [(2, 3)]),
+    ("rename-column", "ALTER TABLE orders RENAME COLUMN total TO total_cents;", [(1, 13)]),
+    ("rename-column", "ALTER TABLE orders RENAME total TO total_cents;", [(1, 13)]),
+    ("rename-column", "ALTER VIEW public.v RENAME COLUMN a TO b;", [(1, 12)]),
+    ("update-without-where", "UPDATE public.orders SET currency = 'EUR';", [(1, 1)]),
+    ("update-without-where", "CREATE TABLE t (a int);\n UPDATE orders SET a = 1 FROM t;", [(2, 2)]),
+    ("delete-without-where", "DELETE FROM public.sessions;", [(1, 1)]),
+    ("delete-without-where", "DO $$ BEGIN\n  DELETE FROM sessions;\nEND $$;", [(2, 3)]),
+    ("rename-enum-value", "ALTER TYPE public.status RENAME VALUE 'a' TO 'b';", [(1, 1)]),
+    (
+        "rename-enum-value",
+        "CREATE TYPE app.status AS ENUM ('a');\nALTER TYPE status RENAME VALUE 'a' TO 'b';",
+        [(2, 1)],
+    ),
+]
+
+QUIET = [
+    ("drop-table", "CREATE TABLE orders (a int);\nDROP TABLE public.orders;"),
+    ("drop-table", "CREATE TABLE public.a (x int);\nCREATE TABLE b (x int);\nDROP TABLE a, public.b;"),
+    ("drop-table", "DROP VIEW public.orders_view;"),
+    ("drop-table", "DROP INDEX orders_idx;"),
+    ("drop-column", "CREATE TABLE orders (a int, b int);\nALTER TABLE orders DROP COLUMN b;"),
+    ("drop-column", "ALTER TABLE orders ADD COLUMN note text;"),
+    ("drop-schema", "CREATE SCHEMA scratch;\nDROP SCHEMA scratch;"),
+    ("drop-schema", "DROP TABLE reporting.x;"),
+    ("drop-cascade", "DROP TYPE public.order_status;"),
+    ("drop-cascade", "CREATE TABLE t (a int);\nDROP TABLE t CASCADE;"),
+    ("drop-cascade", "CREATE TABLE t (a int);\nALTER TABLE t DROP COLUMN a CASCADE;"),
+    ("truncate-table", "CREATE TABLE scratch (a int);\nTRUNCATE public.scratch;"),
+    ("truncate-table", "CREATE TEMP TABLE scratch (a int);\nTRUNCATE scratch;"),
+    ("rename-table", "CREATE TABLE orders (a int);\nALTER TABLE orders RENAME TO purchases;"),
+    ("rename-table", "ALTER INDEX orders_idx RENAME TO orders_customer_idx;"),
+    ("rename-column", "CREATE TABLE orders (a int);\nALTER TABLE public.orders RENAME COLUMN a TO b;"),
+    ("rename-column", "ALTER TABLE orders RENAME CONSTRAINT a TO b;"),
+    ("update-without-where", "UPDATE orders SET a = 1 WHERE a IS NULL;"),
+    ("update-without-where", "CREATE TABLE t (a int);\nUPDATE public.t SET a = 1;"),
+    ("delete-without-where", "DELETE FROM sessions WHERE expires_at < now();"),
+    ("delete-without-where", "CREATE TEMP TABLE s (a int);\nDELETE FROM s;"),
+    ("rename-enum-value", "ALTER TYPE public.status ADD VALUE 'c';"),
+    (
+        "rename-enum-value",
+        "CREATE TYPE status AS ENUM ('a');\nALTER TYPE public.status RENAME VALUE 'a' TO 'b';",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "sql", "expected"), FIRES)
+def test_fires(rule: str, sql: str, expected: list[tuple[int, int]]) -> None:
+    assert hits(sql, rule) == expected
+
+
+@pytest.mark.parametrize(("rule", "sql"), QUIET)
+def test_quiet(rule: str, sql: str) -> None:
+    assert hits(sql, rule) == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule", "fragment"),
+    [
+        ("DROP TABLE orders;", "drop-table", "public.orders and its data"),
+        ("ALTER TABLE orders DROP COLUMN note;", "drop-column", "DROP COLUMN note on public.orders"),
+        ("DROP TYPE s.e CASCADE;", "drop-cascade", "DROP TYPE s.e CASCADE also drops"),
+        ("UPDATE orders SET a = 1;", "update-without-where", "every row of public.orders"),
+        ("ALTER TYPE e RENAME VALUE 'a' TO 'b';", "rename-enum-value", "value 'a' of enum public.e"),
+    ],
+)
+def test_messages_name_the_object_and_risk(sql: str, rule: str, fragment: str) -> None:
+    (finding,) = [f for f in lint_sql(sql) if f.rule_id == rule]
+    assert fragment in finding.message
+    assert finding.severity.value == "warning"
