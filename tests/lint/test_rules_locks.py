@@ -1,0 +1,218 @@
+"""Lock-safety rules: SQL that must fire (exact line:column) and SQL that must stay quiet.
+
+Every rule has at least one quiet case with the same statement on a table created earlier in the file
+(qualified or not), since new tables have no traffic to block.
+"""
+
+from __future__ import annotations
+
+import pytest
+from lint_helpers import hits, lint_sql
+
+NEW = "CREATE TABLE public.t (a int, b text);\n"
+NEW_UNQUALIFIED = "CREATE TABLE t (a int, b text);\n"
+
+FIRES = [
+    ("index-without-concurrently", "CREATE INDEX i ON t (a);", [(1, 1)]),
+    ("index-without-concurrently", "DO $$\nBEGIN\n  CREATE INDEX i ON t (a);\nEND $$;", [(3, 3)]),
+    ("index-without-concurrently", "DO $$ BEGIN EXECUTE 'CREATE INDEX i ON t (a)'; END $$;", [(1, 1)]),
+    ("drop-index-without-concurrently", "DROP INDEX public.i;", [(1, 1)]),
+    ("drop-index-without-concurrently", "CREATE INDEX j ON u (a);\nDROP INDEX i, j;", [(2, 1)]),
+    ("reindex-without-concurrently", "REINDEX TABLE t;", [(1, 1)]),
+    ("reindex-without-concurrently", "REINDEX INDEX i;", [(1, 1)]),
+    ("constraint-without-not-valid", "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0);", [(1, 19)]),
+    (
+        "constraint-without-not-valid",
+        "ALTER TABLE t\n  ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id);",
+        [(2, 7)],
+    ),
+    (
+        "validate-constraint-in-same-transaction",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE public.t VALIDATE CONSTRAINT c;",
+        [(2, 1)],
+    ),
+    ("add-column-with-references", "ALTER TABLE t ADD COLUMN u_id int REFERENCES u (id);", [(1, 35)]),
+    ("unique-constraint-without-index", "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a);", [(1, 19)]),
+    ("unique-constraint-without-index", "ALTER TABLE t ADD PRIMARY KEY (a);", [(1, 19)]),
+    ("unique-constraint-without-index", "ALTER TABLE t ADD COLUMN c uuid UNIQUE;", [(1, 33)]),
+    ("set-not-null", "ALTER TABLE t ALTER COLUMN a SET NOT NULL;", [(1, 1)]),
+    (
+        "set-not-null",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (b IS NOT NULL);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+        [(2, 1)],
+    ),
+    ("volatile-default", "ALTER TABLE t ADD COLUMN id uuid DEFAULT gen_random_uuid();", [(1, 34)]),
+    ("volatile-default", "ALTER TABLE t ADD COLUMN r float8 DEFAULT 1 + random();", [(1, 35)]),
+    ("add-column-rewrites-table", "ALTER TABLE t ADD COLUMN id bigserial;", [(1, 26)]),
+    ("add-column-rewrites-table", "ALTER TABLE t ADD COLUMN id int GENERATED ALWAYS AS IDENTITY;", [(1, 26)]),
+    (
+        "add-column-rewrites-table",
+        "ALTER TABLE t ADD COLUMN d int GENERATED ALWAYS AS (a * 2) STORED;",
+        [(1, 26)],
+    ),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN a TYPE bigint;", [(1, 28)]),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN a TYPE text USING a::text;", [(1, 28)]),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN a TYPE timestamptz;", [(1, 28)]),
+    ("vacuum-full", "VACUUM FULL t;", [(1, 1)]),
+    ("vacuum-full", "VACUUM (FULL, ANALYZE) t;", [(1, 1)]),
+    ("vacuum-full", "VACUUM FULL;", [(1, 1)]),
+    ("cluster", "CLUSTER t USING i;", [(1, 1)]),
+    ("refresh-materialized-view", "REFRESH MATERIALIZED VIEW mv;", [(1, 1)]),
+    (
+        "access-exclusive-multiple-tables",
+        "ALTER TABLE a ADD COLUMN x int;\nALTER TABLE public.a ADD COLUMN y int;\nTRUNCATE b;",
+        [(3, 1)],
+    ),
+    (
+        "access-exclusive-multiple-tables",
+        "BEGIN;\nLOCK TABLE a;\nDROP TABLE b;\nALTER TABLE c RENAME TO d;\nCOMMIT;",
+        [(3, 1), (4, 1)],
+    ),
+    ("disabled-timeout", "SET lock_timeout = 0;", [(1, 1)]),
+    ("disabled-timeout", "SET LOCAL statement_timeout TO '0';", [(1, 1)]),
+    ("disabled-timeout", "SELECT 1;\nSELECT set_config('lock_timeout', '0ms', true);", [(2, 8)]),
+]
+
+QUIET = [
+    ("index-without-concurrently", "CREATE INDEX CONCURRENTLY i ON t (a);"),
+    ("index-without-concurrently", NEW + "CREATE INDEX i ON t (a);"),
+    ("index-without-concurrently", NEW_UNQUALIFIED + "CREATE INDEX i ON public.t (a);"),
+    ("index-without-concurrently", NEW + "DO $$ BEGIN CREATE INDEX i ON t (a); END $$;"),
+    (
+        "index-without-concurrently",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  CREATE INDEX i ON t (a);\nEND $$;",
+    ),
+    ("drop-index-without-concurrently", "DROP INDEX CONCURRENTLY i;"),
+    ("drop-index-without-concurrently", "CREATE INDEX i ON t (a);\nDROP INDEX i;"),
+    ("drop-index-without-concurrently", "DROP TABLE t;"),
+    ("reindex-without-concurrently", "REINDEX TABLE CONCURRENTLY t;"),
+    ("reindex-without-concurrently", NEW + "REINDEX TABLE t;"),
+    ("reindex-without-concurrently", NEW + "CREATE INDEX i ON t (a);\nREINDEX INDEX i;"),
+    ("constraint-without-not-valid", "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;"),
+    (
+        "constraint-without-not-valid",
+        "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u NOT VALID;",
+    ),
+    ("constraint-without-not-valid", NEW + "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0);"),
+    (
+        "constraint-without-not-valid",
+        NEW_UNQUALIFIED + "ALTER TABLE public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u;",
+    ),
+    ("validate-constraint-in-same-transaction", "ALTER TABLE t VALIDATE CONSTRAINT c;"),
+    (
+        "validate-constraint-in-same-transaction",
+        "-- lockgate: no-transaction\nALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\n"
+        "ALTER TABLE t VALIDATE CONSTRAINT c;",
+    ),
+    (
+        "validate-constraint-in-same-transaction",
+        NEW + "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;",
+    ),
+    ("add-column-with-references", "ALTER TABLE t ADD COLUMN u_id int;"),
+    ("add-column-with-references", NEW + "ALTER TABLE t ADD COLUMN u_id int REFERENCES u (id);"),
+    ("unique-constraint-without-index", "ALTER TABLE t ADD CONSTRAINT k UNIQUE USING INDEX i;"),
+    ("unique-constraint-without-index", "ALTER TABLE t ADD CONSTRAINT p PRIMARY KEY USING INDEX i;"),
+    ("unique-constraint-without-index", NEW + "ALTER TABLE t ADD PRIMARY KEY (a);"),
+    ("unique-constraint-without-index", "CREATE TABLE u (a int UNIQUE, b int PRIMARY KEY);"),
+    (
+        "set-not-null",
+        "ALTER TABLE t VALIDATE CONSTRAINT a_not_null;\nALTER TABLE t ALTER COLUMN a SET NOT NULL;\n"
+        "ALTER TABLE t DROP CONSTRAINT a_not_null;",
+    ),
+    (
+        "set-not-null",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+    ),
+    ("set-not-null", NEW + "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"),
+    ("volatile-default", "ALTER TABLE t ADD COLUMN c int DEFAULT 0;"),
+    ("volatile-default", "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now();"),
+    ("volatile-default", "ALTER TABLE t ADD COLUMN c text DEFAULT NULL;"),
+    ("volatile-default", NEW + "ALTER TABLE t ADD COLUMN id uuid DEFAULT gen_random_uuid();"),
+    ("volatile-default", "CREATE TABLE u (id uuid DEFAULT gen_random_uuid());"),
+    ("add-column-rewrites-table", "ALTER TABLE t ADD COLUMN c int;"),
+    ("add-column-rewrites-table", NEW + "ALTER TABLE t ADD COLUMN id bigserial;"),
+    ("add-column-rewrites-table", "ALTER TABLE t ADD COLUMN d int GENERATED ALWAYS AS (a * 2) VIRTUAL;"),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN b TYPE text;"),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN b TYPE varchar(200);"),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN b TYPE varchar;"),
+    ("alter-column-type", "ALTER TABLE t ALTER COLUMN b TYPE numeric(12, 2);"),
+    ("alter-column-type", NEW + "ALTER TABLE t ALTER COLUMN a TYPE bigint;"),
+    ("vacuum-full", "VACUUM t;"),
+    ("vacuum-full", "VACUUM (FULL false) t;"),
+    ("vacuum-full", NEW + "VACUUM FULL t;"),
+    ("cluster", NEW + "CLUSTER t USING i;"),
+    ("refresh-materialized-view", "REFRESH MATERIALIZED VIEW CONCURRENTLY mv;"),
+    ("refresh-materialized-view", "CREATE MATERIALIZED VIEW mv AS SELECT 1;\nREFRESH MATERIALIZED VIEW mv;"),
+    ("access-exclusive-multiple-tables", "ALTER TABLE a ADD COLUMN x int;\nALTER TABLE a ADD COLUMN y int;"),
+    (
+        "access-exclusive-multiple-tables",
+        NEW + "ALTER TABLE a ADD COLUMN x int;\nALTER TABLE t ADD COLUMN y int;",
+    ),
+    (
+        "access-exclusive-multiple-tables",
+        "ALTER TABLE a ADD COLUMN x int;\nALTER TABLE b VALIDATE CONSTRAINT c;\n"
+        "ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (x) REFERENCES a NOT VALID;\nLOCK TABLE d IN SHARE MODE;",
+    ),
+    (
+        "access-exclusive-multiple-tables",
+        "-- lockgate: no-transaction\nALTER TABLE a ADD COLUMN x int;\nALTER TABLE b ADD COLUMN x int;",
+    ),
+    ("disabled-timeout", "SET lock_timeout = '5s';"),
+    ("disabled-timeout", "SET statement_timeout = 0.5;"),
+    ("disabled-timeout", "SET work_mem = 0;"),
+    ("disabled-timeout", "SELECT set_config('lock_timeout', '10s', true);"),
+]
+
+
+@pytest.mark.parametrize(("rule", "sql", "expected"), FIRES)
+def test_fires(rule: str, sql: str, expected: list[tuple[int, int]]) -> None:
+    assert hits(sql, rule) == expected
+
+
+@pytest.mark.parametrize(("rule", "sql"), QUIET)
+def test_quiet(rule: str, sql: str) -> None:
+    assert hits(sql, rule) == []
+
+
+def test_every_lock_rule_has_fire_and_quiet_cases() -> None:
+    from lockgate.lint.registry import all_rules
+
+    lock_rules = {r.id for r in all_rules() if r.family == "lock-safety"}
+    assert lock_rules <= {rule for rule, _, _ in FIRES}
+    assert lock_rules <= {rule for rule, _ in QUIET}
+
+
+def test_messages_name_the_lock_and_the_table() -> None:
+    messages = {f.rule_id: f.message for f in lint_sql("CREATE INDEX i ON orders (a);\nVACUUM FULL orders;")}
+    assert messages["index-without-concurrently"] == (
+        "CREATE INDEX takes a SHARE lock on public.orders, blocking writes for the whole build"
+    )
+    assert "ACCESS EXCLUSIVE" in messages["vacuum-full"] and "public.orders" in messages["vacuum-full"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule", "pg_major", "expected"),
+    [
+        ("ALTER TABLE t ADD COLUMN c int DEFAULT 0;", "volatile-default", 10, [(1, 32)]),
+        ("ALTER TABLE t ADD COLUMN c int DEFAULT 0;", "volatile-default", 11, []),
+        (
+            "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+            "set-not-null",
+            11,
+            [(2, 1)],
+        ),
+    ],
+)
+def test_version_dependent_rules(sql: str, rule: str, pg_major: int, expected: list[tuple[int, int]]) -> None:
+    assert hits(sql, rule, pg_major=pg_major) == expected
+
+
+def test_reindex_help_depends_on_pg_major() -> None:
+    (old,) = [
+        f for f in lint_sql("REINDEX TABLE t;", pg_major=11) if f.rule_id == "reindex-without-concurrently"
+    ]
+    (new,) = [
+        f for f in lint_sql("REINDEX TABLE t;", pg_major=16) if f.rule_id == "reindex-without-concurrently"
+    ]
+    assert "no REINDEX CONCURRENTLY" in old.help
+    assert "REINDEX ... CONCURRENTLY" in new.help
