@@ -13,7 +13,7 @@ from lockgate.lint.settings import build_settings
 def lint_sql(sql: str, lint: dict[str, Any] | None = None, pg_major: int | None = None) -> list[Finding]:
     """Lint dedented ``sql`` with an optional ``[tool.lockgate.lint]`` table; all rules' findings."""
     settings = build_settings(lint or {}, pg_major=pg_major)
-    return list(lint_text(textwrap.dedent(sql).strip() + "\n", "m.sql", settings).findings)
+    return list(lint_text(textwrap.dedent(sql).strip("\n") + "\n", "m.sql", settings).findings)
 
 
 def hits(sql: str, rule_id: str, pg_major: int | None = None) -> list[tuple[int, int]]:
