@@ -111,7 +111,7 @@ def test_config_errors_exit_2_with_one_line(
     project: Path, capsys: pytest.CaptureFixture[str], pyproject: str, fragment: str
 ) -> None:
     (project / "pyproject.toml").write_text(pyproject)
-    code, out, err = run(["lint"], capsys)
+    code, _, err = run(["lint"], capsys)
     assert code == 2
     assert fragment in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

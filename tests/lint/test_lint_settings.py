@@ -87,5 +87,5 @@ def test_pg_major_from_supabase_dir_beside_migrations(tmp_path: Path) -> None:
 def test_bad_supabase_config_is_a_config_error(tmp_path: Path, content: str) -> None:
     (tmp_path / "supabase").mkdir()
     (tmp_path / "supabase" / "config.toml").write_text(content)
-    with pytest.raises(ConfigError, match="supabase/config.toml"):
+    with pytest.raises(ConfigError, match=r"supabase/config\.toml"):
         resolve_pg_major(None, tmp_path)
