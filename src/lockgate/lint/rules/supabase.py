@@ -442,6 +442,8 @@ def always_true_write_policy(ctx: FileContext, statement: Statement) -> Iterator
         clause for clause, is_open in (("USING", open_using), ("WITH CHECK", open_check)) if is_open
     )
     anchor = qual if open_using and qual is not None else check if check is not None else None
+    if isinstance(anchor, dict) and "TypeCast" in anchor:
+        anchor = (anchor["TypeCast"] or {}).get("arg")  # a cast's location is its `::`
     span = ctx.span_at(statement, anchor) if anchor is not None else ctx.statement_span_head(statement)
     roles = ", ".join(sorted(_policy_roles(statement)))
     yield Violation(
