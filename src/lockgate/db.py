@@ -103,6 +103,11 @@ def connect(
     """Open a connection, or raise ``ConnectionFailed`` with one masked line saying what went wrong."""
     import psycopg
 
+    scheme = target.url.split("://", 1)[0].lower() if "://" in target.url else None
+    if scheme is not None and scheme not in {"postgres", "postgresql"}:
+        raise ConnectionFailed(
+            f"database URL {target.masked} (from {target.origin}) must start with postgresql://, not {scheme}://"
+        )
     options = "-c default_transaction_read_only=on" if read_only else None
     kwargs: dict[str, Any] = {
         "application_name": application_name(command),
@@ -120,10 +125,8 @@ def connect(
 
 
 def describe_connection_error(exc: Exception, target: DatabaseTarget) -> str:
-    """First meaningful line of a driver error, masked, naming the setting it came from."""
+    """First line of a driver error, masked, naming the setting it came from."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    detail = lines[-1] if lines else type(exc).__name__
-    if len(lines) > 1 and lines[0].startswith("connection to server") and "failed:" in lines[0]:
-        detail = lines[0]
+    detail = lines[0].removeprefix("connection failed: ") if lines else type(exc).__name__
     detail = mask_secrets(detail, target.url)
     return f"cannot connect to {target.masked} (from {target.origin}): {detail}"

@@ -122,8 +122,6 @@ def discover(directory: Path) -> Source:
     migrations: list[Migration] = []
     unrecognised: list[UnrecognisedFile] = []
     for path in sorted(directory.glob("*.sql")):
-        if not path.is_file():
-            continue
         try:
             parsed_name = parse_filename(path.name)
         except NameError_ as exc:

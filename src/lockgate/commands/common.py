@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import click
 
 from lockgate.config import Config, load_config
-from lockgate.db import DatabaseTarget
 from lockgate.report import plain_table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,7 +96,3 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
-
-
-def describe_target(output: Output, target: DatabaseTarget) -> None:
-    output.notice(f"database: {target.masked}")

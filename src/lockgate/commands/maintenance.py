@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options, describe_target
+from lockgate.commands.common import Output, build_config, config_options
 from lockgate.service import baseline as baseline_service
 from lockgate.service import database_target
 from lockgate.service import repair as repair_service
@@ -22,11 +22,10 @@ def baseline(
     config = build_config(migrations_dir, database_url, config_file, table)
     output = Output()
     target = database_target(config, output.notice)
-    describe_target(output, target)
     done = baseline_service(config, target, version, output.notice)
     for migration_id in done:
         output.line(f"baselined {migration_id}")
-    output.line(f"{len(done)} migration(s) baselined up to {version}", style="green")
+    output.line(f"{len(done)} migration(s) baselined up to {version} in {target.masked}", style="green")
 
 
 @click.command()
@@ -36,8 +35,9 @@ def repair(migrations_dir: Path | None, database_url: str | None, config_file: P
     config = build_config(migrations_dir, database_url, config_file, table)
     output = Output()
     target = database_target(config, output.notice)
-    describe_target(output, target)
     actions = repair_service(config, target, output.notice)
     for action in actions:
         output.line(action)
-    output.line(f"{len(actions)} repair(s) recorded in {config.log_table}" if actions else "nothing to repair")
+    output.line(
+        f"{len(actions)} repair(s) recorded in {config.log_table} ({target.masked})" if actions else "nothing to repair"
+    )

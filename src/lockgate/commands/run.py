@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options, describe_target
+from lockgate.commands.common import Output, build_config, config_options
 from lockgate.durations import format_ms
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.report import run_json
@@ -43,8 +43,6 @@ def run(
     config = build_config(migrations_dir, database_url, config_file, table, **settings)
     output = Output()
     target = database_target(config, output.notice)
-    if not as_json:
-        describe_target(output, target)
     progress, display = _progress(output, as_json)
     with display:
         outcome = run_service(
@@ -53,7 +51,7 @@ def run(
     if as_json:
         output.json(run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run))
     else:
-        _render(output, outcome)
+        _render(output, outcome, target.masked)
     failed = outcome.blocked or outcome.result.failed is not None
     raise SystemExit(EXIT_FAILED if failed else EXIT_OK)
 
@@ -83,7 +81,7 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
     return progress, display
 
 
-def _render(output: Output, outcome: RunOutcome) -> None:
+def _render(output: Output, outcome: RunOutcome, database: str) -> None:
     plan = outcome.plan
     for problem in plan.warnings:
         output.warn(problem.message)
@@ -94,7 +92,7 @@ def _render(output: Output, outcome: RunOutcome) -> None:
         return
     results = outcome.result.results
     if not results:
-        output.line("nothing to do: every migration is applied")
+        output.line(f"nothing to do: every migration is applied ({database})")
         return
     rows = [
         [r.migration.filename, r.outcome + (f" ({r.note})" if r.note else ""), format_ms(r.duration_ms),
@@ -123,6 +121,6 @@ def _render(output: Output, outcome: RunOutcome) -> None:
     total = sum(r.duration_ms for r in results)
     verb = "would apply" if outcome.dry_run else "applied"
     count = outcome.result.count("dry-run-ok") if outcome.dry_run else applied
-    output.line(f"{verb} {count} migration(s) in {format_ms(total)}", style="green")
+    output.line(f"{verb} {count} migration(s) to {database} in {format_ms(total)}", style="green")
     if outcome.result.count(FAILED) == 0 and any(r.outcome == "skipped" for r in results):
         output.line("some migrations were applied by another runner meanwhile")

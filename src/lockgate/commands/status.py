@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options, describe_target
+from lockgate.commands.common import Output, build_config, config_options
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_json
 from lockgate.service import State, database_target, read_state
@@ -14,11 +14,9 @@ from lockgate.service import State, database_target, read_state
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _state(output: Output, as_json: bool, **options: object) -> tuple[State, str, str]:
+def _state(output: Output, **options: object) -> tuple[State, str, str]:
     config = build_config(**options)  # type: ignore[arg-type]
     target = database_target(config, output.notice)
-    if not as_json:
-        describe_target(output, target)
     return read_state(config, target), target.masked, config.table
 
 
@@ -28,12 +26,13 @@ def _state(output: Output, as_json: bool, **options: object) -> tuple[State, str
 def status(as_json: bool, **options: object) -> None:
     """Applied / pending / failed counts, the latest applied migration and any validation problem."""
     output = Output()
-    state, database, table = _state(output, as_json, **options)
+    state, database, table = _state(output, **options)
     document = status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
     if as_json:
         output.json(document)
         return
     counts = document["counts"]
+    output.line(f"database: {database}  table: {table}")
     output.line(
         f"applied {counts['applied'] + counts['baselined']}  pending {counts['pending']}  "
         f"failed {counts['failed'] + counts['running']}  modified {counts['modified']}  missing {counts['missing']}"
@@ -58,7 +57,7 @@ def status(as_json: bool, **options: object) -> None:
 def list_command(as_json: bool, **options: object) -> None:
     """Every migration: version, name, state, applied_at, executed_by, duration, checksum."""
     output = Output()
-    state, database, table = _state(output, as_json, **options)
+    state, database, table = _state(output, **options)
     if as_json:
         document = status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
         output.json({"schema": document["schema"], "migrations": [
@@ -79,7 +78,7 @@ def list_command(as_json: bool, **options: object) -> None:
 def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) -> None:
     """Checksums, duplicate versions, gaps, missing files, failed records, out-of-order and unrunnable files."""
     output = Output()
-    state, _, _ = _state(output, as_json, allow_out_of_order=allow_out_of_order, **options)
+    state, _, _ = _state(output, allow_out_of_order=allow_out_of_order, **options)
     problems = state.plan.problems
     if as_json:
         output.json({"schema": 1, "valid": not state.plan.errors, "problems": [problem_json(p) for p in problems]})
