@@ -10,7 +10,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-GOOD_SQL = "create table accounts (id bigint primary key, email text not null);\n"
+GOOD_SQL = (
+    "create table accounts (id bigint primary key, email text not null);\n"
+    "alter table accounts enable row level security;\n"
+)
 
 
 def isolated_git_env(home: Path) -> dict[str, str]:

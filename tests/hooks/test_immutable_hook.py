@@ -63,7 +63,7 @@ def test_whitespace_and_comment_edit_is_a_warning(
     committed.write(
         INIT,
         "-- accounts of the app\nCREATE TABLE accounts (\n  id bigint primary key,\n"
-        "  email text not null -- login\n);\n",
+        "  email text not null -- login\n);\n/* RLS */ ALTER TABLE accounts\n  ENABLE ROW LEVEL SECURITY;",
     )
     committed.stage(INIT)
     code, out, _ = run(capsys, INIT)
