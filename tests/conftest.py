@@ -61,7 +61,9 @@ def _ensure_template(url: str) -> None:
 
 
 def database_url(server_url: str, name: str) -> str:
-    return make_conninfo(server_url, dbname=name) if "://" not in server_url else _replace_db(server_url, name)
+    return (
+        make_conninfo(server_url, dbname=name) if "://" not in server_url else _replace_db(server_url, name)
+    )
 
 
 def _replace_db(url: str, name: str) -> str:

@@ -106,7 +106,11 @@ class Config:
 
 # key in files -> (Config field, parser, env variable)
 _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
-    "migrations_dir": ("migrations_dir", lambda v: Path(v if isinstance(v, Path) else _to_str(v)), "LOCKGATE_MIGRATIONS_DIR"),
+    "migrations_dir": (
+        "migrations_dir",
+        lambda v: Path(v if isinstance(v, Path) else _to_str(v)),
+        "LOCKGATE_MIGRATIONS_DIR",
+    ),
     "database_url": ("database_url", _to_str, "LOCKGATE_DATABASE_URL"),
     "table": ("table", _to_table, "LOCKGATE_TABLE"),
     "log_table": ("log_table", _to_table, "LOCKGATE_LOG_TABLE"),

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from lockgate import __version__
 from lockgate.errors import ConnectionFailed
 
 if TYPE_CHECKING:

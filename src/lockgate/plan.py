@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from lockgate.config import Config
 from lockgate.durations import format_ms
@@ -91,7 +92,9 @@ def _state(migration: Migration | None, record: Record | None) -> str:
     return str(record.status or "failed")
 
 
-def build_plan(source: Source, records: Sequence[Record], config: Config, *, parse_pending: bool = True) -> Plan:
+def build_plan(
+    source: Source, records: Sequence[Record], config: Config, *, parse_pending: bool = True
+) -> Plan:
     """Join files and records by version, then run every validation rule."""
     by_version = source.by_version()
     records_by_version = {record.version: record for record in records}
@@ -103,7 +106,8 @@ def build_plan(source: Source, records: Sequence[Record], config: Config, *, par
     pending = tuple(
         e.migration
         for e in entries
-        if e.migration is not None and (e.state == "pending" or (e.state == "failed" and e.record and e.record.transactional))
+        if e.migration is not None
+        and (e.state == "pending" or (e.state == "failed" and e.record and e.record.transactional))
     )
     problems: list[Problem] = []
     problems += _unrecognised_files(source)
@@ -217,7 +221,9 @@ def _completed(record: Record) -> str:
     return f"{done} of {total} statements had run" if done is not None else "progress unknown"
 
 
-def _out_of_order(entries: Sequence[Entry], pending: Sequence[Migration], config: Config) -> Iterable[Problem]:
+def _out_of_order(
+    entries: Sequence[Entry], pending: Sequence[Migration], config: Config
+) -> Iterable[Problem]:
     applied = [e.version for e in entries if e.record and e.record.status in {"applied", "baselined"}]
     if not applied:
         return
@@ -239,7 +245,7 @@ def _version_gaps(entries: Sequence[Entry], config: Config) -> Iterable[Problem]
     if limit <= 0:
         return
     versions = sorted({e.version for e in entries})
-    for earlier, later in zip(versions, versions[1:], strict=False):
+    for earlier, later in pairwise(versions):
         gap_ms = (version_to_datetime(later) - version_to_datetime(earlier)).total_seconds() * 1000
         if gap_ms > limit:
             yield Problem(

@@ -150,7 +150,10 @@ class Runner:
                 self.progress("start", migration, None)
                 if not is_transactional(migration):
                     outcome = MigrationResult(
-                        migration, NOT_TRIED, transactional=False, note="runs outside a transaction; not tried"
+                        migration,
+                        NOT_TRIED,
+                        transactional=False,
+                        note="runs outside a transaction; not tried",
                     )
                 else:
                     outcome = self._dry_run_one(migration)
@@ -202,7 +205,9 @@ class Runner:
                     self.conn.execute(statement.text.encode())
         except psycopg.Error as exc:
             self._raise_if_disconnected(exc)
-            return MigrationResult(migration, FAILED, _ms_since(started), error=_statement_error(exc, statement))
+            return MigrationResult(
+                migration, FAILED, _ms_since(started), error=_statement_error(exc, statement)
+            )
         return MigrationResult(migration, DRY_RUN_OK, _ms_since(started))
 
     def _raise_if_disconnected(self, exc: psycopg.Error) -> None:
@@ -230,7 +235,9 @@ class Runner:
             (f"{self.config.lock_timeout_ms}ms", local, f"{self.config.statement_timeout_ms}ms", local),
         )
 
-    def _row_metadata(self, migration: Migration, attempts: int, transactional: bool, **more: Any) -> dict[str, Any]:
+    def _row_metadata(
+        self, migration: Migration, attempts: int, transactional: bool, **more: Any
+    ) -> dict[str, Any]:
         return {
             **self.metadata,
             "filename": migration.filename,
@@ -240,7 +247,9 @@ class Runner:
             **more,
         }
 
-    def _record_success(self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool) -> None:
+    def _record_success(
+        self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool
+    ) -> None:
         metadata = self._row_metadata(migration, attempts, transactional)
         self.history.upsert(
             migration_id=migration.id,
@@ -338,7 +347,9 @@ class Runner:
                     metadata={**self.metadata, "attempt": attempts, "retry_in_ms": int(delay_ms)},
                 )
             )
-        self.progress("retry", migration, MigrationResult(migration, "retrying", attempts=attempts, error=error))
+        self.progress(
+            "retry", migration, MigrationResult(migration, "retrying", attempts=attempts, error=error)
+        )
         self.sleep(delay_ms / 1000)
 
     # -- non-transactional path ---------------------------------------------------------------------
@@ -385,7 +396,9 @@ class Runner:
         elapsed = _ms_since(started)
         with self.conn.transaction():
             self._record_success(migration, elapsed, attempts, transactional=False)
-        return MigrationResult(migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed)
+        return MigrationResult(
+            migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed
+        )
 
     def _execute_with_retries(self, migration: Migration, statement: Statement) -> int:
         attempts = 0

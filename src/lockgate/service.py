@@ -56,7 +56,9 @@ def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = 
         exists = history.exists()
         records = history.records() if exists else []
         conn.rollback()
-    return State(source, tuple(records), build_plan(source, records, config, parse_pending=parse_pending), exists)
+    return State(
+        source, tuple(records), build_plan(source, records, config, parse_pending=parse_pending), exists
+    )
 
 
 @dataclass
@@ -81,9 +83,10 @@ def run(
 ) -> RunOutcome:
     """Take the run lock, re-read the history, validate, then apply (or dry-run) what is pending."""
     source = discover(config.migrations_path)
-    with run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify), connect(
-        target, command="dry-run" if dry_run else "run"
-    ) as conn:
+    with (
+        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
+        connect(target, command="dry-run" if dry_run else "run") as conn,
+    ):
         history = History(conn, config.table, config.log_table)
         if dry_run:
             records = history.records()
@@ -95,7 +98,9 @@ def run(
         if plan.errors:
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
-        runner = Runner(conn, history, config, run_metadata(config.via, config.migrations_path, metadata), progress)
+        runner = Runner(
+            conn, history, config, run_metadata(config.via, config.migrations_path, metadata), progress
+        )
         result = runner.dry_run(pending) if dry_run else runner.apply(pending)
         return RunOutcome(plan, result, dry_run=dry_run)
 
@@ -106,9 +111,10 @@ def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notif
     if not any(m.version == version for m in source.migrations):
         raise LockgateError(f"--version {version}: no migration file has that version in {source.directory}")
     done: list[str] = []
-    with run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify), connect(
-        target, command="baseline"
-    ) as conn:
+    with (
+        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
+        connect(target, command="baseline") as conn,
+    ):
         history = History(conn, config.table, config.log_table)
         history.ensure()
         recorded = {r.version for r in history.records()}
@@ -131,8 +137,14 @@ def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notif
                 )
                 history.log(
                     LogEntry(
-                        "baseline", "baselined", migration.id, migration.version, migration.name,
-                        migration.checksum, executed_by=config.executed_by, metadata=metadata,
+                        "baseline",
+                        "baselined",
+                        migration.id,
+                        migration.version,
+                        migration.name,
+                        migration.checksum,
+                        executed_by=config.executed_by,
+                        metadata=metadata,
                     )
                 )
                 done.append(migration.id)
@@ -144,37 +156,56 @@ def repair(config: Config, target: DatabaseTarget, notify: Notify) -> list[str]:
     source = discover(config.migrations_path)
     files = {m.version: m for m in source.migrations}
     actions: list[str] = []
-    with run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify), connect(
-        target, command="repair"
-    ) as conn:
+    with (
+        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
+        connect(target, command="repair") as conn,
+    ):
         history = History(conn, config.table, config.log_table)
         history.ensure()
         metadata = run_metadata(config.via, config.migrations_path)
         with conn.transaction():
             for record in history.records():
                 migration = files.get(record.version)
-                entry_args = dict(migration_id=record.id, version=record.version, name=record.name)
                 if record.status in {"failed", "running"}:
-                    history.delete(record.version)
-                    history.log(
-                        LogEntry(
-                            "repair", "cleared", **entry_args, checksum=record.checksum,
-                            executed_by=config.executed_by, error_message=record.error_message,
-                            metadata={**metadata, "cleared_status": record.status,
-                                      "cleared_metadata": dict(record.metadata)},
-                        )
-                    )
-                    actions.append(f"cleared {record.status} record of {record.id}")
+                    actions.append(_clear_record(history, record, config, metadata))
                 elif migration is not None and migration.checksum != record.checksum:
-                    history.set_checksum(record.version, migration.checksum)
-                    history.log(
-                        LogEntry(
-                            "repair", "checksum-accepted", **entry_args, checksum=migration.checksum,
-                            previous_checksum=record.checksum, executed_by=config.executed_by,
-                            metadata=metadata,
-                        )
-                    )
-                    actions.append(
-                        f"accepted new checksum of {record.id} ({record.checksum[:12]} -> {migration.checksum[:12]})"
-                    )
+                    actions.append(_accept_checksum(history, record, migration.checksum, config, metadata))
     return actions
+
+
+def _clear_record(history: History, record: Record, config: Config, metadata: dict[str, Any]) -> str:
+    history.delete(record.version)
+    history.log(
+        LogEntry(
+            "repair",
+            "cleared",
+            migration_id=record.id,
+            version=record.version,
+            name=record.name,
+            checksum=record.checksum,
+            executed_by=config.executed_by,
+            error_message=record.error_message,
+            metadata={**metadata, "cleared_status": record.status, "cleared_metadata": dict(record.metadata)},
+        )
+    )
+    return f"cleared {record.status} record of {record.id}"
+
+
+def _accept_checksum(
+    history: History, record: Record, checksum: str, config: Config, metadata: dict[str, Any]
+) -> str:
+    history.set_checksum(record.version, checksum)
+    history.log(
+        LogEntry(
+            "repair",
+            "checksum-accepted",
+            migration_id=record.id,
+            version=record.version,
+            name=record.name,
+            checksum=checksum,
+            previous_checksum=record.checksum,
+            executed_by=config.executed_by,
+            metadata=metadata,
+        )
+    )
+    return f"accepted new checksum of {record.id} ({record.checksum[:12]} -> {checksum[:12]})"

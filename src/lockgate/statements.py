@@ -139,7 +139,7 @@ def parse_sql(text: str) -> ParsedSql:
     lines = LineIndex(data)
     statements = []
     for index, raw in enumerate(tree.get("stmts", [])):
-        (kind, node), = raw["stmt"].items()
+        ((kind, node),) = raw["stmt"].items()
         start = raw.get("stmt_location", 0)
         length = raw.get("stmt_len") or len(data) - start
         start, end = _trim(data, start, start + length)
@@ -201,7 +201,7 @@ def _defel_true(options: list[Node] | None, name: str) -> bool:
             arg = defelem.get("arg")
             if arg is None:
                 return True
-            value = next(iter(arg.values()), {})
+            value: dict[str, Any] = next(iter(arg.values()), {})
             boolean = value.get("boolval", value.get("sval", value.get("ival", True)))
             return str(boolean).lower() not in {"false", "off", "0", "{}"} and boolean not in (False, 0, {})
     return False
@@ -256,7 +256,7 @@ def _create_subscription_needs_slot(node: Node) -> bool:
     for option in node.get("options", []):
         defelem = option.get("DefElem", {})
         if defelem.get("defname") in {"create_slot", "connect"}:
-            arg = next(iter(defelem.get("arg", {}).values()), {})
+            arg: dict[str, Any] = next(iter(defelem.get("arg", {}).values()), {})
             value = arg.get("boolval", arg.get("sval", True))
             if str(value).lower() in {"false", "off", "0", "{}"} or value == {}:
                 return False

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from conftest import CliRunner, add
 
 pytestmark = pytest.mark.db
@@ -20,7 +21,9 @@ def assert_untouched(conn: psycopg.Connection) -> None:
     assert conn.execute("SELECT to_regclass('public.good')").fetchone() == (None,)
     row = conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone()
     if row != (None,):
-        assert conn.execute("SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'"
+        ).fetchone() == (0,)
 
 
 @pytest.mark.parametrize(
@@ -29,12 +32,17 @@ def assert_untouched(conn: psycopg.Connection) -> None:
         (b"\xff\xfeCREATE TABLE x (id int);", "_bad.sql:1: not valid UTF-8"),
         (b"", "_bad.sql: file is empty"),
         (b"-- nothing here\n", "_bad.sql: contains only comments"),
-        (b"CREATE TABLE x (id int);\nCREAT TABLE y (id int);\n", "_bad.sql:2:1: syntax error at or near \"CREAT\""),
+        (
+            b"CREATE TABLE x (id int);\nCREAT TABLE y (id int);\n",
+            '_bad.sql:2:1: syntax error at or near "CREAT"',
+        ),
         (b"SELECT 1;\n\\i other.sql\n", "_bad.sql:2:1: psql meta-command \\i is not SQL"),
         (b"\\set ON_ERROR_STOP on\nSELECT 1;\n", "_bad.sql:1:1: psql meta-command \\set is not SQL"),
     ],
 )
-def test_bad_files(project: Path, lockgate: CliRunner, conn: psycopg.Connection, content: bytes, expected: str) -> None:
+def test_bad_files(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, content: bytes, expected: str
+) -> None:
     add(project, *GOOD)
     (project / "migrations" / "20250102000000_bad.sql").write_bytes(content)
     result = lockgate("run")
@@ -66,7 +74,10 @@ def test_dangling_symlink_is_named(project: Path, lockgate: CliRunner, conn: psy
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
-        ("postgresql://postgres:s3cret-pw@127.0.0.1:1/postgres", "cannot connect to postgresql://postgres:***@127.0.0.1:1/postgres"),
+        (
+            "postgresql://postgres:s3cret-pw@127.0.0.1:1/postgres",
+            "cannot connect to postgresql://postgres:***@127.0.0.1:1/postgres",
+        ),
         ("postgresql://postgres:s3cret-pw@no-such-host.invalid/postgres", "cannot connect"),
         ("mysql://root@localhost/db", "must start with postgresql://"),
         ("host=127.0.0.1 port=1 password=s3cret-pw", "password=***"),
@@ -96,7 +107,12 @@ def test_subprocess_has_no_traceback_and_masks_password(project: Path, db_url: s
     add(project, *GOOD)
     env = {**os.environ, "LOCKGATE_DATABASE_URL": "postgresql://u:hunter2-secret@127.0.0.1:1/x"}
     proc = subprocess.run(
-        [sys.executable, "-m", "lockgate", "run"], cwd=project, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "lockgate", "run"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "hunter2-secret" not in proc.stdout + proc.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from conftest import add
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -29,7 +30,9 @@ def spawn(project: Path, db_url: str, *args: str, **extra_env: str) -> subproces
     )
 
 
-def test_eight_runners_apply_each_migration_exactly_once(project: Path, db_url: str, conn: psycopg.Connection) -> None:
+def test_eight_runners_apply_each_migration_exactly_once(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
     conn.execute("CREATE TABLE public.applied_log (version bigint, at timestamptz DEFAULT clock_timestamp())")
     for index in range(12):
         version = f"202501010000{index:02d}"
@@ -42,9 +45,13 @@ def test_eight_runners_apply_each_migration_exactly_once(project: Path, db_url: 
     runners = [spawn(project, db_url) for _ in range(8)]
     outputs = [runner.communicate(timeout=120) for runner in runners]
     assert [runner.returncode for runner in runners] == [0] * 8, outputs
-    counts = conn.execute("SELECT version, count(*) FROM public.applied_log GROUP BY version ORDER BY version").fetchall()
+    counts = conn.execute(
+        "SELECT version, count(*) FROM public.applied_log GROUP BY version ORDER BY version"
+    ).fetchall()
     assert len(counts) == 12 and all(count == 1 for _, count in counts)
-    assert conn.execute("SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'").fetchone() == (12,)
+    assert conn.execute(
+        "SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'"
+    ).fetchone() == (12,)
     nothing = sum("nothing to do" in out for out, _ in outputs)
     assert nothing == 7, outputs
     assert any("applied 12 migration(s)" in out for out, _ in outputs)
@@ -57,7 +64,9 @@ def test_waiting_runner_names_the_holder_and_gives_up_after_lock_wait(
     first = spawn(project, db_url)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%'").fetchone() == (1,):
+        if conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%'"
+        ).fetchone() == (1,):
             break
         time.sleep(0.05)
     started = time.monotonic()
@@ -84,7 +93,9 @@ def test_kill_9_mid_migration_then_next_run_applies_cleanly(
     runner = spawn(project, db_url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%'").fetchone() == (1,):
+        if conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%'"
+        ).fetchone() == (1,):
             break
         time.sleep(0.05)
     else:
@@ -93,7 +104,9 @@ def test_kill_9_mid_migration_then_next_run_applies_cleanly(
     runner.wait(timeout=10)
     # The server notices the dead client and rolls its transaction back.
     deadline = time.monotonic() + 30
-    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'lockgate%'").fetchone() != (0,):
+    while conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'lockgate%'"
+    ).fetchone() != (0,):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert conn.execute("SELECT to_regclass('public.long_table')").fetchone() == (None,)
@@ -171,13 +184,13 @@ def test_blocked_migration_never_stalls_writers_longer_than_lock_timeout(
     # longer than lock_timeout (plus scheduling slack), because the runner gives up and retries later.
     print(f"longest writer stall: {writer.longest * 1000:.0f} ms over {writer.count} inserts")
     assert writer.longest < 0.3 + 0.25, f"a writer waited {writer.longest:.3f}s"
-    attempts = conn.execute(
-        "SELECT outcome FROM public.schema_migrations_log ORDER BY log_id"
-    ).fetchall()
+    attempts = conn.execute("SELECT outcome FROM public.schema_migrations_log ORDER BY log_id").fetchall()
     if blocker_ends_in_time:
         assert runner.returncode == 0, (out, err)
         assert ("lock-timeout",) in attempts and attempts[-1] == ("applied",)
-        assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE column_name = 'extra'").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'extra'"
+        ).fetchone() == (1,)
     else:
         assert runner.returncode == 1, (out, err)
         assert "canceling statement due to lock timeout (SQLSTATE 55P03)" in err

@@ -19,19 +19,22 @@ def test_defaults_pick_supabase_migrations_when_present(tmp_path: Path) -> None:
 
 def test_precedence_file_env_flag(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.lockgate]\nlock_timeout = "3s"\nlock_retries = 2\nmigrations_dir = "db/sql"\n', encoding="utf-8"
+        '[tool.lockgate]\nlock_timeout = "3s"\nlock_retries = 2\nmigrations_dir = "db/sql"\n',
+        encoding="utf-8",
     )
     config = load_config(tmp_path, environ={})
     assert (config.lock_timeout_ms, config.lock_retries) == (3000, 2)
     assert config.migrations_path == tmp_path / "db" / "sql"
     config = load_config(tmp_path, environ={"LOCKGATE_LOCK_TIMEOUT": "500ms"})
     assert config.lock_timeout_ms == 500
-    config = load_config(tmp_path, overrides={"lock_timeout": "1s"}, environ={"LOCKGATE_LOCK_TIMEOUT": "500ms"})
+    config = load_config(
+        tmp_path, overrides={"lock_timeout": "1s"}, environ={"LOCKGATE_LOCK_TIMEOUT": "500ms"}
+    )
     assert config.lock_timeout_ms == 1000
 
 
 def test_lockgate_toml_wins_over_pyproject(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.lockgate]\nlock_retries = 2\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.lockgate]\nlock_retries = 2\n", encoding="utf-8")
     (tmp_path / "lockgate.toml").write_text("lock_retries = 7\n", encoding="utf-8")
     assert load_config(tmp_path, environ={}).lock_retries == 7
 
@@ -48,7 +51,7 @@ def test_bad_values_name_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--lock-retries"):
         load_config(tmp_path, overrides={"lock_retries": "-1"}, environ={})
     (tmp_path / "lockgate.toml").write_text("table = 'x; drop table y'\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="lockgate.table"):
+    with pytest.raises(ConfigError, match=r"lockgate\.table"):
         load_config(tmp_path, environ={})
 
 
@@ -59,11 +62,15 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "ms"), [("2s", 2000), ("500ms", 500), ("1.5s", 1500), ("5min", 300_000), ("1h", 3_600_000), ("250", 250)]
+    ("text", "ms"),
+    [("2s", 2000), ("500ms", 500), ("1.5s", 1500), ("5min", 300_000), ("1h", 3_600_000), ("250", 250)],
 )
 def test_durations(text: str, ms: int) -> None:
     assert parse_duration_ms(text) == ms
 
 
 def test_table_names_are_qualified(tmp_path: Path) -> None:
-    assert load_config(tmp_path, overrides={"table": "migrations_history"}, environ={}).table == "public.migrations_history"
+    assert (
+        load_config(tmp_path, overrides={"table": "migrations_history"}, environ={}).table
+        == "public.migrations_history"
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from conftest import SAMPLE, CliRunner, add
 
 pytestmark = pytest.mark.db
@@ -31,7 +32,9 @@ def log(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object, ...]
     ).fetchall()
 
 
-def test_sample_project_applies_and_is_recorded(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_sample_project_applies_and_is_recorded(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     shutil.copytree(SAMPLE, project / "migrations", dirs_exist_ok=True)
     result = lockgate("run")
     assert result.code == 0, result.text
@@ -47,7 +50,9 @@ def test_sample_project_applies_and_is_recorded(project: Path, lockgate: CliRunn
     assert [row[2] for row in log(conn)] == ["applied"] * 5
 
 
-def test_failing_migration_leaves_no_trace_and_stops(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_failing_migration_leaves_no_trace_and_stops(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     add(project, "20250101000000_ok.sql", "CREATE TABLE ok_table (id int);\n")
     add(
         project,
@@ -57,7 +62,10 @@ def test_failing_migration_leaves_no_trace_and_stops(project: Path, lockgate: Cl
     add(project, "20250103000000_after.sql", "CREATE TABLE after_table (id int);\n")
     result = lockgate("run")
     assert result.code == 1
-    assert "migrations/20250102000000_broken.sql:4: relation \"missing_table\" does not exist (SQLSTATE 42P01)" in result.err
+    assert (
+        'migrations/20250102000000_broken.sql:4: relation "missing_table" does not exist (SQLSTATE 42P01)'
+        in result.err
+    )
     assert "Traceback" not in result.text
     assert "public.half_done" not in tables(conn)
     assert "public.after_table" not in tables(conn)
@@ -82,13 +90,19 @@ def test_failed_transactional_migration_is_retried_after_a_fix(
 
 
 def test_wrapped_file_is_atomic(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
-    add(project, "20250101000000_wrapped.sql", "BEGIN;\nCREATE TABLE w1 (id int);\nCREATE TABLE w1 (id int);\nCOMMIT;\n")
+    add(
+        project,
+        "20250101000000_wrapped.sql",
+        "BEGIN;\nCREATE TABLE w1 (id int);\nCREATE TABLE w1 (id int);\nCOMMIT;\n",
+    )
     result = lockgate("run")
-    assert result.code == 1 and ":3: relation \"w1\" already exists" in result.err
+    assert result.code == 1 and ':3: relation "w1" already exists' in result.err
     assert "public.w1" not in tables(conn)
 
 
-def test_wrapped_file_applies_like_unwrapped(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_wrapped_file_applies_like_unwrapped(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     add(project, "20250101000000_wrapped.sql", "BEGIN;\nCREATE TABLE w1 (id int);\nCOMMIT;\n")
     assert lockgate("run").code == 0
     assert records(conn)[0][3]["statements"] == 1
@@ -103,22 +117,39 @@ def test_concurrent_index_file_runs_outside_a_transaction(
     assert result.code == 0, result.text
     rows = records(conn)
     assert rows[1][3]["transactional"] is False
-    assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_email_idx'::regclass").fetchone() == (True,)
+    assert conn.execute(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_email_idx'::regclass"
+    ).fetchone() == (True,)
 
 
-def test_mixed_file_is_rejected_before_anything_runs(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_mixed_file_is_rejected_before_anything_runs(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     add(project, "20250101000000_first.sql", "CREATE TABLE first_table (id int);\n")
-    add(project, "20250102000000_mixed.sql", "CREATE TABLE m (id int);\n\nCREATE INDEX CONCURRENTLY m_idx ON m (id);\n")
+    add(
+        project,
+        "20250102000000_mixed.sql",
+        "CREATE TABLE m (id int);\n\nCREATE INDEX CONCURRENTLY m_idx ON m (id);\n",
+    )
     result = lockgate("run")
     assert result.code == 1
-    assert "20250102000000_mixed.sql:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in result.err
+    assert (
+        "20250102000000_mixed.sql:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+        in result.err
+    )
     assert "-- lockgate: no-transaction" in result.err
     assert "public.first_table" not in tables(conn)
     assert "public.m" not in tables(conn)
 
 
-def test_stray_commit_is_rejected_before_anything_runs(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
-    add(project, "20250101000000_commit.sql", "CREATE TABLE c1 (id int);\nCOMMIT;\nCREATE TABLE c2 (id int);\n")
+def test_stray_commit_is_rejected_before_anything_runs(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    add(
+        project,
+        "20250101000000_commit.sql",
+        "CREATE TABLE c1 (id int);\nCOMMIT;\nCREATE TABLE c2 (id int);\n",
+    )
     result = lockgate("run")
     assert result.code == 1 and "_commit.sql:2: COMMIT inside a migration" in result.err
     assert "public.c1" not in tables(conn)
@@ -167,7 +198,9 @@ def test_dry_run_rolls_everything_back(project: Path, lockgate: CliRunner, conn:
     assert conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone() == (None,)
 
 
-def test_dry_run_reports_the_failing_file(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_dry_run_reports_the_failing_file(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     add(project, "20250101000000_a.sql", "CREATE TABLE dry_a (id int);\n")
     add(project, "20250102000000_b.sql", "SELECT 1;\nINSERT INTO dry_a VALUES ('x');\n")
     result = lockgate("run", "--dry-run")
@@ -182,7 +215,9 @@ def test_run_to_version_stops_there(project: Path, lockgate: CliRunner, conn: ps
     assert [r[0] for r in records(conn)] == [20250101000000, 20250102000000]
 
 
-def test_foreign_tracking_table_is_refused_untouched(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_foreign_tracking_table_is_refused_untouched(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     conn.execute("CREATE TABLE public.schema_migrations (version varchar PRIMARY KEY)")
     conn.execute("INSERT INTO public.schema_migrations VALUES ('20200101000000')")
     add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
@@ -200,7 +235,9 @@ def test_custom_table_name(project: Path, lockgate: CliRunner, conn: psycopg.Con
     assert conn.execute("SELECT status FROM ops.history").fetchall() == [("applied",)]
 
 
-def test_status_is_read_only_on_a_fresh_database(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+def test_status_is_read_only_on_a_fresh_database(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
     add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
     result = lockgate("status")
     assert result.code == 0 and "pending: 20250101000000_a.sql" in result.out
@@ -212,7 +249,10 @@ def test_baseline_marks_without_running(project: Path, lockgate: CliRunner, conn
     add(project, "20250102000000_b.sql", "CREATE TABLE b (id int);\n")
     add(project, "20250103000000_c.sql", "CREATE TABLE c (id int);\n")
     assert lockgate("baseline", "--version", "20250102000000").code == 0
-    assert [(r[0], r[1]) for r in records(conn)] == [(20250101000000, "baselined"), (20250102000000, "baselined")]
+    assert [(r[0], r[1]) for r in records(conn)] == [
+        (20250101000000, "baselined"),
+        (20250102000000, "baselined"),
+    ]
     assert lockgate("run").code == 0
     assert tables(conn) >= {"public.c"} and "public.a" not in tables(conn)
     missing = lockgate("baseline", "--version", "20990101000000")

@@ -54,7 +54,9 @@ def test_crlf_copy_on_disk_has_same_checksum(tmp_path: Path) -> None:
 
 
 def test_statements_keep_one_based_lines_and_skip_comments() -> None:
-    parsed = parse_sql("-- header\n\nCREATE TABLE a (id int);\n/* c */ SELECT 'é';\n\n  INSERT INTO a\n  VALUES (1);\n")
+    parsed = parse_sql(
+        "-- header\n\nCREATE TABLE a (id int);\n/* c */ SELECT 'é';\n\n  INSERT INTO a\n  VALUES (1);\n"
+    )
     assert [(s.kind, s.line, s.column, s.end_line) for s in parsed.statements] == [
         ("CreateStmt", 3, 1, 3),
         ("SelectStmt", 4, 9, 4),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from conftest import CliRunner, add
 
 pytestmark = pytest.mark.db
@@ -51,7 +52,9 @@ def test_version_gap(project: Path, lockgate: CliRunner) -> None:
     assert "version-gap" not in problems(lockgate)
     add(project, "20270101000000_c.sql", "SELECT 1;\n")
     assert problems(lockgate)["version-gap"] == "warning"
-    assert "version-gap" not in problems(lockgate, "--config", str(_config(project, 'max_version_gap = "1000d"')))
+    assert "version-gap" not in problems(
+        lockgate, "--config", str(_config(project, 'max_version_gap = "1000d"'))
+    )
 
 
 def _config(project: Path, text: str) -> Path:

@@ -23,14 +23,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 def config_options(function: F) -> F:
     """``--dir``, ``--database-url``, ``--config``, ``--table``: where the files and the history are."""
     options = [
-        click.option("--dir", "migrations_dir", type=click.Path(path_type=Path), help="Migrations directory."),
+        click.option(
+            "--dir", "migrations_dir", type=click.Path(path_type=Path), help="Migrations directory."
+        ),
         click.option(
             "--database-url",
             metavar="URL",
             help="PostgreSQL URL (else LOCKGATE_DATABASE_URL, DATABASE_URL, PG* variables, or the embedded database).",
         ),
-        click.option("--config", "config_file", type=click.Path(path_type=Path), help="lockgate.toml or pyproject.toml."),
-        click.option("--table", metavar="SCHEMA.TABLE", help="Tracking table (default public.schema_migrations)."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            help="lockgate.toml or pyproject.toml.",
+        ),
+        click.option(
+            "--table", metavar="SCHEMA.TABLE", help="Tracking table (default public.schema_migrations)."
+        ),
     ]
     for option in reversed(options):
         function = option(function)

@@ -32,7 +32,9 @@ def _next_timestamp(existing: list[int], now: datetime) -> str:
 @click.command()
 @click.argument("description")
 @click.option("--dir", "migrations_dir", type=click.Path(path_type=Path), help="Migrations directory.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="lockgate.toml or pyproject.toml.")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="lockgate.toml or pyproject.toml."
+)
 def create(description: str, migrations_dir: Path | None, config_file: Path | None) -> None:
     """Create <UTC timestamp>_<snake_case_description>.sql with the header template."""
     config = build_config(migrations_dir, None, config_file, None)
@@ -40,7 +42,7 @@ def create(description: str, migrations_dir: Path | None, config_file: Path | No
     if not name or not SNAKE_NAME.match(name) or len(name) > 100:
         raise ConfigError(
             f"description {description!r} does not make a valid migration name (letters and digits, "
-            "at most 100 characters), e.g. lockgate create \"add user preferences table\""
+            'at most 100 characters), e.g. lockgate create "add user preferences table"'
         )
     directory = config.migrations_path
     directory.mkdir(parents=True, exist_ok=True)

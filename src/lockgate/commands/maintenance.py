@@ -14,9 +14,15 @@ from lockgate.service import repair as repair_service
 
 @click.command()
 @config_options
-@click.option("--version", "version", type=int, required=True, metavar="V", help="Last version to mark as baselined.")
+@click.option(
+    "--version", "version", type=int, required=True, metavar="V", help="Last version to mark as baselined."
+)
 def baseline(
-    migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None, version: int
+    migrations_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    table: str | None,
+    version: int,
 ) -> None:
     """Mark every migration up to V as baselined (already in the database) without running it."""
     config = build_config(migrations_dir, database_url, config_file, table)
@@ -30,7 +36,9 @@ def baseline(
 
 @click.command()
 @config_options
-def repair(migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None) -> None:
+def repair(
+    migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None
+) -> None:
     """After a human fixed things: accept current checksums and clear failed/running records (all logged)."""
     config = build_config(migrations_dir, database_url, config_file, table)
     output = Output()
@@ -39,5 +47,7 @@ def repair(migrations_dir: Path | None, database_url: str | None, config_file: P
     for action in actions:
         output.line(action)
     output.line(
-        f"{len(actions)} repair(s) recorded in {config.log_table} ({target.masked})" if actions else "nothing to repair"
+        f"{len(actions)} repair(s) recorded in {config.log_table} ({target.masked})"
+        if actions
+        else "nothing to repair"
     )

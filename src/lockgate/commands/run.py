@@ -20,13 +20,22 @@ from lockgate.source import Migration
 
 @click.command()
 @config_options
-@click.option("--dry-run", is_flag=True, help="Apply each pending migration in a transaction, then roll back.")
+@click.option(
+    "--dry-run", is_flag=True, help="Apply each pending migration in a transaction, then roll back."
+)
 @click.option("--to", "to_version", type=int, metavar="VERSION", help="Stop after this version.")
 @click.option("--lock-timeout", metavar="DURATION", help="lock_timeout for each migration (default 2s).")
-@click.option("--statement-timeout", metavar="DURATION", help="statement_timeout for each migration (default 1h).")
+@click.option(
+    "--statement-timeout", metavar="DURATION", help="statement_timeout for each migration (default 1h)."
+)
 @click.option("--lock-wait", metavar="DURATION", help="How long to wait for another runner (default 10min).")
 @click.option("--lock-retries", type=int, metavar="N", help="Retries after a lock timeout (default 5).")
-@click.option("--allow-out-of-order", is_flag=True, default=None, help="Apply pending files older than the latest applied.")
+@click.option(
+    "--allow-out-of-order",
+    is_flag=True,
+    default=None,
+    help="Apply pending files older than the latest applied.",
+)
 @click.option("--executed-by", metavar="UUID", help="User id recorded in executed_by.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run(
@@ -63,8 +72,12 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     display = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=output.err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=output.err,
+        transient=True,
     )
     task = display.add_task("migrating", total=None)
 
@@ -95,8 +108,13 @@ def _render(output: Output, outcome: RunOutcome, database: str) -> None:
         output.line(f"nothing to do: every migration is applied ({database})")
         return
     rows = [
-        [r.migration.filename, r.outcome + (f" ({r.note})" if r.note else ""), format_ms(r.duration_ms),
-         str(r.attempts), "yes" if r.transactional else "no"]
+        [
+            r.migration.filename,
+            r.outcome + (f" ({r.note})" if r.note else ""),
+            format_ms(r.duration_ms),
+            str(r.attempts),
+            "yes" if r.transactional else "no",
+        ]
         for r in results
     ]
     title = "dry run (rolled back)" if outcome.dry_run else "migrations"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from lockgate.commands.common import Output, build_config, config_options
@@ -59,10 +57,18 @@ def list_command(as_json: bool, **options: object) -> None:
     output = Output()
     state, database, table = _state(output, **options)
     if as_json:
-        document = status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
-        output.json({"schema": document["schema"], "migrations": [
-            dict(zip(LIST_HEADERS, entry_row(e), strict=True)) | {"id": e.id} for e in state.plan.entries
-        ]})
+        document = status_json(
+            state.plan, database=database, table=table, directory=str(state.source.directory)
+        )
+        output.json(
+            {
+                "schema": document["schema"],
+                "migrations": [
+                    dict(zip(LIST_HEADERS, entry_row(e), strict=True)) | {"id": e.id}
+                    for e in state.plan.entries
+                ],
+            }
+        )
         return
     rows = [entry_row(entry) for entry in state.plan.entries]
     if not rows:
@@ -74,17 +80,23 @@ def list_command(as_json: bool, **options: object) -> None:
 @click.command()
 @config_options
 @json_option
-@click.option("--allow-out-of-order", is_flag=True, default=None, help="Out-of-order pending files are warnings.")
+@click.option(
+    "--allow-out-of-order", is_flag=True, default=None, help="Out-of-order pending files are warnings."
+)
 def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) -> None:
     """Checksums, duplicate versions, gaps, missing files, failed records, out-of-order and unrunnable files."""
     output = Output()
     state, _, _ = _state(output, allow_out_of_order=allow_out_of_order, **options)
     problems = state.plan.problems
     if as_json:
-        output.json({"schema": 1, "valid": not state.plan.errors, "problems": [problem_json(p) for p in problems]})
+        output.json(
+            {"schema": 1, "valid": not state.plan.errors, "problems": [problem_json(p) for p in problems]}
+        )
     else:
         for problem in problems:
-            (output.error if problem.severity == "error" else output.warn)(f"[{problem.code}] {problem.message}")
+            (output.error if problem.severity == "error" else output.warn)(
+                f"[{problem.code}] {problem.message}"
+            )
         errors, warnings = len(state.plan.errors), len(state.plan.warnings)
         output.line(
             f"{len(state.source.migrations)} migration file(s) checked: {errors} error(s), {warnings} warning(s)",
