@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from lint_helpers import hits, lint_sql
 
+from lockgate.lint.registry import REGISTRY, all_rules
+
 FIRES = [
     ("drop-table", "DROP TABLE public.orders;", [(1, 1)]),
     ("drop-table", "SELECT 1;\n  DROP TABLE IF EXISTS orders, app.items;", [(2, 3)]),
@@ -91,3 +93,12 @@ def test_messages_name_the_object_and_risk(sql: str, rule: str, fragment: str) -
     (finding,) = [f for f in lint_sql(sql) if f.rule_id == rule]
     assert fragment in finding.message
     assert finding.severity.value == "warning"
+
+
+@pytest.mark.parametrize("rule_id", sorted(r.id for r in all_rules() if r.family == "compatibility"))
+def test_docs_examples(rule_id: str) -> None:
+    """The bad example fires the rule; the good one is clean of every warning and error."""
+    rule = REGISTRY[rule_id]
+    assert [f for f in lint_sql(rule.bad, {"select": [rule_id]}) if f.rule_id == rule_id]
+    good = lint_sql(rule.good, {"extend-select": ["all"]})
+    assert [f.rule_id for f in good if f.rule_id == rule_id or f.severity.value != "info"] == []

@@ -8,7 +8,7 @@ import pytest
 from lint_helpers import hits, lint_sql
 
 from lockgate.lint.engine import lint_text
-from lockgate.lint.registry import REGISTRY
+from lockgate.lint.registry import REGISTRY, all_rules
 from lockgate.lint.settings import build_settings
 
 HEADER = "-- Migration: x\n"
@@ -87,7 +87,7 @@ def test_off_by_default(rule: str, sql: str, expected: list[tuple[int, int]]) ->
 
 
 def test_every_hygiene_rule_has_fire_and_quiet_cases() -> None:
-    rules = {rule.id for rule in REGISTRY.values() if rule.family == "hygiene"}
+    rules = {rule.id for rule in all_rules() if rule.family == "hygiene"}
     assert rules == {case[0] for case in FIRES} == {case[0] for case in QUIET}
 
 
@@ -103,3 +103,12 @@ def test_sample_project_has_headers() -> None:
     settings = build_settings({"select": ["missing-header-comment"]})
     for path in sorted(root.glob("*.sql")):
         assert lint_text(path.read_text(encoding="utf-8"), str(path), settings).findings == (), path
+
+
+@pytest.mark.parametrize("rule_id", sorted(r.id for r in all_rules() if r.family == "hygiene"))
+def test_docs_examples(rule_id: str) -> None:
+    """The bad example fires the rule; the good one is clean of every warning and error."""
+    rule = REGISTRY[rule_id]
+    assert [f for f in lint_sql(rule.bad, {"select": [rule_id]}) if f.rule_id == rule_id]
+    good = lint_sql(rule.good, {"extend-select": ["all"]})
+    assert [f.rule_id for f in good if f.rule_id == rule_id or f.severity.value != "info"] == []

@@ -11,7 +11,7 @@ from lint_helpers import hits, lint_sql
 
 from lockgate.lint.engine import lint_text
 from lockgate.lint.findings import Severity
-from lockgate.lint.registry import REGISTRY
+from lockgate.lint.registry import REGISTRY, all_rules
 from lockgate.lint.rules.supabase import api_schemas, resolve_exposed_schemas
 from lockgate.lint.settings import build_settings
 
@@ -280,7 +280,7 @@ def test_quiet(rule: str, sql: str) -> None:
 
 
 def test_every_supabase_rule_has_fire_and_quiet_cases() -> None:
-    rules = {rule.id for rule in REGISTRY.values() if rule.family == "supabase"}
+    rules = {rule.id for rule in all_rules() if rule.family == "supabase"}
     assert rules == {case[0] for case in FIRES} == {case[0] for case in QUIET}
 
 
@@ -446,3 +446,12 @@ def test_sample_project_is_quiet() -> None:
     for path in sorted(root.glob("*.sql")):
         result = lint_text(path.read_text(encoding="utf-8"), str(path), build_settings())
         assert [f for f in result.findings if REGISTRY[f.rule_id].family in families] == [], path
+
+
+@pytest.mark.parametrize("rule_id", sorted(r.id for r in all_rules() if r.family == "supabase"))
+def test_docs_examples(rule_id: str) -> None:
+    """The bad example fires the rule; the good one is clean of every warning and error."""
+    rule = REGISTRY[rule_id]
+    assert [f for f in lint_sql(rule.bad, {"select": [rule_id]}) if f.rule_id == rule_id]
+    good = lint_sql(rule.good, {"extend-select": ["all"]})
+    assert [f.rule_id for f in good if f.rule_id == rule_id or f.severity.value != "info"] == []

@@ -90,10 +90,10 @@ def _primary_key_columns(statement: Statement) -> set[str]:
         more per row.
     """,
     bad="""
-        CREATE TABLE public.events (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
+        CREATE TABLE app.events (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
     """,
     good="""
-        CREATE TABLE public.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
+        CREATE TABLE app.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
     """,
     help="Use `bigint` for integer primary keys.",
 )
@@ -124,10 +124,10 @@ def prefer_bigint_primary_key(ctx: FileContext, statement: Statement) -> Iterato
         problems.
     """,
     bad="""
-        CREATE TABLE public.events (id bigserial PRIMARY KEY);
+        CREATE TABLE app.events (id bigserial PRIMARY KEY);
     """,
     good="""
-        CREATE TABLE public.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
+        CREATE TABLE app.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
     """,
     help="Use `<type> GENERATED ALWAYS AS IDENTITY` (or `BY DEFAULT`) instead of serial types.",
 )
@@ -156,10 +156,10 @@ def prefer_identity(ctx: FileContext, statement: Statement) -> Iterator[Violatio
         be replaced without a rewrite (`NOT VALID` + `VALIDATE`).
     """,
     bad="""
-        CREATE TABLE public.users (email varchar(255) NOT NULL);
+        CREATE TABLE app.users (email varchar(255) NOT NULL);
     """,
     good="""
-        CREATE TABLE public.users (email text NOT NULL CHECK (char_length(email) <= 255));
+        CREATE TABLE app.users (email text NOT NULL CHECK (char_length(email) <= 255));
     """,
     help="Use `text`, with a `CHECK (char_length(col) <= n)` constraint if the limit matters.",
 )
@@ -189,10 +189,10 @@ def prefer_text(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
         absolute instant in the same 8 bytes. (Supabase's API serialises both, but only one is right.)
     """,
     bad="""
-        CREATE TABLE public.events (created_at timestamp NOT NULL DEFAULT now());
+        CREATE TABLE app.events (created_at timestamp NOT NULL DEFAULT now());
     """,
     good="""
-        CREATE TABLE public.events (created_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE app.events (created_at timestamptz NOT NULL DEFAULT now());
     """,
     help="Use `timestamptz` (timestamp with time zone).",
 )
@@ -298,12 +298,12 @@ def _created_name(statement: Statement) -> str:
         the expected definition; lockgate's checksums and history cover that.)
     """,
     bad="""
-        CREATE INDEX orders_customer_idx ON public.orders (customer_id);
-        DROP TABLE public.legacy_orders;
+        CREATE SCHEMA reporting;
+        DROP VIEW public.legacy_report;
     """,
     good="""
-        CREATE INDEX IF NOT EXISTS orders_customer_idx ON public.orders (customer_id);
-        DROP TABLE IF EXISTS public.legacy_orders;
+        CREATE SCHEMA IF NOT EXISTS reporting;
+        DROP VIEW IF EXISTS public.legacy_report;
     """,
     help="Add `IF NOT EXISTS` to CREATE and `IF EXISTS` to DROP so the statement can be re-run.",
 )

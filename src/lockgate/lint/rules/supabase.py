@@ -679,10 +679,10 @@ def view_exposes_auth_users(ctx: FileContext, statement: Statement) -> Iterator[
         primary key `id` is supported as a reference target.
     """,
     bad="""
-        CREATE TABLE public.invites (email text REFERENCES auth.users (email));
+        CREATE TABLE private.invites (email text REFERENCES auth.users (email));
     """,
     good="""
-        CREATE TABLE public.invites (user_id uuid REFERENCES auth.users (id) ON DELETE CASCADE);
+        CREATE TABLE private.invites (user_id uuid REFERENCES auth.users (id) ON DELETE CASCADE);
     """,
     help="Reference `auth.users (id)` and look other fields up through it.",
 )
