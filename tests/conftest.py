@@ -9,6 +9,7 @@ tens of milliseconds instead of re-running the shim every time.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import uuid
 import warnings
@@ -21,7 +22,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from lockgate.local import shim_sql
 
-TEMPLATE = "lockgate_test_template"
+# Named after the shim's content so a changed shim never reuses a stale template on a long-lived server.
+TEMPLATE = f"lockgate_test_template_{hashlib.sha256(shim_sql().encode()).hexdigest()[:10]}"
 STATE_DIR = Path(os.environ.get("LOCKGATE_TEST_STATE_DIR", "/tmp/lockgate-test-state"))
 
 
