@@ -15,7 +15,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     """An empty repository that is also the current directory, as when git runs a hook."""
     created = init_repo(tmp_path / "repo", tmp_path / "home")
     for key in list(os.environ):
-        if key.startswith("GIT_"):
+        if key.startswith(("GIT_", "PRE_COMMIT_")):
             monkeypatch.delenv(key)
     for key, value in created.env.items():
         if key.startswith("GIT_"):

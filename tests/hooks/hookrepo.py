@@ -22,7 +22,7 @@ def isolated_git_env(home: Path) -> dict[str, str]:
     Variables such as GIT_DIR or GIT_INDEX_FILE leak in when the suite itself runs inside a git hook;
     they would point every git call at the wrong repository.
     """
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GIT_", "PRE_COMMIT_"))}
     env.update(
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=str(home / "gitconfig"),

@@ -168,7 +168,7 @@ def test_empty_repository_passes_and_says_why(repo: Repo, capsys: pytest.Capture
     repo.stage(INIT)
     code, out, _ = run(capsys, INIT)
     assert code == 0
-    assert out == ["lockgate check-immutable: no commits yet, so no migration is committed; nothing to check"]
+    assert out == ["lockgate check-immutable: no commits yet, so no migration is committed"]
 
 
 def test_unknown_base_is_a_usage_error(committed: Repo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -208,6 +208,24 @@ def test_base_branch_compares_with_the_merge_base(
     assert code == 1
     assert len(out) == 1
     assert out[0].startswith(f"{INIT}: modifies a migration already committed on main (revert it with")
+
+
+def test_pre_commit_from_ref_is_the_default_base(
+    committed: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pre-commit run --from-ref origin/main --to-ref HEAD`` in CI exports PRE_COMMIT_FROM_REF."""
+    committed.git("checkout", "--quiet", "-b", "feature")
+    committed.git("rm", "--quiet", INIT)
+    committed.commit("delete a committed migration on a branch")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "main")
+    code, out, _ = run(capsys)
+    assert code == 1
+    assert out[0].startswith(f"{INIT}: deletes a migration already committed on main")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "gone")
+    code, _, err = run(capsys)
+    assert code == 2
+    assert err.startswith("error: PRE_COMMIT_FROM_REF gone: no such branch, tag or commit")
+    assert run(capsys, "--base", "HEAD") == (0, [], "")
 
 
 def test_cli_command_exits_with_the_hook_status(committed: Repo, capsys: pytest.CaptureFixture[str]) -> None:

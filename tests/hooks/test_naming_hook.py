@@ -177,6 +177,33 @@ def test_base_branch_is_compared_not_just_head(repo: Repo, capsys: pytest.Captur
     assert "sorts before 20250105000000_add_orders.sql, already on main" in out[0]
 
 
+def test_pre_commit_from_ref_is_the_default_base(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("migrations/20250105000000_add_orders.sql")
+    repo.commit()
+    repo.git("checkout", "--quiet", "-b", "feature", "HEAD")
+    repo.write("migrations/20250103000000_add_users.sql")
+    repo.commit("an older-named migration committed on the branch")
+    assert run(capsys, "migrations/20250103000000_add_users.sql") == (0, [], "")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "main")
+    code, out, _ = run(capsys, "migrations/20250103000000_add_users.sql")
+    assert code == 1
+    assert "sorts before 20250105000000_add_orders.sql, already on main" in out[0]
+
+
+def test_suggestion_sorts_after_a_sibling_slightly_ahead_of_this_clock(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As ``lockgate create`` does: one second after the newest file when that is later than now."""
+    ahead = (datetime.now(UTC) + timedelta(hours=6)).replace(microsecond=0)
+    repo.write(f"migrations/{stamp(ahead)}_from_a_fast_clock.sql")
+    repo.commit()
+    repo.write("migrations/add_users.sql")
+    _, out, _ = run(capsys, "migrations/add_users.sql")
+    assert out[0].endswith(f"(rename to migrations/{stamp(ahead + timedelta(seconds=1))}_add_users.sql)")
+
+
 def test_unknown_base_is_a_usage_error(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.write("migrations/20250101000000_init.sql")
     repo.commit()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from lockgate.errors import EXIT_USAGE, LockgateError
 
 HEAD = "HEAD"
+FROM_REF_VARIABLE = "PRE_COMMIT_FROM_REF"
 
 
 class GitError(LockgateError):
@@ -31,6 +33,30 @@ class Change:
     status: str
     path: str
     old_path: str | None = None
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """A base ref the user asked for, and where they asked for it (``--base`` or the environment)."""
+
+    ref: str
+    origin: str
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.ref}"
+
+
+def requested_base(flag: str | None, environ: Mapping[str, str] | None = None) -> BaseRef | None:
+    """``--base``, else the ref pre-commit exports for ``run --from-ref X --to-ref Y`` and pre-push.
+
+    That makes ``pre-commit run --from-ref origin/main --to-ref HEAD`` in CI check the whole pull
+    request without any hook argument; None means "the last commit" (HEAD).
+    """
+    if flag:
+        return BaseRef(flag, "--base")
+    environ = os.environ if environ is None else environ
+    from_ref = environ.get(FROM_REF_VARIABLE, "")
+    return BaseRef(from_ref, FROM_REF_VARIABLE) if from_ref else None
 
 
 def run_git(args: list[str], cwd: Path | None = None) -> str:
@@ -71,12 +97,10 @@ def resolve_commit(root: Path, ref: str) -> str | None:
     return output.strip() if output else None
 
 
-def unknown_ref(ref: str) -> GitError:
-    """The error for a ``--base`` that names nothing; in CI that usually means a shallow clone."""
-    branch = ref.removeprefix("origin/")
-    return GitError(
-        f"--base {ref}: no such branch, tag or commit (in CI, fetch it: git fetch origin {branch})"
-    )
+def unknown_ref(base: BaseRef) -> GitError:
+    """The error for a base that names nothing; in CI that usually means a shallow clone."""
+    branch = base.ref.removeprefix("origin/")
+    return GitError(f"{base}: no such branch, tag or commit (in CI, fetch it: git fetch origin {branch})")
 
 
 def merge_base(root: Path, ref: str, other: str = HEAD) -> str | None:

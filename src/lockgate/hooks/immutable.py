@@ -27,13 +27,16 @@ from lockgate.checksum import checksum, normalise_text
 from lockgate.errors import LockgateError
 from lockgate.hooks import MIGRATION_FILES, click_command
 from lockgate.hooks.git import (
+    FROM_REF_VARIABLE,
     HEAD,
+    BaseRef,
     Change,
     GitError,
     find_root,
     merge_base,
     read_blob,
     relative_to_root,
+    requested_base,
     resolve_commit,
     staged_changes,
     unknown_ref,
@@ -106,20 +109,20 @@ def compare(old: bytes, new: bytes) -> Edit:
     return Edit.SEMANTIC
 
 
-def resolve_base(root: Path, ref: str) -> Base | None:
+def resolve_base(root: Path, requested: BaseRef | None) -> Base | None:
     """HEAD as is (None before the first commit); any other ref through its merge-base, as CI does."""
-    if ref == HEAD:
+    if requested is None or requested.ref == HEAD:
         commit = resolve_commit(root, HEAD)
         return Base(commit, "HEAD") if commit else None
-    commit = resolve_commit(root, ref)
+    commit = resolve_commit(root, requested.ref)
     if commit is None:
-        raise unknown_ref(ref)
+        raise unknown_ref(requested)
     if resolve_commit(root, HEAD) is None:
-        return Base(commit, ref)
+        return Base(commit, requested.ref)
     fork_point = merge_base(root, commit)
     if fork_point is None:
-        raise GitError(f"--base {ref}: has no common history with HEAD")
-    return Base(fork_point, ref)
+        raise GitError(f"{requested}: has no common history with HEAD")
+    return Base(fork_point, requested.ref)
 
 
 def judge(root: Path, base: Base, change: Change) -> Finding | None:
@@ -167,14 +170,13 @@ def _is_migration(change: Change, pattern: re.Pattern[str], named: set[str]) -> 
     return path in named or pattern.search(path) is not None
 
 
-def check(filenames: Sequence[str], ref: str, pattern: re.Pattern[str]) -> list[Finding]:
+def check(filenames: Sequence[str], requested: BaseRef | None, pattern: re.Pattern[str]) -> list[Finding]:
     root = find_root()
     if root is None:
         raise GitError("not inside a git repository (check-immutable compares staged changes with git)")
-    base = resolve_base(root, ref)
+    base = resolve_base(root, requested)
     if base is None:
-        print("lockgate check-immutable: no commits yet, so no migration is committed; nothing to check")
-        return []
+        return [Finding("lockgate check-immutable: no commits yet, so no migration is committed", False)]
     named = {relative_to_root(root, filename) for filename in filenames}
     changes = [
         change for change in staged_changes(root, base.commit) if _is_migration(change, pattern, named)
@@ -196,9 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--base",
         metavar="REF",
-        default=HEAD,
         help="compare with this ref's merge-base with HEAD, as CI does for a pull request "
-        "(default: HEAD, i.e. the staged change)",
+        f"(default: ${FROM_REF_VARIABLE} if set, else HEAD, i.e. the staged change)",
     )
     parser.add_argument(
         "--pattern",
@@ -213,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --pattern {args.pattern!r}: not a regular expression ({exc})", file=sys.stderr)
         return 2
     try:
-        findings = check(args.filenames, args.base, pattern)
+        findings = check(args.filenames, requested_base(args.base), pattern)
     except LockgateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -25,12 +25,15 @@ from typing import TYPE_CHECKING
 from lockgate.errors import LockgateError
 from lockgate.hooks import click_command
 from lockgate.hooks.git import (
+    FROM_REF_VARIABLE,
     HEAD,
+    BaseRef,
     GitError,
     files_in_tree,
     find_root,
     parent_of,
     relative_to_root,
+    requested_base,
     resolve_commit,
     unknown_ref,
 )
@@ -73,7 +76,7 @@ class Context:
         return self.base.names_in(parent_of(relative_to_root(self.base.root, filename)))
 
 
-def load_base(filenames: Sequence[str], ref: str | None) -> BaseBranch | None:
+def load_base(filenames: Sequence[str], requested: BaseRef | None) -> BaseBranch | None:
     """The base ref's migrations in the directories of ``filenames``; None when there is no base yet.
 
     The default base is HEAD, and a repository without commits simply has nothing on it. A base the
@@ -81,15 +84,15 @@ def load_base(filenames: Sequence[str], ref: str | None) -> BaseBranch | None:
     """
     root = find_root()
     if root is None:
-        if ref is not None:
-            raise GitError(f"--base {ref}: not inside a git repository")
+        if requested is not None:
+            raise GitError(f"{requested}: not inside a git repository")
         return None
-    wanted = ref or HEAD
+    wanted = requested.ref if requested else HEAD
     commit = resolve_commit(root, wanted)
     if commit is None:
-        if wanted == HEAD:
+        if requested is None:
             return None
-        raise unknown_ref(wanted)
+        raise unknown_ref(requested)
     directories = sorted({parent_of(relative_to_root(root, name)) for name in filenames})
     return BaseBranch(wanted, root, frozenset(files_in_tree(root, commit, directories)))
 
@@ -111,7 +114,18 @@ def _siblings(path: Path, context: Context) -> dict[str, ParsedName]:
     return _versions(sorted(names))
 
 
-def _version_problems(filename: str, parsed: ParsedName, context: Context, rename: str) -> list[str]:
+def suggested_name(path: Path, siblings: dict[str, ParsedName], now: datetime) -> str:
+    """What ``lockgate create`` would name this file now: the UTC time, or one second after the newest
+    sibling if that is later, so the new name always sorts last. Siblings that are themselves too far
+    in the future are errors of their own and must not drag the suggestion along."""
+    plausible = [version.instant for version in siblings.values() if version.instant <= now + FUTURE_SLACK]
+    moment = max([now.replace(microsecond=0), *(instant + timedelta(seconds=1) for instant in plausible)])
+    return str(path.with_name(suggest_filename(path.name, moment)))
+
+
+def _version_problems(
+    filename: str, parsed: ParsedName, siblings: dict[str, ParsedName], context: Context, rename: str
+) -> list[str]:
     """Everything wrong with the version of a new file, one message each."""
     problems: list[str] = []
     if len(parsed.version_text) != 14:
@@ -124,8 +138,6 @@ def _version_problems(filename: str, parsed: ParsedName, context: Context, renam
             f"{filename}: version {parsed.version_text} is in the future "
             f"({parsed.instant:%Y-%m-%d %H:%M:%S} UTC); use the UTC time of writing (rename to {rename})"
         )
-    path = Path(filename)
-    siblings = _siblings(path, context)
     for other in sorted(name for name, version in siblings.items() if version.version == parsed.version):
         problems.append(
             f"{filename}: version {parsed.version_text} is also used by {other}; two migrations at the "
@@ -149,13 +161,14 @@ def check_file(filename: str, context: Context) -> list[str]:
         return []
     if not path.is_file():
         return [f"{filename}: no such file"]
-    suggested = str(path.with_name(suggest_filename(path.name, context.now)))
+    siblings = _siblings(path, context)
+    suggested = suggested_name(path, siblings, context.now)
     try:
         parsed = parse_filename(path.name)
     except NameError_ as exc:
         reason = _TRY_SUGGESTION.sub("", str(exc).removeprefix(f"{path.name}: "))
         return [f"{filename}: {reason} (rename to {suggested})"]
-    problems = _version_problems(filename, parsed, context, suggested)
+    problems = _version_problems(filename, parsed, siblings, context, suggested)
     if not SNAKE_NAME.match(parsed.name):
         keep_version = str(
             path.with_name(f"{parsed.version_text}_{snake_case(parsed.name) or 'migration'}.sql")
@@ -176,11 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--base",
         metavar="REF",
         help="branch or commit whose migrations new files must sort after; files present there are "
-        "not new and are not checked (default: HEAD)",
+        f"not new and are not checked (default: ${FROM_REF_VARIABLE} if set, else HEAD)",
     )
     args = parser.parse_args(argv)
     try:
-        context = Context(now=datetime.now(UTC), base=load_base(args.filenames, args.base))
+        context = Context(now=datetime.now(UTC), base=load_base(args.filenames, requested_base(args.base)))
         problems = [problem for filename in args.filenames for problem in check_file(filename, context)]
     except LockgateError as exc:
         print(f"error: {exc}", file=sys.stderr)
