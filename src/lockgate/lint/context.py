@@ -73,6 +73,7 @@ class FileContext:
     exposed_schemas: tuple[str, ...] = ("public",)
     _embedded_parent: dict[int, Statement] = field(default_factory=dict, repr=False)
     _plpgsql_cache: dict[int, PlpgsqlBody | None] = field(default_factory=dict, repr=False)
+    _commands_cache: dict[int, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     # -- the file -------------------------------------------------------------------------------
     @property
@@ -151,6 +152,14 @@ class FileContext:
     @staticmethod
     def normalise_name(name: str) -> str:
         return name if "." in name else f"{nodes.DEFAULT_SCHEMA}.{name}"
+
+    def alter_commands(self, statement: Statement) -> list[dict[str, Any]]:
+        """``nodes.alter_table_commands`` of an ALTER TABLE, computed once for all rules."""
+        key = id(statement)
+        commands = self._commands_cache.get(key)
+        if commands is None:
+            commands = self._commands_cache[key] = nodes.alter_table_commands(statement.node)
+        return commands
 
     # -- statements that run during the migration -------------------------------------------------
     @cached_property
@@ -250,13 +259,22 @@ class FileContext:
     def is_new_table(self, relation: Any, before: Statement) -> bool:
         """True when the table (RangeVar dict or ``[schema.]name``) was created earlier in this file,
         or is a temporary table: either way nobody else can be holding or waiting for its locks."""
-        if (
-            isinstance(relation, dict)
-            and (nodes.unwrap(relation, "RangeVar") or {}).get("relpersistence") == "t"
-        ):
-            return True
-        created = self._created.tables.get(self._key(relation))
-        return created is not None and created < self.ordinal(before)
+        created = self._created.tables
+        if relation.__class__ is dict:
+            rangevar = relation.get("RangeVar", relation)
+            if rangevar.get("relpersistence") == "t":
+                return True
+            if not created:
+                return False
+            key = f"{rangevar.get('schemaname') or nodes.DEFAULT_SCHEMA}.{rangevar.get('relname', '')}"
+        elif isinstance(relation, str):
+            if not created:
+                return False
+            key = self.normalise_name(relation)
+        else:
+            return False
+        number = created.get(key)
+        return number is not None and number < self.ordinal(before)
 
     def is_existing_table(self, relation: Any, before: Statement) -> bool:
         """The opposite of ``is_new_table``: a table that exists before this migration runs."""

@@ -16,12 +16,10 @@ DEFAULT_SCHEMA = "public"
 
 def unwrap(node: Any, kind: str) -> Node | None:
     """``node`` as a ``kind`` node whether or not it carries the ``{kind: ...}`` wrapper."""
-    if not isinstance(node, dict):
+    if node.__class__ is not dict:
         return None
     inner = node.get(kind)
-    if isinstance(inner, dict):
-        return inner
-    return node
+    return inner if inner.__class__ is dict else node
 
 
 def walk(node: Any) -> Iterator[tuple[str, Node]]:
@@ -56,9 +54,10 @@ class _Marker:
 
 def qualified_name(relation: Any, default_schema: str = DEFAULT_SCHEMA) -> str:
     """``schema.name`` of a RangeVar dict (``public`` when unqualified), so ``t`` == ``public.t``."""
-    rangevar = unwrap(relation, "RangeVar") or {}
-    schema = rangevar.get("schemaname") or default_schema
-    return f"{schema}.{rangevar.get('relname', '')}"
+    if relation.__class__ is not dict:
+        return f"{default_schema}."
+    rangevar = relation.get("RangeVar", relation)
+    return f"{rangevar.get('schemaname') or default_schema}.{rangevar.get('relname', '')}"
 
 
 def name_list(names: Any) -> list[str]:

@@ -388,7 +388,7 @@ def add_not_null_column_without_default(ctx: FileContext, statement: Statement) 
     relation = statement.node.get("relation")
     if not ctx.is_existing_table(relation, statement):
         return
-    for cmd in nodes.alter_table_commands(statement.node):
+    for cmd in ctx.alter_commands(statement):
         column = nodes.command_column(cmd)
         if cmd.get("subtype") != "AT_AddColumn" or column is None:
             continue

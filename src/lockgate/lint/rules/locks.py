@@ -148,7 +148,7 @@ def _existing_alter(ctx: FileContext, statement: Statement) -> list[dict[str, An
     """The ALTER TABLE commands of ``statement`` when its table exists before the migration."""
     if not ctx.is_existing_table(statement.node.get("relation"), statement):
         return []
-    return nodes.alter_table_commands(statement.node)
+    return ctx.alter_commands(statement)
 
 
 @statement_rule(
@@ -250,7 +250,7 @@ def _not_valid_constraints(ctx: FileContext, before: Statement) -> set[tuple[str
         if statement.kind != "AlterTableStmt":
             continue
         table = ctx.qualified(statement.node.get("relation"))
-        for cmd in nodes.alter_table_commands(statement.node):
+        for cmd in ctx.alter_commands(statement):
             constraint = nodes.command_constraint(cmd)
             if constraint and constraint.get("skip_validation") and constraint.get("conname"):
                 found.add((table, str(constraint["conname"])))
@@ -346,7 +346,7 @@ def _not_null_checks(ctx: FileContext, table: str) -> set[str]:
     for statement in ctx.executed:
         if statement.kind != "AlterTableStmt" or ctx.qualified(statement.node.get("relation")) != table:
             continue
-        for cmd in nodes.alter_table_commands(statement.node):
+        for cmd in ctx.alter_commands(statement):
             constraint = nodes.command_constraint(cmd)
             if (
                 not constraint
@@ -365,7 +365,7 @@ def _touches_constraints(ctx: FileContext, table: str) -> bool:
     """The file validates or drops a constraint of ``table``: the PG 12+ SET NOT NULL recipe."""
     for statement in ctx.executed:
         if statement.kind == "AlterTableStmt" and ctx.qualified(statement.node.get("relation")) == table:
-            for cmd in nodes.alter_table_commands(statement.node):
+            for cmd in ctx.alter_commands(statement):
                 if cmd.get("subtype") in {"AT_ValidateConstraint", "AT_DropConstraint"}:
                     return True
     return False

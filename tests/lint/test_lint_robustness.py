@@ -1,0 +1,116 @@
+"""Linting never crashes: random bytes, truncated SQL, huge and non-UTF-8 files give findings only."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lockgate.lint.engine import lint_file, lint_paths, lint_text
+from lockgate.lint.findings import Finding, Severity
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted((ROOT / "migrations").glob("*.sql"))
+SAMPLE_TEXT = "\n".join(path.read_text(encoding="utf-8") for path in SAMPLES)
+EXTRA_SQL = """
+DO $$ BEGIN COMMIT; EXECUTE 'CREATE INDEX i ON t (a)'; END $$;
+ALTER TYPE s ADD VALUE 'x'; UPDATE t SET s = 'x';
+ALTER TABLE t ADD COLUMN a int NOT NULL REFERENCES u, ALTER COLUMN b TYPE bigint USING b::bigint;
+-- lockgate-ignore: cluster, nope
+CLUSTER t; VACUUM FULL; SET lock_timeout = 0; REINDEX TABLE t; BEGIN;
+"""
+
+
+def check_findings(findings: tuple[Finding, ...], text_lines: int | None = None) -> None:
+    for finding in findings:
+        assert finding.rule_id != "internal-error", finding.message
+        assert finding.line >= 1 and finding.column >= 1
+        assert (finding.span.end_line, finding.span.end_column) >= (finding.line, finding.column)
+        if text_lines is not None:
+            assert finding.line <= text_lines + 1
+        assert finding.message and finding.help
+        assert isinstance(finding.severity, Severity)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_random_bytes(tmp_path_factory: object, data: bytes) -> None:
+    path = Path(str(tmp_path_factory.mktemp("b"))) / "20250101000000_x.sql"  # type: ignore[attr-defined]
+    path.write_bytes(data)
+    check_findings(lint_file(path).findings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcdeselctupinrvNTXL$'\"();,-*/\\\n\t 0123é")), max_size=200))
+def test_random_sql_like_text(text: str) -> None:
+    check_findings(lint_text(text).findings, text.count("\n") + 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=len(SAMPLE_TEXT + EXTRA_SQL)))
+def test_every_prefix_of_the_sample_migrations(cut: int) -> None:
+    text = (SAMPLE_TEXT + EXTRA_SQL)[:cut]
+    check_findings(lint_text(text).findings, text.count("\n") + 1)
+
+
+def test_prefixes_at_every_statement_boundary() -> None:
+    text = SAMPLE_TEXT + EXTRA_SQL
+    for cut in [i for i, char in enumerate(text) if char in ";$'\n"]:
+        check_findings(lint_text(text[:cut]).findings)
+
+
+def test_non_utf8_and_unreadable_files(tmp_path: Path) -> None:
+    latin1 = tmp_path / "a.sql"
+    latin1.write_bytes("SELECT 1;\nSELECT 'café';\n".encode("latin-1"))
+    (finding,) = lint_file(latin1).findings
+    assert (finding.rule_id, finding.line, finding.column) == ("unreadable-file", 2, 12)
+    assert "0xe9" in finding.message
+    directory = tmp_path / "b.sql"
+    directory.mkdir()
+    (finding,) = lint_file(directory).findings
+    assert finding.rule_id == "unreadable-file"
+
+
+def test_empty_and_comment_only_files(tmp_path: Path) -> None:
+    assert [f.rule_id for f in lint_text("").findings] == ["empty-migration"]
+    assert [f.rule_id for f in lint_text("\ufeff  \r\n").findings] == ["empty-migration"]
+    assert [f.rule_id for f in lint_text("-- nothing\n/* here */\n").findings] == ["empty-migration"]
+
+
+def test_crlf_and_bom_keep_positions() -> None:
+    (finding,) = lint_text("\ufeffSELECT 1;\r\nCREATE INDEX i ON t (a);\r\n").findings
+    assert (finding.line, finding.column) == (2, 1)
+
+
+def test_huge_file_is_linted(tmp_path: Path) -> None:
+    statement = "ALTER TABLE public.orders ADD COLUMN c{n} text;\n"
+    chunks = [statement.format(n=n) for n in range(110_000)]
+    path = tmp_path / "huge.sql"
+    path.write_text("".join(chunks), encoding="utf-8")
+    assert path.stat().st_size > 5_000_000
+    started = time.perf_counter()
+    result = lint_file(path)
+    elapsed = time.perf_counter() - started
+    check_findings(result.findings)
+    assert result.statements == 110_000
+    assert elapsed < 60, elapsed
+
+
+def test_huge_garbage_file(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.sql"
+    path.write_bytes(b"(" * 5_000_000)
+    check_findings(lint_file(path).findings)
+
+
+def test_one_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    (tmp_path / "a.sql").write_bytes(b"\xff\xfe")
+    (tmp_path / "b.sql").write_text("SELEC 1;")
+    (tmp_path / "c.sql").write_text("CREATE INDEX i ON t (a);")
+    report = lint_paths([tmp_path])
+    assert [f.rule_id for f in report.findings] == [
+        "unreadable-file",
+        "syntax-error",
+        "index-without-concurrently",
+    ]
