@@ -28,7 +28,8 @@ FIRES = [
     ),
     (
         "validate-constraint-in-same-transaction",
-        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE public.t VALIDATE CONSTRAINT c;",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\n"
+        "ALTER TABLE public.t VALIDATE CONSTRAINT c;",
         [(2, 1)],
     ),
     ("add-column-with-references", "ALTER TABLE t ADD COLUMN u_id int REFERENCES u (id);", [(1, 35)]),
@@ -196,7 +197,8 @@ def test_messages_name_the_lock_and_the_table() -> None:
         ("ALTER TABLE t ADD COLUMN c int DEFAULT 0;", "volatile-default", 10, [(1, 32)]),
         ("ALTER TABLE t ADD COLUMN c int DEFAULT 0;", "volatile-default", 11, []),
         (
-            "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+            "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL);\n"
+            "ALTER TABLE t ALTER COLUMN a SET NOT NULL;",
             "set-not-null",
             11,
             [(2, 1)],
