@@ -213,3 +213,33 @@ def test_sample_migrations_lint_clean(
     report = json.loads(out)
     assert report["findings"] == [] and code == 0
     assert report["summary"]["files"] >= 5
+
+
+def test_python_m_door_matches_the_click_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lockgate.lint.__main__ import main as module_main
+
+    write(project, "20250101000000_a.sql", WARNING_SQL)
+    click_result = run(["lint", "--strict", "--format", "github"], capsys)
+    assert module_main(["--strict", "--format", "github"]) == click_result[0] == 1
+    assert capsys.readouterr().out == click_result[1]
+    assert module_main(["missing.sql"]) == 2
+    assert "error: missing.sql: no such file or directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "from lockgate.cli import main; main(['lint', 'migrations'])",
+        "from lockgate.lint.__main__ import main; main(['migrations'])",
+    ],
+)
+def test_lint_path_never_imports_heavy_modules(entry: str) -> None:
+    import subprocess
+    import sys
+
+    heavy = ["psycopg", "rich", "lockgate.runner", "lockgate.history", "lockgate.db"]
+    code = f"import sys\ntry:\n    {entry}\nexcept SystemExit:\n    pass\nprint([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"

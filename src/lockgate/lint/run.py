@@ -1,0 +1,68 @@
+"""One lint run from options to (exit code, output): shared by the click command and ``python -m``.
+
+Both doors stay thin so ``lockgate lint`` and the click-free ``python -m lockgate.lint`` (the fastest
+pre-commit entry, no click import) cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lockgate.config import load_config
+from lockgate.errors import ConfigError
+from lockgate.lint.formats import render
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """What the user asked for on the command line."""
+
+    paths: tuple[Path, ...] = ()
+    format_name: str = "text"
+    strict: bool = False
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    pg_major: int | None = None
+    jobs: int = 1
+    output: Path | None = None
+    config_file: Path | None = None
+    color: bool = False
+
+
+def split_selectors(values: Iterable[str]) -> list[str]:
+    """``--select a,b --select c`` -> ``["a", "b", "c"]``."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def run_lint(options: LintOptions) -> tuple[int, str]:
+    """Lint and render; returns the exit code and what to print. Raises ``LockgateError`` (exit 2 for
+    configuration and usage problems) with a one-line message."""
+    from lockgate.lint.engine import lint_paths
+    from lockgate.lint.settings import build_settings, resolve_pg_major
+
+    missing = [path for path in options.paths if not path.exists()]
+    if missing:
+        raise ConfigError(f"{missing[0]}: no such file or directory")
+    config = load_config(config_file=options.config_file, overrides={"pg_major": options.pg_major})
+    settings = build_settings(
+        config.lint,
+        config_file=config.config_file,
+        pg_major=resolve_pg_major(config.pg_major, config.root, config.migrations_path),
+        exposed_schemas=config.exposed_schemas,
+        extra_select=split_selectors(options.select),
+        extra_ignore=split_selectors(options.ignore),
+    )
+    if not options.paths and not config.migrations_path.is_dir():
+        raise ConfigError(f"migrations directory {config.migrations_path} does not exist; pass PATHS")
+    report = lint_paths(list(options.paths) or [config.migrations_path], settings, jobs=options.jobs)
+    if options.output is not None:
+        try:
+            options.output.write_text(render(report, options.format_name), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{options.output}: cannot write report ({exc.strerror or exc})") from exc
+        shown = render(report, "text", color=options.color)
+    else:
+        shown = render(report, options.format_name, color=options.color and options.format_name == "text")
+    return report.exit_code(options.strict), shown
