@@ -70,7 +70,8 @@ def test_whitespace_and_comment_edit_is_a_warning(
     assert code == 0
     assert out == [
         f"{INIT}: warning: only whitespace or comments changed in a migration already committed on HEAD "
-        "(allowed; its checksum changes, so databases that applied it will report it as modified)"
+        "(allowed; its checksum changes, so databases that already applied it report checksum-mismatch "
+        "until you run `lockgate repair` there)"
     ]
 
 

@@ -152,8 +152,8 @@ def judge(root: Path, base: Base, change: Change) -> Finding | None:
     if edit is Edit.COSMETIC:
         return Finding(
             f"{change.path}: warning: only whitespace or comments changed in a migration already committed "
-            f"on {base.label} (allowed; its checksum changes, so databases that applied it will report "
-            "it as modified)",
+            f"on {base.label} (allowed; its checksum changes, so databases that already applied it report "
+            "checksum-mismatch until you run `lockgate repair` there)",
             blocking=False,
         )
     revert = f"git checkout {base.commit[:12]} -- {shlex.quote(change.path)}"
