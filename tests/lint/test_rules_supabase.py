@@ -122,6 +122,18 @@ FIRES = [
         "SET statement_timeout = '1s' AS $$ BEGIN END $$;",
         [(1, 62)],
     ),
+    (
+        "security-definer-without-search-path",
+        "ALTER FUNCTION g() SET search_path = '';\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'select 1';\n"
+        "ALTER FUNCTION g() SET search_path = '';",
+        [(2, 46)],
+    ),
+    (
+        "always-true-write-policy",
+        "CREATE POLICY p ON t FOR ALL TO service_role, anon USING (true);",
+        [(1, 59)],
+    ),
     # view-without-security-invoker
     ("view-without-security-invoker", "CREATE VIEW public.v AS SELECT 1;", [(1, 13)]),
     (
@@ -201,6 +213,7 @@ QUIET = [
     ("auth-call-per-row", "CREATE POLICY p ON orders USING (public.is_member(org_id));"),
     ("auth-call-per-row", "CREATE POLICY p ON orders USING (uid() = owner_id);"),
     ("always-true-write-policy", "CREATE POLICY p ON orders FOR SELECT USING (true);"),
+    ("always-true-write-policy", "CREATE POLICY p ON orders FOR UPDATE TO editor USING (true);"),
     (
         "always-true-write-policy",
         "CREATE POLICY p ON orders FOR ALL TO service_role USING (true) WITH CHECK (true);",
@@ -227,6 +240,11 @@ QUIET = [
         "AS 'select 1';",
     ),
     ("security-definer-without-search-path", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1';"),
+    (
+        "security-definer-without-search-path",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'select 1';\n"
+        "ALTER FUNCTION public.f() SET search_path = pg_catalog, public;",
+    ),
     (
         "security-definer-without-search-path",
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY INVOKER AS 'select 1';",

@@ -57,8 +57,9 @@ PER_ROW_FUNCTIONS = {
 """Functions splinter's ``auth_rls_initplan`` wants wrapped in ``(select ...)``; current_setting()
 (how auth.uid() reads the JWT) has the same per-row cost."""
 
-SERVICE_ROLES = frozenset({"service_role", "postgres", "supabase_admin"})
-"""Roles that bypass RLS anyway: an always-true policy for them grants nothing new."""
+API_ROLES = frozenset({"public", "anon", "authenticated"})
+"""Roles API requests run as (``public`` includes them). Like splinter, always-true policies for other
+roles are taken as deliberate: ``service_role`` bypasses RLS anyway, custom roles are granted on purpose."""
 
 FIXED_SCHEMA_EXTENSIONS = frozenset({"plpgsql", "pg_cron", "pg_graphql", "pgsodium", "supabase_vault"})
 """Extensions that are not relocatable and always install into their own schema."""
@@ -412,8 +413,9 @@ def auth_call_per_row(ctx: FileContext, statement: Statement) -> Iterator[Violat
         `USING (true)` on an UPDATE, DELETE or ALL policy, or `WITH CHECK (true)` on an INSERT,
         UPDATE or ALL policy, lets every role it applies to change every row: row level security is on
         but protects nothing. Read-only `FOR SELECT ... USING (true)` is a common deliberate choice and
-        is not reported, nor are policies only for roles that bypass RLS anyway (`service_role`).
-        Follows splinter lint `0024_rls_policy_always_true`.
+        is not reported. Like splinter lint `0024_rls_policy_always_true`, only policies that apply to
+        the API roles (`anon`, `authenticated`, or `public`, the default) are checked: `service_role`
+        bypasses RLS anyway and custom roles are granted deliberately.
     """,
     bad="""
         CREATE POLICY "Anyone can edit posts" ON public.posts
@@ -429,7 +431,7 @@ def auth_call_per_row(ctx: FileContext, statement: Statement) -> Iterator[Violat
 def always_true_write_policy(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     node = statement.node
     command = str(node.get("cmd_name") or "all").lower()
-    if not node.get("permissive") or command == "select" or _policy_roles(statement) <= SERVICE_ROLES:
+    if not node.get("permissive") or command == "select" or not _policy_roles(statement) & API_ROLES:
         return
     qual, check = node.get("qual"), node.get("with_check")
     open_using = command in ("update", "delete", "all") and (qual is None or _always_true(qual))
@@ -538,19 +540,38 @@ def policy_uses_user_metadata(ctx: FileContext, statement: Statement) -> Iterato
 def security_definer_without_search_path(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     options = statement.node.get("options")
     security = nodes.def_elem(options, "security")
-    if security is None or not _option_truthy(security):
+    if security is None or not _option_truthy(security) or _sets_search_path(options):
         return
-    for option in options or []:
-        elem = nodes.unwrap(option, "DefElem") or {}
-        setting = nodes.unwrap(elem.get("arg"), "VariableSetStmt") or {}
-        if elem.get("defname") == "set" and str(setting.get("name", "")).lower() == "search_path":
-            return
     name = nodes.qualified_list_name(statement.node.get("funcname"))
+    if name in _search_path_set_later(ctx, statement):
+        return
     yield Violation(
         ctx.span_at(statement, security),
         f"SECURITY DEFINER function {name} runs with its owner's rights but the caller's search_path; "
         "a caller can hijack unqualified names",
     )
+
+
+def _sets_search_path(options: Any) -> bool:
+    for option in options or []:
+        elem = nodes.unwrap(option, "DefElem") or {}
+        setting = nodes.unwrap(elem.get("arg"), "VariableSetStmt") or {}
+        if elem.get("defname") == "set" and str(setting.get("name", "")).lower() == "search_path":
+            return True
+    return False
+
+
+def _search_path_set_later(ctx: FileContext, statement: Statement) -> set[str]:
+    """Functions given a search_path by an ``ALTER FUNCTION ... SET search_path`` after ``statement``
+    (the same fix, written as a separate statement)."""
+    after = ctx.ordinal(statement)
+    return {
+        nodes.qualified_list_name(
+            (nodes.unwrap(later.node.get("func"), "ObjectWithArgs") or {}).get("objname")
+        )
+        for later in ctx.executed[after + 1 :]
+        if later.kind == "AlterFunctionStmt" and _sets_search_path(later.node.get("actions"))
+    }
 
 
 def _exposed_view(ctx: FileContext, statement: Statement, exposed: frozenset[str]) -> Any:
