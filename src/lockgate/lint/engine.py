@@ -170,12 +170,24 @@ def _parse_without_meta_commands(text: str, collector: _Collector) -> ParsedSql 
     return None
 
 
+_DISPATCH: dict[frozenset[str], tuple[list[Rule], dict[str, list[Rule]]]] = {}
+
+
+def _dispatch(settings: LintSettings) -> tuple[list[Rule], dict[str, list[Rule]]]:
+    """Enabled rules and statement rules by node kind, built once per rule set (not per file)."""
+    cached = _DISPATCH.get(settings.enabled)
+    if cached is None:
+        rules = settings.active_rules()
+        by_kind: dict[str, list[Rule]] = {}
+        for rule in rules:
+            for kind in rule.kinds or ():
+                by_kind.setdefault(kind, []).append(rule)
+        cached = _DISPATCH[settings.enabled] = (rules, by_kind)
+    return cached
+
+
 def _run_rules(context: FileContext, settings: LintSettings, collector: _Collector) -> None:
-    rules = settings.active_rules()
-    by_kind: dict[str, list[Rule]] = {}
-    for rule in rules:
-        for kind in rule.kinds or ():
-            by_kind.setdefault(kind, []).append(rule)
+    rules, by_kind = _dispatch(settings)
     for statement in context.executed:
         embedded = context.is_embedded(statement)
         for rule in by_kind.get(statement.kind, ()):
@@ -280,17 +292,19 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return list(unique)
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path, cwd: Path | None = None) -> str:
     """The path relative to the working directory when it is inside it (what editors and CI expect)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        cwd = cwd or Path.cwd().resolve()
+        absolute = path if path.is_absolute() else cwd / path
+        return os.path.relpath(absolute, cwd) if absolute.is_relative_to(cwd) else str(path)
     except (ValueError, OSError):
         return str(path)
 
 
-def _lint_one(args: tuple[Path, LintSettings]) -> FileResult:
-    path, settings = args
-    return lint_file(path, settings, display_path(path))
+def _lint_one(args: tuple[Path, LintSettings, Path]) -> FileResult:
+    path, settings, cwd = args
+    return lint_file(path, settings, display_path(path, cwd))
 
 
 def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs: int = 1) -> LintReport:
@@ -298,7 +312,8 @@ def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs
     load_rules()
     settings = settings or default_settings()
     files = collect_files(paths)
-    work = [(path, settings) for path in files]
+    cwd = Path.cwd().resolve()
+    work = [(path, settings, cwd) for path in files]
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
     if workers > 1 and len(files) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor

@@ -26,30 +26,22 @@ def walk(node: Any) -> Iterator[tuple[str, Node]]:
     """Every wrapped node under ``node`` (depth-first, in source order) as ``(type name, fields)``.
 
     Iterative rather than recursive: parse trees of generated SQL can be deeper than Python's stack.
+    This is the hottest loop of the linter, hence the class checks instead of ``isinstance``.
     """
-    stack: list[Any] = [node]
+    stack: list[tuple[str | None, Any]] = [(None, node)]
+    pop, push = stack.pop, stack.append
     while stack:
-        current = stack.pop()
-        if isinstance(current, _Marker):
-            yield current.kind, current.fields
-        elif isinstance(current, dict):
-            for key, value in reversed(list(current.items())):
-                if isinstance(value, dict | list):
-                    stack.append(value)
-                    if isinstance(value, dict) and key[:1].isupper():
-                        stack.append(_Marker(key, value))
-        elif isinstance(current, list):
-            stack.extend(reversed(current))
-
-
-class _Marker:
-    """A node to yield; pushed above its fields so it is reported before its children."""
-
-    __slots__ = ("fields", "kind")
-
-    def __init__(self, kind: str, fields: Node) -> None:
-        self.kind = kind
-        self.fields = fields
+        key, current = pop()
+        if current.__class__ is dict:
+            if key is not None and key[:1].isupper():
+                yield key, current
+            for child_key, value in reversed(current.items()):
+                if value.__class__ is dict or value.__class__ is list:
+                    push((child_key, value))
+        elif current.__class__ is list:
+            for item in reversed(current):
+                if item.__class__ is dict or item.__class__ is list:
+                    push((None, item))
 
 
 def qualified_name(relation: Any, default_schema: str = DEFAULT_SCHEMA) -> str:
