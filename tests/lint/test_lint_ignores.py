@@ -78,3 +78,8 @@ def test_marker_inside_a_string_is_not_a_comment() -> None:
 def test_unused_ignore_can_itself_be_ignored_file_wide() -> None:
     sql = "-- lockgate-ignore-file: unused-ignore\n-- lockgate-ignore: cluster\nSELECT 1;"
     assert rules_at(sql) == []
+
+
+def test_ignores_in_a_file_that_does_not_parse_are_not_reported_unused() -> None:
+    sql = "-- lockgate-ignore: cluster\nSELEC 1;"
+    assert rules_at(sql) == [("syntax-error", 2, 1)]

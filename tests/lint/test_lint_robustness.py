@@ -114,3 +114,13 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
         "syntax-error",
         "index-without-concurrently",
     ]
+
+
+def test_process_pool_gives_the_same_report(tmp_path: Path) -> None:
+    for number in range(70):
+        sql = "CREATE INDEX i ON t (a);\n" if number % 3 else "SELEC;\n"
+        (tmp_path / f"{20250101000000 + number}_m.sql").write_text(sql)
+    serial = lint_paths([tmp_path], jobs=1)
+    parallel = lint_paths([tmp_path], jobs=2)
+    assert parallel == serial
+    assert len(serial.findings) == 70

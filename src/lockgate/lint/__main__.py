@@ -7,6 +7,7 @@ third of the start-up time, which is what decides whether people keep a hook ena
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         jobs=max(args.jobs, 0),
         output=args.output,
         config_file=args.config_file,
-        color=sys.stdout.isatty(),
+        color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
     )
     try:
         code, shown = run_lint(options)

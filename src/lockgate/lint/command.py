@@ -6,6 +6,7 @@ configuration errors. Imports stay light (no rich, psycopg or runner): this is t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -47,6 +48,7 @@ def lint(ctx: click.Context, /, paths: tuple[Path, ...], **options: object) -> N
     PATHS are files or directories (their *.sql files); by default the configured migrations directory.
     With --output, the report goes to the file in --format and a text summary to the terminal.
     """
-    code, shown = run_lint(LintOptions(paths=paths, color=True, **options))  # type: ignore[arg-type]
+    color = not os.environ.get("NO_COLOR")  # click strips the codes anyway when not on a terminal
+    code, shown = run_lint(LintOptions(paths=paths, color=color, **options))  # type: ignore[arg-type]
     click.echo(shown, nl=False)
     ctx.exit(code)

@@ -64,7 +64,12 @@ class _Created:
 
 @dataclass
 class FileContext:
-    """One migration file as the rules see it."""
+    """One migration file as the rules see it.
+
+    Not frozen, unlike the data flowing through the pipeline: it memoises derived views (executed
+    statements, PL/pgSQL trees, ALTER TABLE commands) so that thirty rules asking the same question
+    pay for the answer once. Rules must treat it as read-only.
+    """
 
     path: str
     text: str

@@ -119,7 +119,7 @@ def lint_text(text: str, path: str = "<sql>", settings: LintSettings | None = No
                 path, text, parsed, pg_major=settings.pg_major, exposed_schemas=settings.exposed_schemas
             )
             _run_rules(context, settings, collector)
-    findings = _apply_ignores(text, statements, collector, settings)
+    findings = _apply_ignores(text, statements, collector, settings, report_unused=bool(statements))
     findings.sort(key=Finding.sort_key)
     return FileResult(path, tuple(_dedupe(findings)), len(statements))
 
@@ -208,8 +208,14 @@ def _collect(rule: Rule, collector: _Collector, run: Callable[[], Iterable[Viola
 
 
 def _apply_ignores(
-    text: str, statements: Sequence[Statement], collector: _Collector, settings: LintSettings
+    text: str,
+    statements: Sequence[Statement],
+    collector: _Collector,
+    settings: LintSettings,
+    report_unused: bool = True,
 ) -> list[Finding]:
+    """Drop suppressed findings; report unknown ids, and unused ones when the rules actually ran
+    (in a file that does not parse, nothing ran, so nothing could have been used)."""
     ignores = find_ignores(text, statements)
     if not ignores:
         return collector.findings
@@ -222,7 +228,7 @@ def _apply_ignores(
                     REGISTRY["unknown-ignore"],
                     Violation(ignore.span, f"lockgate-ignore names unknown rule {rule_id!r}"),
                 )
-            elif rule_id not in ignore.used and rule_id in settings.enabled:
+            elif report_unused and rule_id not in ignore.used and rule_id in settings.enabled:
                 target = "this file" if ignore.file_level else "the next statement"
                 collector.add(
                     REGISTRY["unused-ignore"],
