@@ -112,3 +112,10 @@ def test_docs_examples(rule_id: str) -> None:
     assert [f for f in lint_sql(rule.bad, {"select": [rule_id]}) if f.rule_id == rule_id]
     good = lint_sql(rule.good, {"extend-select": ["all"]})
     assert [f.rule_id for f in good if f.rule_id == rule_id or f.severity.value != "info"] == []
+
+
+def test_prefer_identity_is_silent_before_pg10() -> None:
+    sql = "CREATE TABLE t (id bigserial);"
+    findings = lint_sql(sql, {"extend-select": ["hygiene"]}, pg_major=9)
+    assert [f for f in findings if f.rule_id == "prefer-identity"] == []
+    assert hygiene_hits(sql, "prefer-identity") == [(1, 20)]

@@ -138,6 +138,18 @@ FIRES = [
     ("view-without-security-invoker", "CREATE VIEW public.v AS SELECT 1;", [(1, 13)]),
     (
         "view-without-security-invoker",
+        "CREATE VIEW public.v AS SELECT 1;\nREVOKE INSERT ON public.v FROM anon, authenticated;\n"
+        "REVOKE ALL ON public.v FROM anon;\nGRANT SELECT ON public.v TO anon;",
+        [(1, 13)],
+    ),
+    (
+        "view-exposes-auth-users",
+        "CREATE VIEW public.u AS SELECT id FROM auth.users;\nREVOKE ALL ON public.u FROM anon, authenticated;\n"
+        "GRANT SELECT ON public.u TO authenticated;",
+        [(1, 40)],
+    ),
+    (
+        "view-without-security-invoker",
         "CREATE OR REPLACE VIEW v WITH (security_invoker = false) AS SELECT 1;",
         [(1, 24)],
     ),
@@ -260,8 +272,20 @@ QUIET = [
         "CREATE VIEW v AS SELECT 1;\nALTER VIEW public.v SET (security_invoker = true);",
     ),
     ("view-without-security-invoker", "CREATE VIEW private.v AS SELECT 1;"),
+    (
+        "view-without-security-invoker",
+        "CREATE VIEW public.v AS SELECT 1;\nREVOKE ALL ON public.v FROM anon, authenticated;",
+    ),
+    (
+        "view-without-security-invoker",
+        "CREATE VIEW v AS SELECT 1;\nREVOKE SELECT ON v FROM anon;\nREVOKE SELECT, INSERT ON TABLE v FROM authenticated;",
+    ),
     ("view-without-security-invoker", "CREATE TEMP VIEW v AS SELECT 1;"),
     ("view-exposes-auth-users", "CREATE VIEW private.u AS SELECT id FROM auth.users;"),
+    (
+        "view-exposes-auth-users",
+        "CREATE VIEW public.u AS SELECT id FROM auth.users;\nREVOKE ALL ON public.u FROM PUBLIC, anon, authenticated;",
+    ),
     (
         "view-exposes-auth-users",
         "CREATE VIEW public.u WITH (security_invoker = true) AS SELECT id FROM users;",

@@ -130,8 +130,12 @@ def prefer_bigint_primary_key(ctx: FileContext, statement: Statement) -> Iterato
         CREATE TABLE app.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
     """,
     help="Use `<type> GENERATED ALWAYS AS IDENTITY` (or `BY DEFAULT`) instead of serial types.",
+    pg_versions="PostgreSQL 10 and later: identity columns do not exist before 10, so the rule is silent "
+    "when `pg_major` < 10.",
 )
 def prefer_identity(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
+    if ctx.pg_major < 10:
+        return
     for name, column in _column_defs(statement):
         type_name = nodes.type_name(column.get("typeName"))
         if type_name in SERIALS:

@@ -592,6 +592,35 @@ def _security_invoker_setting(options: Any) -> bool | None:
     return None if elem is None else _option_truthy(elem)
 
 
+def _hidden_from_api(ctx: FileContext) -> set[str]:
+    """Relations whose SELECT is revoked in this file (and not granted again) from both ``anon`` and
+    ``authenticated``: the API roles cannot read them, which is what splinter's privilege check asks."""
+    revoked: dict[str, set[str]] = {}
+    for statement in ctx.executed:
+        node = statement.node
+        if statement.kind != "GrantStmt" or node.get("objtype") != "OBJECT_TABLE":
+            continue
+        privileges = {
+            str((nodes.unwrap(item, "AccessPriv") or {}).get("priv_name", "")).lower()
+            for item in node.get("privileges") or []
+        }
+        if privileges and "select" not in privileges:
+            continue
+        roles = {
+            "public" if spec.get("roletype") == "ROLESPEC_PUBLIC" else str(spec.get("rolename", ""))
+            for spec in (nodes.unwrap(item, "RoleSpec") or {} for item in node.get("grantees") or [])
+        }
+        if "public" in roles:
+            roles |= {"anon", "authenticated"}
+        for relation in node.get("objects") or []:
+            names = revoked.setdefault(ctx.qualified(relation), set())
+            if node.get("is_grant"):
+                names -= roles
+            else:
+                names |= roles
+    return {name for name, roles in revoked.items() if {"anon", "authenticated"} <= roles}
+
+
 def _views_made_invoker(ctx: FileContext) -> set[str]:
     """Views switched to security_invoker by a later ``ALTER VIEW ... SET (security_invoker = ...)``."""
     made: set[str] = set()
@@ -617,7 +646,8 @@ def _views_made_invoker(ctx: FileContext) -> set[str]:
         bypasses row level security), so a view over RLS-protected tables in an exposed schema serves
         every row to anyone who can select from the view. Since PostgreSQL 15,
         `WITH (security_invoker = true)` makes the view check privileges and policies as the querying
-        user (splinter lint `0010_security_definer_view`).
+        user (splinter lint `0010_security_definer_view`). A view whose SELECT is revoked from both
+        `anon` and `authenticated` later in the same file is not served, and is not reported.
     """,
     bad="""
         CREATE VIEW public.order_totals AS
@@ -635,7 +665,7 @@ def view_without_security_invoker(ctx: FileContext) -> Iterator[Violation]:
     if ctx.pg_major < 15:
         return
     exposed = exposed_schemas(ctx)
-    made_invoker = _views_made_invoker(ctx)
+    made_invoker = _views_made_invoker(ctx) | _hidden_from_api(ctx)
     for statement in ctx.executed:
         if statement.kind != "ViewStmt":
             continue
@@ -658,10 +688,11 @@ def view_without_security_invoker(ctx: FileContext) -> Iterator[Violation]:
     kinds=["ViewStmt", "CreateTableAsStmt"],
     summary="A view or materialized view in an exposed schema reads `auth.users`.",
     why="""
-        `auth.users` holds every user's email, phone, password hash metadata and sign-in details and
+        `auth.users` holds every user's email, phone, encrypted password and sign-in details, and
         is deliberately not served by the API. A view over it in an exposed schema publishes those
         columns to `anon` and `authenticated` (splinter lint `0002_auth_users_exposed`). Keep public
         profile data in your own table (filled by a trigger on `auth.users`) with RLS.
+        Not reported when the file revokes SELECT on the view from both `anon` and `authenticated`.
     """,
     bad="""
         CREATE VIEW public.user_directory AS SELECT id, email FROM auth.users;
@@ -674,7 +705,7 @@ def view_without_security_invoker(ctx: FileContext) -> Iterator[Violation]:
 )
 def view_exposes_auth_users(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     relation = _exposed_view(ctx, statement, exposed_schemas(ctx))
-    if relation is None:
+    if relation is None or ctx.qualified(relation) in _hidden_from_api(ctx):
         return
     for kind, fields in nodes.walk(statement.node.get("query")):
         if kind == "RangeVar" and ctx.qualified(fields) == AUTH_USERS:
