@@ -233,3 +233,13 @@ def test_cli_command_exits_with_the_hook_status(committed: Repo, capsys: pytest.
     committed.git("rm", "--quiet", INIT)
     assert cli_main(["check-immutable"]) == 1
     assert f"{INIT}: deletes a migration" in capsys.readouterr().out
+
+
+def test_unusual_file_names_arrive_intact(committed: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    name = 'migrations/20250102000000_crème "brûlée"\tv2.sql'
+    committed.write(name)
+    committed.commit()
+    committed.git("rm", "--quiet", name)
+    code, out, _ = run(capsys)
+    assert code == 1
+    assert out[0].startswith(f"{name}: deletes a migration already committed on HEAD")
