@@ -156,3 +156,15 @@ def test_syntax_error_has_postgres_message_and_position() -> None:
     assert (finding.rule_id, finding.line, finding.column) == ("syntax-error", 3, 1)
     assert finding.message == 'syntax error at or near "ALTER"'
     assert finding.severity.value == "error"
+
+
+def test_backslash_line_inside_a_string_is_not_a_meta_command() -> None:
+    sql = "\\set x 1\nCREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$\n\\not a command\n$$;"
+    assert hits(sql, "psql-meta-command") == [(1, 1)]
+    assert hits(sql, "syntax-error") == []
+
+
+def test_unknown_directive_is_reported_and_the_file_still_linted() -> None:
+    sql = "-- lockgate: no-transactions\nSELECT 1;\nCREATE INDEX CONCURRENTLY i ON t (a);"
+    assert hits(sql, "unknown-directive") == [(1, 1)]
+    assert hits(sql, "mixed-transaction") == [(3, 1)]

@@ -124,49 +124,36 @@ def lint_text(text: str, path: str = "<sql>", settings: LintSettings | None = No
     return FileResult(path, tuple(_dedupe(findings)), len(statements))
 
 
+_RECOVERABLE = {"psql meta-command": "psql-meta-command", "unknown lockgate directive": "unknown-directive"}
+
+
 def _parse(text: str, collector: _Collector) -> ParsedSql | None:
+    """Parse, reporting problems as findings; never raises.
+
+    A psql meta-command or an unknown directive is reported and its line blanked out (with as many
+    spaces as it had bytes, so offsets and line numbers stay valid), then parsing resumes, so the
+    rest of the file is still linted. Any other syntax error stops at PostgreSQL's first error.
+    """
     if not text.strip():
         collector.add_at("empty-migration", 1, 1, "the file is empty")
         return None
-    try:
-        return parse_sql(text)
-    except SqlError as exc:
-        if exc.message.startswith("psql meta-command"):
-            return _parse_without_meta_commands(text, collector)
-        rule_id = (
-            "unknown-directive" if exc.message.startswith("unknown lockgate directive") else "syntax-error"
-        )
-        collector.add_at(rule_id, exc.line, exc.column, exc.message)
-    except (RecursionError, ValueError, MemoryError) as exc:
-        collector.add_at("syntax-error", 1, 1, f"PostgreSQL's parser gave up on this file ({exc})")
-    return None
-
-
-def _parse_without_meta_commands(text: str, collector: _Collector) -> ParsedSql | None:
-    """Report every ``\\command`` line, then lint the rest with those lines blanked out.
-
-    Blanking keeps byte offsets and line numbers unchanged, so later findings still point at the
-    right place.
-    """
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        stripped = line.lstrip()
-        if stripped.startswith("\\"):
-            command = stripped.split()[0]
-            collector.add_at(
-                "psql-meta-command",
-                number,
-                len(line) - len(stripped) + 1,
-                f"psql meta-command {command} is not SQL; PostgreSQL rejects it when the file is applied",
+    current = text
+    for _ in range(text.count("\n") + 1):
+        try:
+            return parse_sql(current)
+        except SqlError as exc:
+            rule_id = next(
+                (rule for prefix, rule in _RECOVERABLE.items() if exc.message.startswith(prefix)), None
             )
-            lines[number - 1] = " " * len(line.encode("utf-8"))
-    try:
-        return parse_sql("\n".join(lines))
-    except SqlError as exc:
-        if not exc.message.startswith("psql meta-command"):
-            collector.add_at("syntax-error", exc.line, exc.column, exc.message)
-    except (RecursionError, ValueError, MemoryError) as exc:
-        collector.add_at("syntax-error", 1, 1, f"PostgreSQL's parser gave up on this file ({exc})")
+            collector.add_at(rule_id or "syntax-error", exc.line, exc.column, exc.message)
+            if rule_id is None:
+                return None
+            lines = current.split("\n")
+            lines[exc.line - 1] = " " * len(lines[exc.line - 1].encode("utf-8"))
+            current = "\n".join(lines)
+        except (RecursionError, ValueError, MemoryError) as exc:
+            collector.add_at("syntax-error", 1, 1, f"PostgreSQL's parser gave up on this file ({exc})")
+            return None
     return None
 
 
