@@ -128,7 +128,11 @@ def exposed_schemas(ctx: FileContext) -> frozenset[str]:
     """
     schemas: tuple[str, ...] = ctx.exposed_schemas
     if tuple(schemas) == DEFAULT_EXPOSED:
-        schemas = _schemas_beside(str(Path(ctx.path).resolve().parent)) or DEFAULT_EXPOSED
+        try:
+            directory = str(Path(ctx.path).resolve().parent)
+        except (OSError, RuntimeError, ValueError):  # unresolvable paths (loops, NUL bytes)
+            directory = ""
+        schemas = _schemas_beside(directory) or DEFAULT_EXPOSED
     return frozenset(schemas) - MANAGED_SCHEMAS
 
 
