@@ -70,6 +70,8 @@ FIRES = [
         [(3, 1), (4, 1)],
     ),
     ("disabled-timeout", "SET lock_timeout = 0;", [(1, 1)]),
+    ("disabled-timeout", "ALTER ROLE authenticated SET statement_timeout = 0;", [(1, 1)]),
+    ("disabled-timeout", "SELECT 1;\nALTER DATABASE postgres SET lock_timeout = '0';", [(2, 1)]),
     ("disabled-timeout", "SET LOCAL statement_timeout TO '0';", [(1, 1)]),
     ("disabled-timeout", "SELECT 1;\nSELECT set_config('lock_timeout', '0ms', true);", [(2, 8)]),
 ]
@@ -161,6 +163,7 @@ QUIET = [
     ("disabled-timeout", "SET lock_timeout = '5s';"),
     ("disabled-timeout", "SET statement_timeout = 0.5;"),
     ("disabled-timeout", "SET work_mem = 0;"),
+    ("disabled-timeout", "ALTER ROLE authenticated SET statement_timeout = '8s';"),
     ("disabled-timeout", "SELECT set_config('lock_timeout', '10s', true);"),
 ]
 

@@ -836,8 +836,8 @@ def _is_zero(value: Any) -> bool:
     id="disabled-timeout",
     family="lock-safety",
     severity="warning",
-    kinds=["VariableSetStmt", "SelectStmt"],
-    summary="`SET lock_timeout = 0` or `statement_timeout = 0` in a migration.",
+    kinds=["VariableSetStmt", "SelectStmt", "AlterRoleSetStmt", "AlterDatabaseSetStmt"],
+    summary="`SET lock_timeout = 0` or `statement_timeout = 0` (also per role or database) in a migration.",
     why="""
         lockgate sets `lock_timeout` so that a migration waiting for a lock gives up (and retries)
         instead of queueing every other query behind it. Setting it to 0 disables that protection:
@@ -856,12 +856,18 @@ def _is_zero(value: Any) -> bool:
 )
 def disabled_timeout(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     node = statement.node
-    if statement.kind == "VariableSetStmt":
-        name = str(node.get("name", "")).lower()
-        args = node.get("args") or []
-        if name in _TIMEOUTS and node.get("kind") == "VAR_SET_VALUE" and args and _is_zero(args[0]):
+    if statement.kind != "SelectStmt":
+        setting = node if statement.kind == "VariableSetStmt" else node.get("setstmt") or {}
+        name = str(setting.get("name", "")).lower()
+        args = setting.get("args") or []
+        if name in _TIMEOUTS and setting.get("kind") == "VAR_SET_VALUE" and args and _is_zero(args[0]):
+            scope = {
+                "AlterRoleSetStmt": f" for every session of role {(node.get('role') or {}).get('rolename', '')}",
+                "AlterDatabaseSetStmt": f" for every session in database {node.get('dbname', '')}",
+            }.get(statement.kind, "")
             yield Violation(
-                ctx.span(statement), f"SET {name} = 0 disables the timeout: {_TIMEOUT_RISK[name]}"
+                ctx.statement_span_head(statement),
+                f"SET {name} = 0 disables the timeout{scope}: {_TIMEOUT_RISK[name]}",
             )
         return
     for kind, fields in nodes.walk(node):
