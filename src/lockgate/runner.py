@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -77,6 +77,9 @@ class LockNotAvailableAfterRetries(Exception):
 
 
 ProgressCallback = Callable[[str, Migration, MigrationResult | None], None]
+AppliedHook = Callable[["psycopg.Connection[Any]", Migration], None]
+"""Called inside the transaction that records a migration as applied (e.g. Supabase's own history row),
+so the extra record commits or rolls back together with lockgate's."""
 
 
 def _statement_error(exc: psycopg.Error, statement: Statement | None) -> StatementError:
@@ -120,6 +123,7 @@ class Runner:
         metadata: Mapping[str, Any],
         progress: ProgressCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_applied: Sequence[AppliedHook] = (),
     ) -> None:
         self.conn = conn
         self.history = history
@@ -127,6 +131,7 @@ class Runner:
         self.metadata = dict(metadata)
         self.progress = progress or (lambda event, migration, result: None)
         self.sleep = sleep
+        self.on_applied = tuple(on_applied)
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
@@ -276,6 +281,8 @@ class Runner:
                 metadata=metadata,
             )
         )
+        for hook in self.on_applied:
+            hook(self.conn, migration)
 
     def _record_failure(
         self,

@@ -6,7 +6,7 @@ door's job. Connections are opened and closed here so that doors never hold data
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from lockgate.history import History, LogEntry, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
 from lockgate.plan import Plan, build_plan
-from lockgate.runner import ProgressCallback, Runner, RunResult
+from lockgate.runner import AppliedHook, ProgressCallback, Runner, RunResult
 from lockgate.source import Source, discover
 
 Notify = Callable[[str], None]
@@ -80,6 +80,7 @@ def run(
     notify: Notify = lambda message: None,
     progress: ProgressCallback | None = None,
     metadata: dict[str, Any] | None = None,
+    on_applied: Sequence[AppliedHook] = (),
 ) -> RunOutcome:
     """Take the run lock, re-read the history, validate, then apply (or dry-run) what is pending."""
     source = discover(config.migrations_path)
@@ -99,7 +100,12 @@ def run(
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
         runner = Runner(
-            conn, history, config, run_metadata(config.via, config.migrations_path, metadata), progress
+            conn,
+            history,
+            config,
+            run_metadata(config.via, config.migrations_path, metadata),
+            progress,
+            on_applied=on_applied,
         )
         result = runner.dry_run(pending) if dry_run else runner.apply(pending)
         return RunOutcome(plan, result, dry_run=dry_run)

@@ -288,3 +288,28 @@ def test_list_and_status_json(project: Path, lockgate: CliRunner) -> None:
     listing = lockgate("list")
     assert "20250101000000  a     applied" in listing.out and "pending" in listing.out
     assert json.loads(lockgate("list", "--json").out)["migrations"][1]["state"] == "pending"
+
+
+def test_applied_hooks_commit_or_roll_back_with_the_migration(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
+    """Extra records (Supabase's history row) share the migration's transaction."""
+    from lockgate.config import load_config
+    from lockgate.db import DatabaseTarget
+    from lockgate.service import run
+
+    add(project, "20250101000000_a.sql", "CREATE TABLE hooked (id int);\n")
+    add(project, "20250102000000_b.sql", "CREATE TABLE refused (id int);\n")
+    conn.execute("CREATE TABLE extra_record (version bigint)")
+
+    def record(connection: psycopg.Connection, migration: object) -> None:
+        version = getattr(migration, "version")
+        connection.execute("INSERT INTO extra_record VALUES (%s)", (version,))
+        if version == 20250102000000:
+            raise psycopg.errors.RaiseException("hook refused")
+
+    config = load_config(project, environ={})
+    outcome = run(config, DatabaseTarget(db_url, "test"), on_applied=[record])
+    assert [r.outcome for r in outcome.result.results] == ["applied", "failed"]
+    assert conn.execute("SELECT version FROM extra_record").fetchall() == [(20250101000000,)]
+    assert conn.execute("SELECT to_regclass('public.refused')").fetchone() == (None,)
