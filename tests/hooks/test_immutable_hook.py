@@ -144,18 +144,26 @@ def test_other_files_are_ignored(committed: Repo, capsys: pytest.CaptureFixture[
 def test_pattern_option_and_file_arguments_widen_what_counts(
     committed: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    committed.write("db/sql/001.sql", "select 1;\n")
-    committed.write("db/sql/002.sql", "select 1;\n")
+    """A custom ``files:`` pattern: the argument's neighbours count, as does ``--pattern``."""
+    for number, name in enumerate(["db/sql/001.sql", "db/sql/002.sql", "db/sql/003.sql", "db/other/004.sql"]):
+        committed.write(name, f"create table t{number} (id bigint primary key);\n")
     committed.commit()
-    committed.git("rm", "--quiet", "db/sql/001.sql")
-    committed.write("db/sql/002.sql", "select 2;\n")
+    committed.git("rm", "--quiet", "db/sql/001.sql", "db/other/004.sql")
+    committed.git("mv", "db/sql/003.sql", "db/sql/003_renamed.sql")
+    committed.write("db/sql/002.sql", "create table changed (id bigint primary key);\n")
     committed.stage("db/sql/002.sql")
 
     assert run(capsys) == (0, [], "")
-    code, out, _ = run(capsys, "db/sql/002.sql")
-    assert code == 1 and [line.split(":")[0] for line in out] == ["db/sql/002.sql"]
-    code, out, _ = run(capsys, "--pattern", r"^db/sql/.*\.sql$")
-    assert code == 1 and [line.split(":")[0] for line in out] == ["db/sql/001.sql", "db/sql/002.sql"]
+    code, out, _ = run(capsys, "db/sql/002.sql", "db/sql/003_renamed.sql")
+    assert code == 1
+    assert sorted(line.split(":")[0] for line in out) == [
+        "db/sql/001.sql",
+        "db/sql/002.sql",
+        "db/sql/003_renamed.sql",
+    ]
+    code, out, _ = run(capsys, "--pattern", r"^db/.*\.sql$")
+    assert code == 1
+    assert len(out) == 4
 
 
 def test_invalid_pattern_is_a_usage_error(committed: Repo, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,7 @@ from lockgate.hooks.git import (
     GitError,
     find_root,
     merge_base,
+    parent_of,
     read_blob,
     relative_to_root,
     requested_base,
@@ -66,6 +67,8 @@ class Base:
 
 @dataclass(frozen=True)
 class Finding:
+    """One line of output; only blocking findings fail the commit."""
+
     message: str
     blocking: bool
 
@@ -165,12 +168,20 @@ def judge(root: Path, base: Base, change: Change) -> Finding | None:
 
 
 def _is_migration(change: Change, pattern: re.Pattern[str], named: set[str]) -> bool:
-    # A rename is judged by where the file came from: moving a file into migrations/ is an addition.
+    """Whether a staged change touches a migration path.
+
+    Paths matching ``--pattern`` count, and so do the files pre-commit passed plus the ``.sql`` files
+    beside them: with a custom ``files:`` pattern, a deleted or renamed neighbour never reaches us as
+    an argument but lives in the same directory. A rename is judged by where the file came from, so
+    moving a draft into ``migrations/`` is an addition.
+    """
     path = change.old_path if change.status == "R" and change.old_path else change.path
-    return path in named or pattern.search(path) is not None
+    beside_named = path.endswith(".sql") and parent_of(path) in {parent_of(name) for name in named}
+    return path in named or beside_named or pattern.search(path) is not None
 
 
 def check(filenames: Sequence[str], requested: BaseRef | None, pattern: re.Pattern[str]) -> list[Finding]:
+    """Every staged change to a committed migration, judged; raises ``GitError`` for usage problems."""
     root = find_root()
     if root is None:
         raise GitError("not inside a git repository (check-immutable compares staged changes with git)")
