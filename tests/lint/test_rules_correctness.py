@@ -168,3 +168,16 @@ def test_unknown_directive_is_reported_and_the_file_still_linted() -> None:
     sql = "-- lockgate: no-transactions\nSELECT 1;\nCREATE INDEX CONCURRENTLY i ON t (a);"
     assert hits(sql, "unknown-directive") == [(1, 1)]
     assert hits(sql, "mixed-transaction") == [(3, 1)]
+
+
+def test_enum_finding_underlines_exactly_the_literal() -> None:
+    from lint_helpers import lint_sql
+
+    sql = "ALTER TYPE s ADD VALUE 'é''x';\nUPDATE t SET a = 'é''x' WHERE id = 1;"
+    (finding,) = [f for f in lint_sql(sql) if f.rule_id == "enum-value-used-in-transaction"]
+    assert (finding.span.line, finding.span.column, finding.span.end_line, finding.span.end_column) == (
+        2,
+        18,
+        2,
+        24,
+    )

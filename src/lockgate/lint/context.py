@@ -131,6 +131,28 @@ class FileContext:
             end_column = min(end_column, statement_span.end_column)
         return Span(line, column, line, max(end_column, column + 1))
 
+    def token_span(self, statement: Statement, node: Any) -> Span:
+        """Exactly the token where ``node`` starts (a literal, a name), found with PostgreSQL's scanner.
+
+        Falls back to ``span_at`` when the statement is embedded or no token starts there.
+        """
+        offset = nodes.location(node)
+        if offset is None or self.is_embedded(statement) or offset < statement.byte_start:
+            return self.span_at(statement, node)
+        relative = len(self.data[statement.byte_start : offset].decode("utf-8", errors="replace"))
+        try:
+            tokens = pg_parser.scan(statement.text)
+        except pg_parser.ParseError:
+            return self.span_at(statement, node)
+        for token in tokens:
+            if token.start == relative:
+                line, column = self._byte_lines.position(offset)
+                width = token.end - token.start + 1
+                if "\n" in statement.text[token.start : token.end + 1]:
+                    return self.span_at(statement, node)
+                return Span(line, column, line, column + width)
+        return self.span_at(statement, node)
+
     def _first_line_span(self, statement: Statement) -> Span:
         span = self.span(statement)
         if span.end_line == span.line:

@@ -292,7 +292,7 @@ def enum_value_used_in_transaction(ctx: FileContext) -> Iterator[Violation]:
             value = nodes.string_constant({kind: fields}) if kind == "A_Const" else None
             if value is not None and value in values:
                 yield Violation(
-                    ctx.span_at(statement, {kind: fields}),
+                    ctx.token_span(statement, {kind: fields}),
                     f"enum value '{value}' of {values[value]} is used in the transaction that adds it; "
                     "PostgreSQL rejects this with 'unsafe use of new value'",
                 )
