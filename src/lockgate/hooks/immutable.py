@@ -203,8 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "filenames",
         nargs="*",
-        help="files pre-commit passes; also treated as migrations if they do not match --pattern. "
-        "Deletions and renames are always read from git.",
+        help="files pre-commit passes: they and the .sql files beside them count as migrations even "
+        "where --pattern does not match. Deletions and renames are always read from git.",
     )
     parser.add_argument(
         "--base",
