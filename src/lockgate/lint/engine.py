@@ -261,6 +261,7 @@ def lint_file(path: Path, settings: LintSettings | None = None, display: str | N
         line = data.count(b"\n", 0, exc.start) + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        collector = _Collector(name, data.decode("utf-8", errors="replace"), settings)  # for the excerpt
         collector.add_at(
             "unreadable-file",
             line,
