@@ -10,6 +10,11 @@ FIRES = [
     ("mixed-transaction", "ALTER TABLE t ADD COLUMN a int;\nCREATE INDEX CONCURRENTLY i ON t (a);", [(2, 1)]),
     ("mixed-transaction", "BEGIN;\nSELECT 1;\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;", [(3, 1)]),
     ("mixed-transaction", "SELECT 1;\n  VACUUM t;\nDROP INDEX CONCURRENTLY j;", [(2, 3), (3, 1)]),
+    (
+        "mixed-transaction",
+        "-- lockgate: no-transaction\nDO $$\nBEGIN\n  CREATE INDEX CONCURRENTLY i ON t (a);\nEND $$;",
+        [(4, 3)],
+    ),
     # no-transaction-mixed
     (
         "no-transaction-mixed",

@@ -40,7 +40,7 @@ def _control_word(statement: Statement) -> str:
         (`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY`, `VACUUM`,
         `ALTER SYSTEM`, ...): the deploy fails with "cannot run inside a transaction block". A file
         made only of such statements is run outside a transaction automatically; mixed with anything
-        else it cannot be.
+        else it cannot be. The same statements inside a `DO` block always fail.
     """,
     bad="""
         ALTER TABLE public.orders ADD COLUMN customer_id bigint;
@@ -57,6 +57,14 @@ def _control_word(statement: Statement) -> str:
     help="Move the statement to its own migration file (marked `-- lockgate: no-transaction`).",
 )
 def mixed_transaction(ctx: FileContext) -> Iterator[Violation]:
+    for statement in ctx.executed:
+        reason = statement.non_transactional if ctx.is_embedded(statement) else None
+        if reason:
+            yield Violation(
+                ctx.span(statement),
+                f"{reason} cannot run inside a DO block (a DO block always runs in a transaction)",
+                "Run the statement directly, in its own migration marked `-- lockgate: no-transaction`.",
+            )
     if not ctx.transactional:
         return
     body = ctx.parsed.body
