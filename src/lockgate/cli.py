@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "lint": "lockgate.lint.command:lint",
     "check-naming": "lockgate.hooks.naming:command",
     "check-immutable": "lockgate.hooks.immutable:command",
+    "github": "lockgate.github.command:github",
+    "serve": "lockgate.api.command:serve",
 }
 
 

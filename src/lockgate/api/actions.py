@@ -1,0 +1,217 @@
+"""What each endpoint does, as blocking functions from settings to a ``Reply`` (status code + JSON document).
+
+These functions call the same ``service`` operations as the CLI — ``read_state`` for status and validate,
+``run`` (with its advisory lock) for run and dry-run — and never anything else: a request chooses an action,
+never SQL, so the server only ever runs the files in its migrations directory. Expected failures become
+documented status codes (409 for the lock, 503 for an unreachable database, 422 for anything else the
+pipeline refuses), so an API client never sees a 500 for a situation lockgate knows about.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lockgate import service
+from lockgate.api.audit import Caller
+from lockgate.config import Config, with_overrides
+from lockgate.db import DatabaseTarget, connect, mask_secrets
+from lockgate.durations import format_ms
+from lockgate.errors import ConnectionFailed, LockgateError, LockWaitTimeout
+from lockgate.history import History
+from lockgate.report import SCHEMA_VERSION, problem_json, run_json, status_json
+from lockgate.runner import APPLIED, DRY_RUN_OK
+
+ACTIONS = ("run", "dry-run", "validate")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer plus what the audit log should say about it."""
+
+    status: int
+    document: dict[str, Any]
+    outcome: str
+    error: str | None = None
+
+
+def error_document(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "error": code, "message": message, **extra}
+
+
+@dataclass(frozen=True)
+class ApiRun:
+    """The run this server process is doing right now (to name the holder in a 409)."""
+
+    label: str
+    action: str
+    started: datetime
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.action} through this API since {self.started:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+class RunRegistry:
+    """One API run per process at a time, refused at once (not queued) when another is in progress.
+
+    This only makes the 409 name the API user; the database's advisory lock, taken by ``service.run``
+    behind it, is still what keeps the API, CI and laptops from ever running at the same time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: ApiRun | None = None
+
+    def try_begin(self, label: str, action: str) -> ApiRun | None:
+        """None when this request may run; else the run in progress."""
+        if not self._lock.acquire(blocking=False):
+            return self._current or ApiRun("another request", "run", datetime.now(UTC))
+        self._current = ApiRun(label, action, datetime.now(UTC))
+        return None
+
+    def end(self) -> None:
+        self._current = None
+        self._lock.release()
+
+
+class Actions:
+    """The operations behind the endpoints, bound to one project and database."""
+
+    def __init__(self, config: Config, target: DatabaseTarget) -> None:
+        self.config = with_overrides(config, via="api")
+        self.target = target
+        self.runs = RunRegistry()
+
+    def status(self) -> Reply:
+        try:
+            state = service.read_state(self.config, self.target)
+        except LockgateError as exc:
+            return self.failure(exc)
+        document = status_json(
+            state.plan,
+            database=self.target.masked,
+            table=self.config.table,
+            directory=str(state.source.directory),
+        )
+        return Reply(200, document, "ok")
+
+    def validate(self) -> Reply:
+        try:
+            state = service.read_state(self.config, self.target)
+        except LockgateError as exc:
+            return self.failure(exc)
+        plan = state.plan
+        errors, warnings = len(plan.errors), len(plan.warnings)
+        document = {
+            "schema": SCHEMA_VERSION,
+            "action": "validate",
+            "ok": not plan.errors,
+            "valid": not plan.errors,
+            "message": f"{len(state.source.migrations)} migration file(s) checked: "
+            f"{errors} error(s), {warnings} warning(s)",
+            "problems": [problem_json(p) for p in plan.problems],
+        }
+        return Reply(200, document, "valid" if not plan.errors else "invalid")
+
+    def run(self, caller: Caller, *, dry_run: bool) -> Reply:
+        """Apply (or dry-run) pending migrations; 409 at once if any runner holds the lock."""
+        principal = caller.principal
+        executed_by = principal.executed_by if principal else None
+        config = with_overrides(
+            self.config, lock_wait_ms=0, executed_by=executed_by or self.config.executed_by
+        )
+        action = "dry-run" if dry_run else "run"
+        busy = self.runs.try_begin(principal.label if principal else "unknown", action)
+        if busy is not None:
+            return self.locked(busy.describe())
+        try:
+            outcome = service.run(config, self.target, dry_run=dry_run, metadata=caller.metadata())
+        except LockWaitTimeout as exc:
+            text = str(exc)
+            holder = text.split(", held by ", 1)[1] if ", held by " in text else text
+            return self.locked(holder.split(" (raise --lock-wait", 1)[0])
+        except LockgateError as exc:
+            return self.failure(exc)
+        finally:
+            self.runs.end()
+        document = run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run)
+        failed = outcome.result.failed
+        ok = not outcome.blocked and failed is None
+        message = _run_message(outcome, self.target.masked)
+        document = {
+            "schema": SCHEMA_VERSION,
+            "action": action,
+            "ok": ok,
+            "message": message,
+            "executed_by": config.executed_by,
+            **{k: v for k, v in document.items() if k != "schema"},
+        }
+        if outcome.blocked:
+            return Reply(422, document, "blocked", message)
+        if failed is not None:
+            return Reply(422, document, "failed", message)
+        return Reply(
+            200, document, "dry-run-ok" if dry_run else "applied" if document["applied"] else "nothing-to-do"
+        )
+
+    def history(self, limit: int, offset: int) -> Reply:
+        """The audit log, newest first; ``next_offset`` is null on the last page."""
+        try:
+            with connect(self.target, command="api history", read_only=True) as conn:
+                history = History(conn, self.config.table, self.config.log_table)
+                rows = history.log_entries(limit + 1, offset)
+                conn.rollback()
+        except LockgateError as exc:
+            return self.failure(exc)
+        entries = [_json_row(row) for row in rows[:limit]]
+        document = {
+            "schema": SCHEMA_VERSION,
+            "entries": entries,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(rows) > limit else None,
+        }
+        return Reply(200, document, "ok")
+
+    def locked(self, holder: str) -> Reply:
+        message = f"a migration run is in progress: the lock on {self.config.table} is held by {holder}"
+        return Reply(409, error_document("locked", message, holder=holder), "refused-locked", message)
+
+    def failure(self, exc: LockgateError) -> Reply:
+        message = mask_secrets(str(exc), self.target.url)
+        if isinstance(exc, ConnectionFailed):
+            return Reply(503, error_document("database-unavailable", message), "error", message)
+        return Reply(422, error_document("refused", message), "error", message)
+
+
+def _run_message(outcome: service.RunOutcome, database: str) -> str:
+    plan, result = outcome.plan, outcome.result
+    if outcome.blocked:
+        first = plan.errors[0].message if plan.errors else ""
+        return f"nothing was run: {len(plan.errors)} validation error(s); {first}"
+    failed = result.failed
+    if failed is not None:
+        where = failed.error.one_line(failed.migration) if failed.error else failed.migration.filename
+        done = result.count(APPLIED)
+        return f"{where}; {done} migration(s) applied before it" if done else where
+    if not result.results:
+        return f"nothing to do: every migration is applied ({database})"
+    total = format_ms(sum(r.duration_ms for r in result.results))
+    if outcome.dry_run:
+        return f"would apply {result.count(DRY_RUN_OK)} migration(s) (dry run, rolled back) in {total}"
+    return f"applied {result.count(APPLIED)} migration(s) in {total}"
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row with JSON-friendly values (timestamps as ISO 8601, UUIDs as text)."""
+    document: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            document[key] = value.isoformat()
+        elif value is None or isinstance(value, str | int | float | bool | dict | list):
+            document[key] = value
+        else:
+            document[key] = str(value)
+    return document

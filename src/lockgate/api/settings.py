@@ -1,0 +1,104 @@
+"""Settings of ``lockgate serve`` that the migration pipeline does not need: who may call it and how.
+
+They come from the environment (``LOCKGATE_ADMIN_TOKENS``, ``LOCKGATE_JWT_SECRET``...) rather than the project's
+config file, because they are secrets or deployment facts, and a config file is committed to git. Admin tokens
+are hashed as soon as they are read: the process never keeps a plaintext token it could leak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lockgate.errors import ConfigError
+
+DEFAULT_ADMIN_CLAIM = "app_metadata.role=admin"
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+_HASHED = re.compile(r"^sha256:([0-9a-f]{64})$")
+
+
+def token_digest(token: str) -> bytes:
+    """SHA-256 of a token: what is kept and compared, so a memory dump or log never shows a token."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class AdminClaim:
+    """The JWT claim that makes a user an admin: a dotted path and the value it must hold (or contain)."""
+
+    path: tuple[str, ...]
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> AdminClaim:
+        path, sep, value = text.partition("=")
+        parts = tuple(p for p in path.strip().split(".") if p)
+        if not sep or not parts or not value.strip():
+            raise ConfigError(
+                f"LOCKGATE_ADMIN_CLAIM: expected dotted.claim.path=value (like {DEFAULT_ADMIN_CLAIM}), got {text!r}"
+            )
+        return cls(parts, value.strip())
+
+    def __str__(self) -> str:
+        return f"{'.'.join(self.path)} == {self.value!r}"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Credentials and limits of the API server."""
+
+    admin_token_digests: tuple[bytes, ...] = ()
+    jwt_secret: str | None = None
+    jwks_url: str | None = None
+    jwt_audience: str | None = "authenticated"
+    admin_claim: AdminClaim = AdminClaim(("app_metadata", "role"), "admin")
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether anyone at all could authenticate (the server refuses a public host otherwise)."""
+        return bool(self.admin_token_digests or self.jwt_secret or self.jwks_url)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
+        audience = environ.get("LOCKGATE_JWT_AUDIENCE", "authenticated").strip()
+        return cls(
+            admin_token_digests=parse_admin_tokens(environ.get("LOCKGATE_ADMIN_TOKENS", "")),
+            jwt_secret=environ.get("LOCKGATE_JWT_SECRET") or environ.get("SUPABASE_JWT_SECRET") or None,
+            jwks_url=environ.get("LOCKGATE_JWKS_URL") or None,
+            jwt_audience=audience or None,
+            admin_claim=AdminClaim.parse(environ.get("LOCKGATE_ADMIN_CLAIM") or DEFAULT_ADMIN_CLAIM),
+        )
+
+
+def parse_admin_tokens(text: str) -> tuple[bytes, ...]:
+    """Comma-separated tokens, each plaintext or ``sha256:<hex>`` (so the environment need not hold them)."""
+    digests: list[bytes] = []
+    for raw in text.split(","):
+        token = raw.strip()
+        if not token:
+            continue
+        hashed = _HASHED.match(token.lower())
+        if hashed:
+            digests.append(bytes.fromhex(hashed.group(1)))
+        elif len(token) < 16:
+            raise ConfigError(
+                "LOCKGATE_ADMIN_TOKENS: every admin token must be at least 16 characters "
+                "(generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        else:
+            digests.append(token_digest(token))
+    return tuple(digests)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``: hosts no other machine can reach."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

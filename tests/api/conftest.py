@@ -1,0 +1,46 @@
+"""Fixtures for the API tests: the real ASGI app over a project on disk and a fresh real database.
+
+Requests go through Starlette's ``TestClient`` (in-process, no port), except where a real server is needed
+(the browser tests start uvicorn on a free loopback port).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_helpers import ADMIN_TOKEN, JWT_SECRET, AppFactory
+from starlette.testclient import TestClient
+
+from lockgate.api.app import create_app
+from lockgate.api.settings import ApiSettings, parse_admin_tokens
+from lockgate.config import load_config
+from lockgate.db import DatabaseTarget
+
+
+@pytest.fixture
+def make_client(project: Path, db_url: str) -> Iterator[AppFactory]:
+    """``make_client(settings=...)`` builds the app for ``project`` and the test database."""
+    clients: list[TestClient] = []
+
+    def build(settings: ApiSettings | None = None) -> TestClient:
+        config = load_config(
+            cwd=project, overrides={"database_url": db_url}, environ={"LOCKGATE_RETRY_BACKOFF": "10ms"}
+        )
+        settings = settings or ApiSettings(
+            admin_token_digests=parse_admin_tokens(ADMIN_TOKEN), jwt_secret=JWT_SECRET
+        )
+        app = create_app(config, DatabaseTarget(db_url, "test"), settings)
+        client = TestClient(app, raise_server_exceptions=False)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> TestClient:
+    return make_client()
