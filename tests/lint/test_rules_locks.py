@@ -69,6 +69,11 @@ FIRES = [
         "BEGIN;\nLOCK TABLE a;\nDROP TABLE b;\nALTER TABLE c RENAME TO d;\nCOMMIT;",
         [(3, 1), (4, 1)],
     ),
+    (
+        "access-exclusive-multiple-tables",
+        "DROP TRIGGER tr ON public.a;\nCREATE POLICY p ON b USING (true);\nALTER INDEX i RENAME TO j;",
+        [(2, 1)],
+    ),
     ("disabled-timeout", "SET lock_timeout = 0;", [(1, 1)]),
     ("disabled-timeout", "ALTER ROLE authenticated SET statement_timeout = 0;", [(1, 1)]),
     ("disabled-timeout", "SELECT 1;\nALTER DATABASE postgres SET lock_timeout = '0';", [(2, 1)]),

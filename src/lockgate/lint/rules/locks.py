@@ -736,6 +736,13 @@ _WEAKER_ALTER = {
     "AT_SetCompression",
 }
 _ACCESS_EXCLUSIVE_MODE = 8
+_RENAMES_ON_TABLES = {
+    "OBJECT_TABLE",
+    "OBJECT_COLUMN",
+    "OBJECT_TABCONSTRAINT",
+    "OBJECT_MATVIEW",
+    "OBJECT_TRIGGER",
+}
 
 
 def _access_exclusive_tables(statement: Statement) -> list[Any]:
@@ -761,7 +768,13 @@ def _access_exclusive_tables(statement: Statement) -> list[Any]:
         ]
     if kind in {"CreatePolicyStmt", "AlterPolicyStmt"}:
         return [node.get("table")]
-    if kind == "RuleStmt" or (kind == "RenameStmt" and node.get("relation")):
+    if kind == "DropStmt" and node.get("removeType") in {"OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE"}:
+        # objects are [schema.]table.name: the lock is on the table
+        return [
+            ".".join(nodes.name_list((nodes.unwrap(o, "List") or {}).get("items"))[:-1])
+            for o in node["objects"]
+        ]
+    if kind == "RuleStmt" or (kind == "RenameStmt" and node.get("renameType") in _RENAMES_ON_TABLES):
         return [node.get("relation")]
     if kind == "ClusterStmt" and node.get("relation"):
         return [node.get("relation")]
