@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -197,9 +198,9 @@ def test_unsafe_sql_is_blocked_with_rule_and_line(project: Project) -> None:
 def test_misnamed_file_is_blocked_with_the_suggested_name(project: Project) -> None:
     project.repo.write("migrations/Add Orders.sql", ORDERS_SQL)
     project.repo.stage("migrations/Add Orders.sql")
-    assert_blocked(
-        project.commit(), "migrations/Add Orders.sql: migration files must be named", "_add_orders.sql)"
-    )
+    result = project.commit()
+    assert_blocked(result, "migrations/Add Orders.sql: migration files must be named")
+    assert re.search(r"\(rename to migrations/\d{14}_add_orders\.sql\)", result.stdout + result.stderr)
 
 
 def test_edit_of_committed_migration_is_blocked(project: Project) -> None:
