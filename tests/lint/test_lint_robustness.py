@@ -124,3 +124,15 @@ def test_process_pool_gives_the_same_report(tmp_path: Path) -> None:
     parallel = lint_paths([tmp_path], jobs=2)
     assert parallel == serial
     assert len(serial.findings) == 70
+
+
+def test_a_thousand_files_stay_fast(tmp_path: Path) -> None:
+    """A guard against accidental quadratic work: ~1 s on a laptop, the bound is 20x that."""
+    for number in range(1000):
+        sample = SAMPLES[number % len(SAMPLES)]
+        (tmp_path / f"{20250101000000 + number}_m{number}.sql").write_bytes(sample.read_bytes())
+    started = time.perf_counter()
+    report = lint_paths([tmp_path])
+    elapsed = time.perf_counter() - started
+    assert len(report.files) == 1000
+    assert elapsed < 20, f"{elapsed:.1f}s for 1,000 files"
