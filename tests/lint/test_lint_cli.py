@@ -243,3 +243,14 @@ def test_lint_path_never_imports_heavy_modules(entry: str) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pg_major_comes_from_supabase_config(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "pyproject.toml").write_text("[tool.lockgate]\nmigrations_dir = 'migrations'\n")
+    (project / "supabase").mkdir()
+    (project / "supabase" / "config.toml").write_text("[db]\nmajor_version = 11\n")
+    write(project, "20250101000000_a.sql", "ALTER TYPE public.status ADD VALUE 'x';\n")
+    code, out, _ = run(["lint"], capsys)
+    assert code == 1 and "error[enum-add-value-in-transaction]" in out
+    assert "on PostgreSQL 11" in out
+    assert run(["lint", "--pg-major", "12"], capsys)[0] == 0
