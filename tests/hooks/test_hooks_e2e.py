@@ -209,6 +209,20 @@ def test_edit_of_committed_migration_is_blocked(project: Project) -> None:
     assert_blocked(project.commit(), f"{INIT}: modifies a migration already committed on HEAD")
 
 
+def test_commit_all_of_an_unstaged_edit_is_blocked(project: Project) -> None:
+    """``git commit -a`` stages into a temporary index (GIT_INDEX_FILE) that the hooks must read."""
+    project.repo.write(INIT, GOOD_SQL.replace("bigint", "integer"))
+    result = subprocess.run(
+        ["git", "commit", "-a", "-m", "sneaky"],
+        cwd=project.repo.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert_blocked(result, f"{INIT}: modifies a migration already committed on HEAD")
+
+
 def test_rename_of_committed_migration_is_blocked(project: Project) -> None:
     project.repo.git("mv", INIT, "migrations/20250101000000_initial.sql")
     assert_blocked(project.commit(), f"renames {INIT}, a migration already committed on HEAD")
