@@ -10,9 +10,9 @@ the whole file (transaction structure, "two tables locked in one transaction").
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
-import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -135,7 +135,8 @@ def _meta(
 
 
 def _dedent(text: str) -> str:
-    return textwrap.dedent(text).strip()
+    # inspect is already loaded (dataclasses imports it); textwrap would cost hook start-up time
+    return inspect.cleandoc(text).strip()
 
 
 def statement_rule(
