@@ -93,7 +93,9 @@ def find_root(cwd: Path | None = None) -> Path | None:
 
 def resolve_commit(root: Path, ref: str) -> str | None:
     """The commit id ``ref`` names, or None if it names nothing (e.g. HEAD before the first commit)."""
-    output = _try_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    if ref.startswith("-"):  # would be read as an option; no ref can start with a dash
+        return None
+    output = _try_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
     return output.strip() if output else None
 
 
