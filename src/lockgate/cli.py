@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "check-immutable": "lockgate.hooks.immutable:command",
     "github": "lockgate.github.command:github",
     "serve": "lockgate.api.command:serve",
+    "adopt": "lockgate.commands.supabase_cmds:adopt",
+    "doctor": "lockgate.commands.supabase_cmds:doctor",
 }
 
 

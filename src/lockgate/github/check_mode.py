@@ -1,0 +1,173 @@
+"""Check mode (pull requests): lint, naming, immutability, checksums and the merged plan — read-only.
+
+Nothing here writes to the target database: it is read through ``service.read_state`` (a read-only
+connection). The optional dry run goes to the *shadow* database only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lockgate.config import Config
+from lockgate.db import resolve_target
+from lockgate.errors import ConfigError
+from lockgate.github.changes import PullRequestDiff, migration_changes
+from lockgate.github.checks import immutability_issues, lint_files, lint_issue, naming_issues
+from lockgate.github.event import ActionEnv
+from lockgate.github.inputs import ActionInputs
+from lockgate.github.model import CHECK, ActionReport, Issue, RunRow
+from lockgate.github.plan_view import (
+    APPLIED_STATES,
+    latest_applied_version,
+    plan_rows,
+    problem_issue,
+    repo_path,
+)
+from lockgate.github.workflow import Workflow
+from lockgate.lint.formats.github_format import annotation
+from lockgate.plan import build_plan
+from lockgate.source import discover
+
+SOURCE_ONLY_PROBLEMS = frozenset({"duplicate-version", "bad-filename"})
+
+
+def run_check(
+    env: ActionEnv, inputs: ActionInputs, config: Config, root: Path, workflow: Workflow, report: ActionReport
+) -> None:
+    """Fill ``report`` with every check's result and emit annotations as findings appear."""
+    diff = _diff(env, config, root, report)
+    lint_paths = diff.present if diff else _all_migrations(root, config)
+    lint = lint_files(config, root, lint_paths)
+    for finding in lint.findings:
+        workflow.raw_annotation(annotation(finding))
+    report.issues += [lint_issue(finding) for finding in lint.findings]
+    if diff is not None and env.base_sha:
+        label = _base_label(env)
+        other = naming_issues(diff, env.base_sha, label, allow_out_of_order=config.allow_out_of_order)
+        other += immutability_issues(diff, label)
+        _annotate(workflow, other)
+        report.issues += other
+    if inputs.database_url:
+        _database_plan(inputs.database_url, config, root, lint.counts, workflow, report)
+    else:
+        _files_plan(config, root, diff, lint.counts, workflow, report)
+    if inputs.dry_run and inputs.shadow_database_url:
+        _dry_run(inputs.shadow_database_url, config, root, workflow, report)
+
+
+def _base_label(env: ActionEnv) -> str:
+    base = env.pull_request.get("base")
+    ref = base.get("ref") if isinstance(base, dict) else None
+    return f"the base branch {ref}" if ref else "the base commit"
+
+
+def _diff(env: ActionEnv, config: Config, root: Path, report: ActionReport) -> PullRequestDiff | None:
+    if not env.base_sha:
+        report.notes.append("no base commit in the event payload: every migration was linted")
+        return None
+    diff = migration_changes(root, config.migrations_path, env.base_sha)
+    report.base = env.base_sha
+    report.changed_files = [change.path for change in diff.changes]
+    return diff
+
+
+def _all_migrations(root: Path, config: Config) -> list[str]:
+    source = discover(config.migrations_path)
+    return [repo_path(root, m.path) or m.filename for m in source.migrations]
+
+
+def _annotate(workflow: Workflow, issues: list[Issue]) -> None:
+    for issue in issues:
+        level = "error" if issue.severity == "error" else "warning"
+        title = f"lockgate {issue.code}"
+        workflow.annotate(level, issue.message, file=issue.file, line=issue.line, title=title)
+
+
+def _database_plan(
+    url: str,
+    config: Config,
+    root: Path,
+    lint_counts: dict[str, tuple[int, int]],
+    workflow: Workflow,
+    report: ActionReport,
+) -> None:
+    """Checksums of every applied migration against the PR's files, and what merging would apply."""
+    from lockgate.service import read_state
+
+    target = resolve_target(url)
+    if target is None:
+        raise ConfigError("input database-url: empty")
+    report.database = target.masked
+    state = read_state(config, target)
+    plan = state.plan
+    report.applied_history = sum(1 for entry in plan.entries if entry.state in APPLIED_STATES)
+    report.plan = plan_rows(root, plan.pending, latest_applied_version(plan), lint_counts)
+    issues = [problem_issue(root, problem) for problem in plan.problems]
+    _annotate(workflow, issues)
+    report.issues += issues
+    if not state.table_exists:
+        report.notes.append(f"{config.table} does not exist yet: every migration is pending")
+
+
+def _files_plan(
+    config: Config,
+    root: Path,
+    diff: PullRequestDiff | None,
+    lint_counts: dict[str, tuple[int, int]],
+    workflow: Workflow,
+    report: ActionReport,
+) -> None:
+    """Without a database: the files the PR adds, plus the problems visible in the files alone."""
+    source = discover(config.migrations_path)
+    plan = build_plan(source, [], config, parse_pending=False)
+    issues = [problem_issue(root, p) for p in plan.problems if p.code in SOURCE_ONLY_PROBLEMS]
+    _annotate(workflow, issues)
+    report.issues += issues
+    added = set(diff.added) if diff else set()
+    pending = [m for m in source.migrations if repo_path(root, m.path) in added]
+    report.plan = plan_rows(root, pending, None, lint_counts)
+    report.notes.append(
+        "no database-url: the plan lists the files this pull request adds; applied checksums and "
+        "order against the database were not checked"
+    )
+
+
+def _dry_run(url: str, config: Config, root: Path, workflow: Workflow, report: ActionReport) -> None:
+    """Run the pending migrations on the shadow database inside a transaction that is rolled back."""
+    from lockgate.service import run
+
+    target = resolve_target(url)
+    if target is None:
+        raise ConfigError("input shadow-database-url: empty")
+    outcome = run(config, target, dry_run=True, notify=workflow.echo)
+    for result in outcome.result.results:
+        file = repo_path(root, result.migration.path) or result.migration.filename
+        error = result.error
+        report.dry_run.append(
+            RunRow(
+                result.migration.id,
+                file,
+                result.outcome,
+                result.duration_ms,
+                result.transactional,
+                error.message if error else None,
+                error.line if error else None,
+            )
+        )
+        if error is not None:
+            issue = Issue(
+                "dry-run", "error", error.sqlstate or "dry-run-failed", error.message, file, error.line
+            )
+            _annotate(workflow, [issue])
+            report.issues.append(issue)
+    if outcome.blocked:
+        report.notes.append("the shadow database's own history blocks a dry run (see its lockgate status)")
+        report.ok = False
+
+
+def verdict_ok(report: ActionReport, fail_on: str) -> bool:
+    failing = {"error", "warning"} if fail_on == "warning" else {"error"}
+    return report.ok and not any(issue.severity in failing for issue in report.issues)
+
+
+__all__ = ["CHECK", "run_check", "verdict_ok"]

@@ -1,0 +1,126 @@
+"""The pull-request checks that need no database: lint, naming and immutability of the changed files.
+
+Each reuses the door-independent logic the pre-commit hooks use (``lockgate.hooks.naming`` and
+``lockgate.hooks.immutable``), applied to the PR's diff instead of the staged index, so a PR fails in CI
+for exactly the reasons the hook would have stopped the commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lockgate.config import Config
+from lockgate.github.changes import PullRequestDiff
+from lockgate.github.model import Issue
+from lockgate.hooks import immutable, naming
+from lockgate.hooks.git import files_in_tree, parent_of
+from lockgate.lint.findings import Finding, Severity
+
+
+@dataclass(frozen=True)
+class LintOutcome:
+    """Findings with repository-relative paths, and per-file (errors, warnings) counts."""
+
+    findings: tuple[Finding, ...]
+    counts: dict[str, tuple[int, int]]
+
+
+def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
+    """Lint ``paths`` (relative to ``root``) with the project's lint settings."""
+    if not paths:
+        return LintOutcome((), {})
+    from lockgate.lint.engine import lint_file
+    from lockgate.lint.settings import build_settings, resolve_pg_major
+
+    settings = build_settings(
+        config.lint,
+        config_file=config.config_file,
+        pg_major=resolve_pg_major(config.pg_major, config.root, config.migrations_path),
+        exposed_schemas=config.exposed_schemas,
+    )
+    findings: list[Finding] = []
+    counts: dict[str, tuple[int, int]] = {}
+    for path in paths:
+        result = lint_file(root / path, settings, display=path)
+        file_findings = [dataclasses.replace(finding, path=path) for finding in result.findings]
+        findings.extend(file_findings)
+        counts[path] = (
+            sum(1 for f in file_findings if f.severity is Severity.ERROR),
+            sum(1 for f in file_findings if f.severity is Severity.WARNING),
+        )
+    return LintOutcome(tuple(findings), counts)
+
+
+def lint_issue(finding: Finding) -> Issue:
+    return Issue(
+        source="lint",
+        severity=str(finding.severity),
+        code=finding.rule_id,
+        message=finding.message,
+        file=finding.path,
+        line=finding.line,
+        help=finding.help,
+        url=finding.url,
+    )
+
+
+def immutability_issues(diff: PullRequestDiff, base_label: str) -> list[Issue]:
+    """Edits, renames and deletions of migrations that are on the base branch."""
+    base = immutable.Base(diff.fork_point, base_label)
+    issues: list[Issue] = []
+    for change in diff.changes:
+        verdict = immutable.judge(diff.root, base, change)
+        if verdict is None:
+            continue
+        issues.append(
+            Issue(
+                source="immutable",
+                severity="error" if verdict.blocking else "warning",
+                code="immutable-migration",
+                message=verdict.message.removeprefix(f"{change.path}: "),
+                file=change.path,
+                help="a migration that may have run somewhere is never edited: revert it and add a new one",
+            )
+        )
+    return issues
+
+
+def naming_issues(
+    diff: PullRequestDiff, base_sha: str, base_label: str, *, allow_out_of_order: bool
+) -> list[Issue]:
+    """The naming hook's checks on the files the PR adds.
+
+    With ``allow-out-of-order`` the base branch is left out of the context, which drops exactly the
+    "sorts before a committed migration" check and keeps the format, date and duplicate checks.
+    """
+    added = [str(diff.root / path) for path in diff.added]
+    if not added:
+        return []
+    base = None if allow_out_of_order else _load_base(diff, base_sha, base_label)
+    context = naming.Context(now=datetime.now(UTC), base=base)
+    issues: list[Issue] = []
+    for path, absolute in zip(diff.added, added, strict=True):
+        for problem in naming.check_file(absolute, context):
+            issues.append(
+                Issue(
+                    source="naming",
+                    severity="error",
+                    code="migration-naming",
+                    message=problem.removeprefix(f"{absolute}: "),
+                    file=path,
+                    help="new migrations are <YYYYMMDDHHMMSS>_<snake_case>.sql and sort after every "
+                    "migration on the base branch (lockgate create names them)",
+                )
+            )
+    return issues
+
+
+def _load_base(diff: PullRequestDiff, base_sha: str, label: str) -> naming.BaseBranch:
+    """The base branch tip's migrations: a new file must sort after what merging lands next to."""
+    directories = sorted({parent_of(path) for path in diff.added})
+    paths = frozenset(files_in_tree(diff.root, base_sha, directories))
+    return naming.BaseBranch(label, diff.root, paths)

@@ -1,0 +1,175 @@
+"""The report as GitHub-flavoured markdown: the sticky PR comment and the job summary.
+
+One renderer for both, so they never disagree; the comment is capped below GitHub's 65,536-character
+limit by degrading to a summary that links to the job summary, which always holds everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lockgate import __version__
+from lockgate.durations import format_ms
+from lockgate.github.model import APPLY, ActionReport, Issue, PlanRow, RunRow
+
+MARKER = "<!-- lockgate -->"
+COMMENT_LIMIT = 65_536
+COMMENT_BUDGET = 60_000
+"""Leave room for GitHub's own accounting (it counts some characters differently) and the footer."""
+
+_ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️", "notice": "ℹ️"}
+_SOURCES = {
+    "lint": "lint",
+    "naming": "naming",
+    "immutable": "immutability",
+    "plan": "plan",
+    "run": "migration",
+    "dry-run": "dry run",
+}
+
+
+def cell(text: object) -> str:
+    """Text safe inside a table cell: no pipes or newlines, and no accidental @mentions."""
+    return str(text).replace("|", "\\|").replace("\n", " ").replace("@", "@\u200b")
+
+
+def verdict(report: ActionReport) -> str:
+    if report.mode == APPLY:
+        return _apply_verdict(report)
+    errors = report.count("error")
+    icon = "✅" if report.ok else "❌"
+    if not report.ok:
+        kinds = sorted({_SOURCES.get(i.source, i.source) for i in report.issues if i.severity == "error"})
+        reason = f"{errors} error{'s' * (errors != 1)} ({', '.join(kinds)})" if errors else "see below"
+        return f"{icon} **lockgate: check failed** — {reason}"
+    pending = len(report.plan)
+    warnings = report.count("warning")
+    tail = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
+    what = f"merging applies {pending} migration{'s' * (pending != 1)}" if pending else "nothing to apply"
+    return f"{icon} **lockgate: check passed** — {what}{tail}"
+
+
+def _apply_verdict(report: ActionReport) -> str:
+    applied = sum(1 for run in report.runs if run.outcome == "applied")
+    failed = report.failed_run
+    if failed is not None:
+        return f"❌ **lockgate: migration failed** — `{failed.migration_id}` rolled back; {applied} applied before it"
+    if not report.ok:
+        return "❌ **lockgate: nothing applied** — validation failed"
+    if applied:
+        return f"✅ **lockgate: applied {applied} migration{'s' * (applied != 1)}**"
+    return "✅ **lockgate: database up to date** — nothing to apply"
+
+
+def plan_table(rows: Iterable[PlanRow]) -> list[str]:
+    lines = [
+        "| # | version | name | transaction | locks on existing tables | lint |",
+        "| ---: | --- | --- | --- | --- | --- |",
+    ]
+    for index, row in enumerate(rows, start=1):
+        transaction = {True: "yes", False: "**no** (runs statement by statement)", None: "invalid SQL"}[
+            row.transactional
+        ]
+        version = f"{row.version} ⚠️ out of order" if row.out_of_order else str(row.version)
+        lint = ", ".join(
+            part
+            for part in (
+                f"{row.lint_errors} error{'s' * (row.lint_errors != 1)}" if row.lint_errors else "",
+                f"{row.lint_warnings} warning{'s' * (row.lint_warnings != 1)}" if row.lint_warnings else "",
+            )
+            if part
+        )
+        locks = "<br>".join(cell(lock) for lock in row.locks) or "none"
+        lines.append(
+            f"| {index} | {version} | `{cell(row.name)}` | {transaction} | {locks} | {lint or 'clean'} |"
+        )
+    return lines
+
+
+def run_table(rows: Iterable[RunRow]) -> list[str]:
+    lines = ["| migration | outcome | duration | transaction |", "| --- | --- | ---: | --- |"]
+    for row in rows:
+        outcome = f"❌ {row.outcome}" if row.outcome == "failed" else row.outcome
+        lines.append(
+            f"| `{cell(row.migration_id)}` | {outcome} | {format_ms(row.duration_ms)} | "
+            f"{'yes' if row.transactional else 'no'} |"
+        )
+    return lines
+
+
+def issue_line(issue: Issue) -> str:
+    where = f"`{cell(issue.where)}` " if issue.where else ""
+    code = f"[{issue.code}]({issue.url})" if issue.url else issue.code
+    text = (
+        f"- {_ICONS.get(issue.severity, '')} {where}**{_SOURCES.get(issue.source, issue.source)}** {code}: "
+    )
+    text += cell(issue.message)
+    if issue.help:
+        text += f"<br>↳ {cell(issue.help)}"
+    return text
+
+
+def footer(report: ActionReport) -> str:
+    meta = report.meta
+    parts = [f"lockgate {__version__}"]
+    if meta.get("run_url"):
+        parts.append(f"[run {meta.get('run_id', '')}]({meta['run_url']})")
+    if meta.get("sha"):
+        parts.append(f"commit {meta['sha'][:12]}")
+    if report.mode == APPLY and meta.get("actor"):
+        parts.append(f"by {meta['actor']}")
+    if report.database:
+        parts.append(f"database `{cell(report.database)}`")
+    return "<sub>" + " · ".join(parts) + "</sub>"
+
+
+def render(report: ActionReport, *, marker: bool = True, issue_limit: int | None = None) -> str:
+    """The full report; ``issue_limit`` keeps only the first findings (the comment's degraded form)."""
+    lines = [MARKER] if marker else []
+    lines += [verdict(report), ""]
+    if report.mode == APPLY and report.runs:
+        lines += ["**What ran**", "", *run_table(report.runs), ""]
+    if report.plan:
+        title = "**Merged plan** (what merging applies, in order)" if report.mode != APPLY else "**Pending**"
+        lines += [title, "", *plan_table(report.plan), ""]
+    if report.dry_run:
+        lines += ["**Dry run on the shadow database**", "", *run_table(report.dry_run), ""]
+    issues = sorted(report.issues, key=lambda i: (i.severity != "error", i.file or "", i.line or 0))
+    if issues:
+        shown = issues if issue_limit is None else issues[:issue_limit]
+        lines += [f"**Findings** ({len(issues)})", "", *(issue_line(issue) for issue in shown)]
+        if len(shown) < len(issues):
+            lines.append(f"- … and {len(issues) - len(shown)} more in the job summary")
+        lines.append("")
+    lines += [f"> {cell(note)}" for note in report.notes]
+    if report.notes:
+        lines.append("")
+    lines.append(footer(report))
+    return "\n".join(lines) + "\n"
+
+
+def render_comment(report: ActionReport) -> str:
+    """The sticky comment, under ``COMMENT_BUDGET`` characters whatever the number of findings."""
+    body = render(report)
+    limit = len(report.issues)
+    while len(body) > COMMENT_BUDGET and limit > 0:
+        limit //= 2
+        body = render(report, issue_limit=limit)
+    if len(body) > COMMENT_BUDGET:  # a plan of thousands of files: verdict and a link only
+        link = report.meta.get("run_url", "")
+        body = "\n".join(
+            [
+                MARKER,
+                verdict(report),
+                "",
+                f"The full report ({len(report.plan)} migrations, {len(report.issues)} findings) is too "
+                f"long for a comment: see the [job summary]({link}).",
+                "",
+                footer(report),
+            ]
+        )
+    return body
+
+
+def render_summary(report: ActionReport) -> str:
+    return render(report, marker=False)

@@ -1,0 +1,89 @@
+"""The merged plan as a reviewer reads it: which files merging would apply, in what order, how.
+
+Built from the pipeline's ``Plan`` (read-only ``service.read_state``): for each pending file its
+transaction mode (``runner.is_transactional``), whether it is out of order against the applied history,
+and the locks its statements take on tables that already exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from lockgate.errors import LockgateError
+from lockgate.github.locks import locks_on_existing_tables, summarise
+from lockgate.github.model import Issue, PlanRow
+from lockgate.plan import Plan, Problem
+from lockgate.runner import is_transactional
+from lockgate.source import Migration
+
+APPLIED_STATES = frozenset({"applied", "baselined", "modified"})
+
+
+def repo_path(root: Path, path: str | Path | None) -> str | None:
+    """A path as GitHub names files in annotations: relative to the repository root, forward slashes."""
+    if path is None:
+        return None
+    absolute = Path(path) if Path(path).is_absolute() else Path.cwd() / path
+    return Path(os.path.relpath(absolute.resolve(), root.resolve())).as_posix()
+
+
+def latest_applied_version(plan: Plan) -> int | None:
+    versions = [entry.version for entry in plan.entries if entry.state in APPLIED_STATES]
+    return max(versions) if versions else None
+
+
+def plan_rows(
+    root: Path,
+    pending: Iterable[Migration],
+    latest_applied: int | None,
+    lint_counts: Mapping[str, tuple[int, int]],
+) -> list[PlanRow]:
+    """One row per pending migration, in the order ``lockgate run`` would apply them."""
+    created: set[str] = set()
+    rows: list[PlanRow] = []
+    for migration in pending:
+        file = repo_path(root, migration.path) or migration.filename
+        try:
+            parsed = migration.parsed
+            transactional: bool | None = is_transactional(migration)
+            locks = tuple(summarise(locks_on_existing_tables(parsed.body, created)))
+        except LockgateError:
+            transactional, locks = None, ()  # invalid SQL: reported as a plan problem
+        errors, warnings = lint_counts.get(file, (0, 0))
+        rows.append(
+            PlanRow(
+                version=migration.version,
+                name=migration.name,
+                file=file,
+                transactional=transactional,
+                locks=locks,
+                lint_errors=errors,
+                lint_warnings=warnings,
+                out_of_order=latest_applied is not None and migration.version < latest_applied,
+            )
+        )
+    return rows
+
+
+def problem_issue(root: Path, problem: Problem) -> Issue:
+    return Issue(
+        source="plan",
+        severity=problem.severity,
+        code=problem.code,
+        message=problem.message.replace(f"{root.resolve()}/", ""),
+        file=repo_path(root, problem.path),
+        line=problem.line,
+        help=_PROBLEM_HELP.get(problem.code),
+    )
+
+
+_PROBLEM_HELP = {
+    "checksum-mismatch": "an applied migration was edited: revert the file and put the change in a new migration",
+    "renamed-migration": "rename the file back; applied migrations keep their names",
+    "missing-file": "restore the deleted file; the database already ran it",
+    "duplicate-version": "rename one file (lockgate create makes a fresh version)",
+    "out-of-order": "rename the file to a version after the latest applied one, or set allow-out-of-order",
+    "bad-filename": "name migrations <YYYYMMDDHHMMSS>_<snake_case>.sql",
+}
