@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from lockgate.checksum import checksum, normalise_text
 from lockgate.errors import LockgateError
@@ -43,7 +42,11 @@ from lockgate.hooks.git import (
     unknown_ref,
 )
 
+# Not typing.TYPE_CHECKING: importing typing costs a hook several ms of start-up on every commit.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     import click
 
 _POSITION_KEYS = re.compile(r"^(location|.*_location|stmt_len)$")
