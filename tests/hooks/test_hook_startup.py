@@ -8,7 +8,16 @@ import sys
 
 from hookrepo import Repo
 
-HEAVY = ["click", "typing", "pglast", "psycopg", "rich", "lockgate.runner", "lockgate.history", "lockgate.source"]
+HEAVY = [
+    "click",
+    "typing",
+    "pglast",
+    "psycopg",
+    "rich",
+    "lockgate.runner",
+    "lockgate.history",
+    "lockgate.source",
+]
 PROBE = """
 import json, sys
 import lockgate.hooks.immutable, lockgate.hooks.naming

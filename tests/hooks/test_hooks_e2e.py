@@ -240,6 +240,22 @@ def test_whitespace_edit_of_committed_migration_commits(project: Project) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ci_run_from_the_base_branch_checks_the_whole_branch(framework_project: Project) -> None:
+    """``pre-commit run --from-ref main --to-ref HEAD``: commits already made on the branch count."""
+    repo = framework_project.repo
+    repo.git("checkout", "--quiet", "-b", "feature")
+    repo.write(INIT, GOOD_SQL.replace("bigint", "integer"))
+    repo.commit("edit a committed migration, skipping the hooks")
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--from-ref", "main", "--to-ref", "HEAD"],
+        cwd=repo.root,
+        env=framework_project.env,
+        capture_output=True,
+        text=True,
+    )
+    assert_blocked(result, f"{INIT}: modifies a migration already committed on main")
+
+
 def test_plain_hook_ignores_commits_without_migrations(plain_project: Project) -> None:
     """No migration staged: the hook must not even need lockgate."""
     env = {**plain_project.env, "LOCKGATE": str(plain_project.repo.root / "no-such-lockgate")}
