@@ -99,13 +99,16 @@ def run(
         if plan.errors:
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
+        from lockgate.supabase.run_guard import prepare_run
+
+        supabase_hooks = prepare_run(conn, config, target, pending, dry_run=dry_run)
         runner = Runner(
             conn,
             history,
             config,
             run_metadata(config.via, config.migrations_path, metadata),
             progress,
-            on_applied=on_applied,
+            on_applied=(*on_applied, *supabase_hooks),
         )
         result = runner.dry_run(pending) if dry_run else runner.apply(pending)
         return RunOutcome(plan, result, dry_run=dry_run)

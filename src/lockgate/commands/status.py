@@ -87,19 +87,22 @@ def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) 
     """Checksums, duplicate versions, gaps, missing files, failed records, out-of-order and unrunnable files."""
     output = Output()
     state, _, _ = _state(output, allow_out_of_order=allow_out_of_order, **options)
-    problems = state.plan.problems
+    from lockgate.supabase.service import validation_problems
+
+    config = build_config(allow_out_of_order=allow_out_of_order, **options)  # type: ignore[arg-type]
+    target = database_target(config, lambda message: None)  # the notice was shown by _state
+    problems = (*state.plan.problems, *validation_problems(config, target, state))
+    errors = [p for p in problems if p.severity == "error"]
     if as_json:
-        output.json(
-            {"schema": 1, "valid": not state.plan.errors, "problems": [problem_json(p) for p in problems]}
-        )
+        output.json({"schema": 1, "valid": not errors, "problems": [problem_json(p) for p in problems]})
     else:
         for problem in problems:
             (output.error if problem.severity == "error" else output.warn)(
                 f"[{problem.code}] {problem.message}"
             )
-        errors, warnings = len(state.plan.errors), len(state.plan.warnings)
+        warnings = len(problems) - len(errors)
         output.line(
-            f"{len(state.source.migrations)} migration file(s) checked: {errors} error(s), {warnings} warning(s)",
+            f"{len(state.source.migrations)} migration file(s) checked: {len(errors)} error(s), {warnings} warning(s)",
             style="red" if errors else "green",
         )
-    raise SystemExit(EXIT_FAILED if state.plan.errors else EXIT_OK)
+    raise SystemExit(EXIT_FAILED if errors else EXIT_OK)
