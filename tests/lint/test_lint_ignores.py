@@ -83,3 +83,15 @@ def test_unused_ignore_can_itself_be_ignored_file_wide() -> None:
 def test_ignores_in_a_file_that_does_not_parse_are_not_reported_unused() -> None:
     sql = "-- lockgate-ignore: cluster\nSELEC 1;"
     assert rules_at(sql) == [("syntax-error", 2, 1)]
+
+
+def test_a_reason_may_follow_the_rule_ids() -> None:
+    sql = (
+        "-- lockgate-ignore: index-without-concurrently volatile-default -- table has 10 rows\n"
+        "CREATE INDEX i ON t (a);\n"
+        "-- lockgate-ignore: cluster # nightly job owns this table\n"
+        "CLUSTER t;"
+    )
+    assert rules_at(sql) == [("unused-ignore", 1, 1)]
+    (finding,) = lint_sql(sql)
+    assert "volatile-default" in finding.message

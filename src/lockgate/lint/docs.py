@@ -32,9 +32,9 @@ ignore = ["alter-column-type"]       # rule ids or families
 set-not-null = "error"               # "error" | "warning" | "info" | "off"
 ```
 
-Suppress one statement with `-- lockgate-ignore: rule-a, rule-b` on the line before it (or at the end of
-its line), or a whole file with `-- lockgate-ignore-file: rule-a`. Suppressions that name unknown rules
-or suppress nothing are reported. The target PostgreSQL version comes from `pg_major`, else
+Suppress one statement with `-- lockgate-ignore: rule-a, rule-b -- reason` on the line before it (or at
+the end of its line), or a whole file with `-- lockgate-ignore-file: rule-a`. Suppressions that name
+unknown rules or suppress nothing are reported. The target PostgreSQL version comes from `pg_major`, else
 `[db] major_version` in `supabase/config.toml`, else 15; rules that depend on it say so.
 """
 

@@ -19,6 +19,7 @@ from lockgate.lint.findings import Span
 from lockgate.statements import Statement
 
 MARKER = "lockgate-ignore"
+REASON = re.compile(r"\s--|#")
 COMMENT = re.compile(r"^--\s*lockgate-ignore(?P<file>-file)?\s*:\s*(?P<rules>.*?)\s*$")
 
 
@@ -84,6 +85,13 @@ def _target(statements: Sequence[Statement], line: int, trailing: bool) -> range
     return None
 
 
+def parse_rule_list(body: str) -> tuple[str, ...]:
+    """``a, b -- why`` -> ``("a", "b")``: ids are separated by commas or spaces; a reason may follow
+    after ``--`` or ``#``, because a suppression without its reason is the next reviewer's puzzle."""
+    body = REASON.split(body, maxsplit=1)[0]
+    return tuple(part for part in re.split(r"[,\s]+", body) if part)
+
+
 def find_ignores(text: str, statements: Sequence[Statement]) -> list[Ignore]:
     """All suppression comments of a file (cheap no-op when the marker does not occur)."""
     if MARKER not in text:
@@ -93,7 +101,7 @@ def find_ignores(text: str, statements: Sequence[Statement]) -> list[Ignore]:
         match = COMMENT.match(comment.strip())
         if match is None:
             continue
-        rule_ids = tuple(r.strip() for r in match.group("rules").split(",") if r.strip())
+        rule_ids = parse_rule_list(match.group("rules"))
         file_level = match.group("file") is not None
         span = Span(line, column, line, column + len(comment.rstrip()))
         lines = None if file_level else _target(statements, line, trailing)
