@@ -13,10 +13,7 @@ from lockgate.lint.engine import lint_text
 from lockgate.lint.registry import Rule, all_rules
 from lockgate.lint.settings import build_settings
 
-FAMILIES = {"apply-correctness", "lock-safety"}
-CHECKED = [
-    rule for rule in all_rules() if rule.family in FAMILIES and (rule.file_check or rule.statement_check)
-]
+CHECKED = [rule for rule in all_rules() if rule.file_check or rule.statement_check]
 # Rules whose example needs an older PostgreSQL to fire.
 PG_MAJOR = {"enum-add-value-in-transaction": 11}
 
@@ -45,5 +42,6 @@ def test_good_example_is_quiet(rule: Rule) -> None:
 
 
 def test_every_checked_rule_is_covered() -> None:
+    assert {rule.family for rule in CHECKED} >= {"apply-correctness", "lock-safety"}
     assert {rule.family for rule in CHECKED} >= {"apply-correctness", "lock-safety"}
     assert len(CHECKED) >= 25
