@@ -40,19 +40,14 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
     """Lint and render; returns the exit code and what to print. Raises ``LockgateError`` (exit 2 for
     configuration and usage problems) with a one-line message."""
     from lockgate.lint.engine import lint_paths
-    from lockgate.lint.settings import build_settings, resolve_pg_major
+    from lockgate.lint.settings import settings_for
 
     missing = [path for path in options.paths if not path.exists()]
     if missing:
         raise ConfigError(f"{missing[0]}: no such file or directory")
     config = load_config(config_file=options.config_file, overrides={"pg_major": options.pg_major})
-    settings = build_settings(
-        config.lint,
-        config_file=config.config_file,
-        pg_major=resolve_pg_major(config.pg_major, config.root, config.migrations_path),
-        exposed_schemas=config.exposed_schemas,
-        extra_select=split_selectors(options.select),
-        extra_ignore=split_selectors(options.ignore),
+    settings = settings_for(
+        config, extra_select=split_selectors(options.select), extra_ignore=split_selectors(options.ignore)
     )
     if not options.paths and not config.migrations_path.is_dir():
         raise ConfigError(f"migrations directory {config.migrations_path} does not exist; pass PATHS")

@@ -12,11 +12,14 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import ConfigError
 from lockgate.lint.findings import Severity
 from lockgate.lint.registry import FAMILIES, Rule, all_rules
+
+if TYPE_CHECKING:
+    from lockgate.config import Config
 
 DEFAULT_PG_MAJOR = 15
 KEYS = ("select", "extend-select", "ignore", "severity")
@@ -163,3 +166,17 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
                 )
             return version
     return DEFAULT_PG_MAJOR
+
+
+def settings_for(
+    config: Config, extra_select: Iterable[str] = (), extra_ignore: Iterable[str] = ()
+) -> LintSettings:
+    """The lint settings of a loaded ``Config``: what every door (CLI, hook, Action, API) should use."""
+    return build_settings(
+        config.lint,
+        config_file=config.config_file,
+        pg_major=resolve_pg_major(config.pg_major, config.root, config.migrations_path),
+        exposed_schemas=config.exposed_schemas,
+        extra_select=extra_select,
+        extra_ignore=extra_ignore,
+    )
