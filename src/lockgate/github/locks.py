@@ -222,14 +222,15 @@ def _bare(name: str) -> str:
 def locks_on_existing_tables(statements: Iterable[Statement], created: set[str]) -> list[TableLock]:
     """Locks on tables that exist before the plan runs; ``created`` grows with tables the plan makes.
 
-    Names compare without the ``public.`` prefix, which is where unqualified names resolve in a
-    migration (lockgate never changes ``search_path``).
+    Names lose their ``public.`` prefix, which is where unqualified names resolve in a migration
+    (lockgate never changes ``search_path``), so ``accounts`` and ``public.accounts`` are one table.
     """
     found: list[TableLock] = []
     for statement in statements:
         for lock in statement_locks(statement):
-            if _bare(lock.table) not in created:
-                found.append(lock)
+            table = _bare(lock.table)
+            if table not in created:
+                found.append(TableLock(table, lock.mode, lock.line))
         created.update(_bare(name) for name in created_tables(statement))
     return found
 
