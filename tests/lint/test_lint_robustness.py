@@ -133,3 +133,34 @@ def test_a_thousand_files_stay_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert len(report.files) == 1000
     assert elapsed < 60, f"{elapsed:.1f}s for 1,000 files"
+
+
+PLPGSQL_PIECES = [
+    "BEGIN",
+    "END;",
+    "END IF;",
+    "IF true THEN",
+    "COMMIT;",
+    "ROLLBACK;",
+    "EXECUTE 'CREATE INDEX i ON t (a)';",
+    "EXECUTE 'x''y';",
+    "CREATE INDEX j ON t (b);",
+    "UPDATE t SET s = 'v';",
+    "VACUUM t;",
+    "LOOP",
+    "END LOOP;",
+    "DECLARE x int;",
+    "RAISE NOTICE '%', 1;",
+    "\n",
+    "$",
+    "'",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PLPGSQL_PIECES), max_size=12), st.booleans())
+def test_random_plpgsql_bodies(pieces: list[str], as_function: bool) -> None:
+    body = " ".join(pieces)
+    head = "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS" if as_function else "DO"
+    text = f"ALTER TYPE s ADD VALUE 'v';\n{head} $body$\n{body}\n$body$;\n"
+    check_findings(lint_text(text).findings, text.count("\n") + 1)
