@@ -254,3 +254,12 @@ def test_pg_major_comes_from_supabase_config(project: Path, capsys: pytest.Captu
     assert code == 1 and "error[enum-add-value-in-transaction]" in out
     assert "on PostgreSQL 11" in out
     assert run(["lint", "--pg-major", "12"], capsys)[0] == 0
+
+
+def test_missing_default_directory_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "migrations").rmdir()
+    code, _, err = run(["lint"], capsys)
+    assert code == 2
+    assert "migrations directory" in err and "does not exist" in err
