@@ -33,12 +33,13 @@ def make_client(project: Path, db_url: str) -> Iterator[AppFactory]:
         )
         app = create_app(config, DatabaseTarget(db_url, "test"), settings)
         client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()  # runs the app's start-up, as uvicorn does
         clients.append(client)
         return client
 
     yield build
     for client in clients:
-        client.close()
+        client.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+
 from lockgate import service
 from lockgate.api.audit import Caller
 from lockgate.config import Config, with_overrides
@@ -134,6 +136,8 @@ class Actions:
             return self.locked(holder.split(" (raise --lock-wait", 1)[0])
         except LockgateError as exc:
             return self.failure(exc)
+        except psycopg.Error as exc:
+            return self.failure(LockgateError(f"database error during {action}: {exc}".splitlines()[0]))
         finally:
             self.runs.end()
         document = run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run)

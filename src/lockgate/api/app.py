@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -48,7 +51,14 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) -> SecurityHeaders:
     """The whole server for one project (migrations directory) and one database."""
-    endpoints = Endpoints(Actions(config, target), Authenticator(settings), AuditTrail(config, target))
+    audit = AuditTrail(config, target)
+    endpoints = Endpoints(Actions(config, target), Authenticator(settings), audit)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(audit.prepare)
+        yield
+
     routes = [
         Route("/", _dashboard, methods=["GET"]),
         Route("/api/openapi.json", endpoints.openapi_json, methods=["GET"]),
@@ -57,5 +67,9 @@ def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) ->
         Route("/api/migrations/history", endpoints.get_history, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _unexpected})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )
     return SecurityHeaders(BodyLimit(app, settings.max_body_bytes))

@@ -52,6 +52,16 @@ class AuditTrail:
         self.config = config
         self.target = target
 
+    def prepare(self) -> None:
+        """Create the tracking and audit tables at start-up, before requests can race to create them."""
+        try:
+            with connect(self.target, command="api start", autocommit=True) as conn:
+                History(conn, self.config.table, self.config.log_table).ensure()
+        except (LockgateError, psycopg.Error) as exc:
+            logger.warning(
+                "audit log not ready yet (%s); it is created on the first request", self._line(exc)
+            )
+
     def record(
         self,
         caller: Caller,
@@ -76,10 +86,12 @@ class AuditTrail:
                 return
             except (LockgateError, psycopg.Error) as exc:
                 if attempt == 2:
-                    message = mask_secrets(
-                        str(exc).splitlines()[0] if str(exc) else repr(exc), self.target.url
+                    logger.warning(
+                        "could not write the audit log entry for %s: %s", entry.action, self._line(exc)
                     )
-                    logger.warning("could not write the audit log entry for %s: %s", entry.action, message)
+
+    def _line(self, exc: Exception) -> str:
+        return mask_secrets(str(exc).splitlines()[0] if str(exc) else repr(exc), self.target.url)
 
     def _write(self, entry: LogEntry) -> None:
         with connect(self.target, command="api audit", autocommit=True) as conn:

@@ -1,0 +1,352 @@
+// lockgate dashboard: talks to /api/migrations with the token kept in sessionStorage (this tab only).
+// Everything is rendered with textContent / createElement, never innerHTML, so no data from the database
+// (migration names, error messages) can inject markup. No inline script: the CSP forbids it.
+"use strict";
+
+const TOKEN_KEY = "lockgate.token";
+const PAGE_SIZE = 20;
+const state = { offset: 0, nextOffset: null, status: null, busy: false };
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function svg(tag, attributes = {}) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  return node;
+}
+
+function formatMs(ms) {
+  if (ms === null || ms === undefined) return "";
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+function formatWhen(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+// -- talking to the API ------------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, message, document) {
+    super(message);
+    this.status = status;
+    this.document = document;
+  }
+}
+
+async function api(path, options = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
+  if (options.body) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { ...options, headers, cache: "no-store" });
+  } catch (error) {
+    throw new ApiError(0, `cannot reach the lockgate server (${error.message})`, null);
+  }
+  let document = null;
+  try {
+    document = await response.json();
+  } catch (error) {
+    throw new ApiError(response.status, `unexpected answer from the server (HTTP ${response.status})`, null);
+  }
+  if (response.status === 401) {
+    signOut(`Sign-in refused: ${document.message}`);
+    throw new ApiError(401, document.message, document);
+  }
+  if (!response.ok && response.status !== 422) {
+    throw new ApiError(response.status, document.message || `HTTP ${response.status}`, document);
+  }
+  return { status: response.status, document };
+}
+
+// -- sign-in --------------------------------------------------------------------------------------------
+function showBanner(message) {
+  $("banner").textContent = message;
+  $("banner").hidden = !message;
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("dashboard").hidden = true;
+  $("sign-out").hidden = true;
+  $("login").hidden = false;
+  $("target").textContent = "";
+  showBanner(message || "");
+  $("token").focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("token").value = "";
+  await openDashboard();
+}
+
+async function openDashboard() {
+  $("login").hidden = true;
+  showBanner("");
+  try {
+    await refresh();
+  } catch (error) {
+    if (error.status !== 401) {
+      $("dashboard").hidden = true;
+      showBanner(error.message);
+      if (error.status === 403) signOut(`This user is not an admin: ${error.message}`);
+    }
+    return;
+  }
+  $("dashboard").hidden = false;
+  $("sign-out").hidden = false;
+}
+
+async function refresh() {
+  const [status, page, recent] = await Promise.all([
+    api("/api/migrations"),
+    api(`/api/migrations/history?limit=${PAGE_SIZE}&offset=${state.offset}`),
+    api("/api/migrations/history?limit=200"),
+  ]);
+  state.status = status.document;
+  renderStatus(status.document);
+  renderHistory(page.document);
+  renderChart(recent.document.entries);
+}
+
+// -- status --------------------------------------------------------------------------------------------
+const DRIFT_CODES = new Set(["checksum-mismatch", "renamed-migration", "missing-file"]);
+
+function health(document) {
+  const counts = document.counts;
+  if (counts.failed + counts.running > 0) return ["failed", "Failed", "A migration failed: see the error below and in the history."];
+  if (counts.modified > 0 || document.problems.some((p) => DRIFT_CODES.has(p.code))) {
+    return ["drift", "Checksum drift", "Files changed or disappeared after they ran: runs are blocked until it is resolved."];
+  }
+  if (counts.pending > 0) return ["pending", "Pending", `${counts.pending} migration(s) waiting to run.`];
+  if (!document.valid) return ["failed", "Invalid", "Validation found errors."];
+  return ["healthy", "Healthy", "Every migration file is applied and matches what ran."];
+}
+
+function renderStatus(document) {
+  $("target").textContent = `${document.database} · ${document.table} · ${document.migrations_dir}`;
+  const [kind, label, text] = health(document);
+  const badge = $("health");
+  badge.className = `badge ${kind}`;
+  badge.textContent = label;
+  badge.dataset.state = kind;
+  $("health-text").textContent = text;
+
+  const counts = document.counts;
+  const shown = [
+    ["Applied", counts.applied + counts.baselined],
+    ["Pending", counts.pending],
+    ["Failed", counts.failed + counts.running],
+    ["Modified", counts.modified],
+    ["Missing", counts.missing],
+  ];
+  $("counts").replaceChildren(...shown.map(([name, value]) => el("div", {}, el("dt", { text: name }), el("dd", { text: String(value) }))));
+
+  $("problems").replaceChildren(
+    ...document.problems.map((problem) => el("li", { class: problem.severity, text: `[${problem.code}] ${problem.message}` })),
+  );
+
+  const pending = document.pending;
+  const list = $("pending");
+  if (pending.length === 0) {
+    list.replaceChildren(el("li", { class: "empty", text: "Nothing pending: every migration file has been applied." }));
+  } else {
+    list.replaceChildren(
+      ...pending.map((entry) => el("li", { "data-id": entry.id }, el("span", { class: "version", text: String(entry.version) }), entry.name)),
+    );
+  }
+  $("run").disabled = pending.length === 0 || state.busy;
+  $("dry-run").disabled = pending.length === 0 || state.busy;
+}
+
+// -- actions -------------------------------------------------------------------------------------------
+function confirmAction(title, text) {
+  const dialog = $("confirm");
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+function showResult(kind, message, details) {
+  const box = $("result");
+  box.className = `result ${kind}`;
+  box.replaceChildren(el("strong", { text: message }));
+  if (details) box.append(el("pre", { text: details }));
+  box.hidden = false;
+}
+
+function failureDetails(document) {
+  const failed = (document.results || []).find((r) => r.outcome === "failed");
+  if (!failed || !failed.error) return "";
+  const error = failed.error;
+  const lines = [`${failed.file}${error.line ? `:${error.line}` : ""}`, error.message];
+  if (error.sqlstate) lines.push(`SQLSTATE ${error.sqlstate}`);
+  if (error.detail) lines.push(`detail: ${error.detail}`);
+  if (error.hint) lines.push(`hint: ${error.hint}`);
+  return lines.join("\n");
+}
+
+async function act(action) {
+  const pending = state.status ? state.status.pending.length : 0;
+  if (action !== "validate") {
+    const verb = action === "run" ? "Apply" : "Dry-run";
+    const database = state.status ? state.status.database : "the database";
+    const note = action === "run" ? "Each runs in its own transaction with its tracking row." : "Everything is rolled back afterwards.";
+    if (!(await confirmAction(`${verb} ${pending} migration(s)?`, `${verb} ${pending} pending migration(s) on ${database}. ${note}`))) return;
+  }
+  state.busy = true;
+  for (const id of ["run", "dry-run", "validate"]) $(id).disabled = true;
+  showResult("busy", action === "validate" ? "Validating…" : action === "run" ? "Running migrations…" : "Dry run in progress…");
+  try {
+    const { document } = await api("/api/migrations", { method: "POST", body: JSON.stringify({ action }) });
+    if (action === "validate") {
+      const problems = document.problems.map((p) => `[${p.code}] ${p.message}`).join("\n");
+      showResult(document.valid ? "ok" : "bad", document.message, problems);
+    } else {
+      showResult(document.ok ? "ok" : "bad", document.message, failureDetails(document));
+    }
+  } catch (error) {
+    if (error.status === 409) showResult("busy", "Another run is in progress", error.message);
+    else if (error.status !== 401) showResult("bad", `${action} failed`, error.message);
+  } finally {
+    state.busy = false;
+    $("validate").disabled = false;
+  }
+  state.offset = 0;
+  try {
+    await refresh();
+  } catch (error) {
+    if (error.status !== 401) showBanner(error.message);
+  }
+}
+
+// -- history -------------------------------------------------------------------------------------------
+function outcomeClass(outcome) {
+  if (outcome.startsWith("refused") || outcome === "failed" || outcome === "error") return "outcome-failed";
+  if (outcome === "applied") return "outcome-applied";
+  return "";
+}
+
+function who(entry) {
+  const metadata = entry.metadata || {};
+  return metadata.actor || entry.executed_by || "";
+}
+
+function renderHistory(page) {
+  state.nextOffset = page.next_offset;
+  const rows = page.entries.map((entry) =>
+    el(
+      "tr",
+      {},
+      el("td", { class: "when", text: formatWhen(entry.logged_at) }),
+      el("td", { text: entry.action }),
+      el("td", { text: entry.migration_id || "" }),
+      el("td", { class: outcomeClass(entry.outcome), text: entry.outcome }),
+      el("td", { class: "num", text: formatMs(entry.execution_time_ms) }),
+      el("td", { class: "wide", text: who(entry) }),
+      el("td", { class: "error", text: entry.error_message || "" }),
+    ),
+  );
+  $("history").querySelector("tbody").replaceChildren(...rows);
+  $("history").hidden = rows.length === 0;
+  $("history-empty").hidden = rows.length !== 0;
+  $("older").disabled = page.next_offset === null;
+  $("newer").disabled = state.offset === 0;
+}
+
+async function page(direction) {
+  state.offset = direction === "older" ? state.nextOffset || 0 : Math.max(0, state.offset - PAGE_SIZE);
+  try {
+    const { document } = await api(`/api/migrations/history?limit=${PAGE_SIZE}&offset=${state.offset}`);
+    renderHistory(document);
+  } catch (error) {
+    if (error.status !== 401) showBanner(error.message);
+  }
+}
+
+// -- chart: one bar per migration execution, oldest left, height = duration --------------------------
+function renderChart(entries) {
+  const runs = entries
+    .filter((e) => e.action === "run" && e.execution_time_ms !== null && (e.outcome === "applied" || e.outcome === "failed"))
+    .reverse();
+  const box = $("chart");
+  if (runs.length === 0) {
+    box.replaceChildren(el("p", { class: "empty", text: "No migration has run yet: the chart fills in as migrations are applied." }));
+    return;
+  }
+  const width = 720;
+  const height = 220;
+  const left = 56;
+  const bottom = 34;
+  const top = 12;
+  const max = Math.max(1, ...runs.map((r) => r.execution_time_ms));
+  const slot = (width - left - 8) / runs.length;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Execution time per migration run, oldest first" });
+  chart.append(svg("line", { class: "axis", x1: left, y1: height - bottom, x2: width, y2: height - bottom }));
+  for (const fraction of [0, 0.5, 1]) {
+    const y = height - bottom - fraction * (height - bottom - top);
+    chart.append(svg("line", { class: "axis", x1: left - 4, y1: y, x2: width, y2: y }));
+    const label = svg("text", { x: left - 8, y: y + 4, "text-anchor": "end" });
+    label.textContent = formatMs(Math.round(max * fraction));
+    chart.append(label);
+  }
+  runs.forEach((run, index) => {
+    const barHeight = Math.max(2, (run.execution_time_ms / max) * (height - bottom - top));
+    const x = left + index * slot + slot * 0.15;
+    const bar = svg("rect", {
+      class: run.outcome === "failed" ? "bar-failed" : "bar-applied",
+      x,
+      y: height - bottom - barHeight,
+      width: Math.max(2, slot * 0.7),
+      height: barHeight,
+    });
+    const title = svg("title");
+    title.textContent = `${run.migration_id} — ${run.outcome} in ${formatMs(run.execution_time_ms)} (${formatWhen(run.logged_at)})`;
+    bar.append(title);
+    chart.append(bar);
+  });
+  const every = Math.max(1, Math.ceil(runs.length / 8));
+  runs.forEach((run, index) => {
+    if (index % every !== 0) return;
+    const label = svg("text", { x: left + index * slot + slot / 2, y: height - bottom + 16, "text-anchor": "middle" });
+    label.textContent = String(run.version || "").slice(0, 8);
+    chart.append(label);
+  });
+  box.replaceChildren(chart);
+}
+
+// -- start ---------------------------------------------------------------------------------------------
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", () => signOut(""));
+  $("run").addEventListener("click", () => act("run"));
+  $("dry-run").addEventListener("click", () => act("dry-run"));
+  $("validate").addEventListener("click", () => act("validate"));
+  $("older").addEventListener("click", () => page("older"));
+  $("newer").addEventListener("click", () => page("newer"));
+  if (sessionStorage.getItem(TOKEN_KEY)) openDashboard();
+  else signOut("");
+});
