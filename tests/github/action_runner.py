@@ -22,7 +22,7 @@ import yaml
 
 ACTION_YML = Path(__file__).resolve().parents[2] / "action.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-INSTALL_MARKER = "bootstrap.py\" install"
+INSTALL_MARKER = 'bootstrap.py" install'
 
 
 @dataclass

@@ -107,6 +107,7 @@ class FakeGitHub:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as api.github.com; every response has a Content-Length
 
     def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr log
         return
@@ -229,6 +230,6 @@ class _Server(ThreadingHTTPServer):
 def serve(fake: FakeGitHub) -> tuple[_Server, threading.Thread]:
     server = _Server(fake)
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return server, thread

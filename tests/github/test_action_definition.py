@@ -89,14 +89,18 @@ def test_env_names_are_the_ones_the_cli_reads() -> None:
     environ.update(INPUT_MODE="check", INPUT_COMMENT="never", INPUT_FAIL_ON="warning")
     inputs = ActionInputs.from_environ(environ)
     assert (inputs.mode, inputs.comment, inputs.fail_on) == ("check", "never", "warning")
-    assert {f"INPUT_{n.upper().replace('-', '_')}" for n in action["inputs"] if n != "working-directory"} <= names
+    assert {
+        f"INPUT_{n.upper().replace('-', '_')}" for n in action["inputs"] if n != "working-directory"
+    } <= names
 
 
 def test_outputs_come_from_the_steps_that_write_them() -> None:
     outputs = load(ACTION)["outputs"]
     assert set(outputs) == {"pending-count", "applied-count", "failed", "report-json", "comment-url"}
     assert outputs["comment-url"]["value"] == "${{ steps.comment.outputs.comment-url }}"
-    assert all(o["value"].startswith("${{ steps.run.outputs.") for n, o in outputs.items() if n != "comment-url")
+    assert all(
+        o["value"].startswith("${{ steps.run.outputs.") for n, o in outputs.items() if n != "comment-url"
+    )
 
 
 def test_examples_use_least_privilege_and_never_cancel_a_deploy() -> None:

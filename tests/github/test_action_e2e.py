@@ -7,9 +7,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import FORK_TOKEN, Workspace
 from fake_github import Failure, FakeGitHub
 
+from conftest import FORK_TOKEN, Workspace
 from lockgate import service
 from lockgate.config import load_config
 from lockgate.db import resolve_target
@@ -130,7 +130,9 @@ def test_second_push_edits_the_same_comment(based: Workspace, db_url: str, fake_
     assert [m for m, p in fake_github.requests if m == "POST"] == ["POST"]
 
 
-def test_merge_applies_and_updates_the_comment(based: Workspace, db_url: str, fake_github: FakeGitHub) -> None:
+def test_merge_applies_and_updates_the_comment(
+    based: Workspace, db_url: str, fake_github: FakeGitHub
+) -> None:
     checked = check(based, db_url, {PREFS: PREFS_TX_SQL})
     assert not checked.failed, checked.log
     base = based.git("rev-parse", "main")
@@ -226,7 +228,9 @@ def test_database_password_never_appears_anywhere(
     secret_url = psycopg.conninfo.make_conninfo(db_url, user=f"lg_ci_{PR}", password=password)
     secret_url = _as_url(secret_url)
     base = based.git("rev-parse", "main")
-    checked = check(based, secret_url, {PREFS: PREFS_TX_SQL, "migrations/20250831000000_bad.sql": "SELEC 1;\n"})
+    checked = check(
+        based, secret_url, {PREFS: PREFS_TX_SQL, "migrations/20250831000000_bad.sql": "SELEC 1;\n"}
+    )
     merge = based.git("rev-parse", "HEAD")
     fake_github.commit_pulls[merge] = [PR]
     applied = based.run("push", based.push_event(base, merge), merge, {"database-url": secret_url})

@@ -21,7 +21,9 @@ def env_for(tmp_path: Path, name: str, event: dict[str, object], ref: str = "") 
 
 
 def test_pull_request_is_checked_against_its_base(tmp_path: Path) -> None:
-    env = env_for(tmp_path, "pull_request", {"number": 2, "pull_request": {"number": 2, "base": {"sha": "f95f"}}})
+    env = env_for(
+        tmp_path, "pull_request", {"number": 2, "pull_request": {"number": 2, "base": {"sha": "f95f"}}}
+    )
     assert env.resolve_mode("auto") == ("check", None)
     assert (env.pull_request_number, env.base_sha) == (2, "f95f")
 

@@ -20,7 +20,10 @@ def locks(sql: str) -> list[str]:
         ("CREATE INDEX CONCURRENTLY i ON app.t (a)", ["SHARE UPDATE EXCLUSIVE on app.t"]),
         ("ALTER TABLE t ADD COLUMN b int", ["ACCESS EXCLUSIVE on t"]),
         ("ALTER TABLE t VALIDATE CONSTRAINT c", ["SHARE UPDATE EXCLUSIVE on t"]),
-        ("ALTER TABLE t SET (fillfactor = 70), ALTER COLUMN a SET STATISTICS 200", ["SHARE UPDATE EXCLUSIVE on t"]),
+        (
+            "ALTER TABLE t SET (fillfactor = 70), ALTER COLUMN a SET STATISTICS 200",
+            ["SHARE UPDATE EXCLUSIVE on t"],
+        ),
         ("ALTER TABLE t VALIDATE CONSTRAINT c, ADD COLUMN b int", ["ACCESS EXCLUSIVE on t"]),
         ("ALTER TABLE t DISABLE TRIGGER tr", ["SHARE ROW EXCLUSIVE on t"]),
         (
@@ -41,7 +44,10 @@ def locks(sql: str) -> list[str]:
         ("REINDEX TABLE CONCURRENTLY t", ["SHARE UPDATE EXCLUSIVE on t"]),
         ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", ["EXCLUSIVE on mv"]),
         ("REFRESH MATERIALIZED VIEW mv", ["ACCESS EXCLUSIVE on mv"]),
-        ("CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", ["SHARE ROW EXCLUSIVE on t"]),
+        (
+            "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()",
+            ["SHARE ROW EXCLUSIVE on t"],
+        ),
         ("CREATE POLICY p ON t USING (true)", ["ACCESS EXCLUSIVE on t"]),
         ("UPDATE t SET a = 1", ["ROW EXCLUSIVE on t"]),
         ("SELECT 1", []),

@@ -84,7 +84,9 @@ def test_workflow_masks_passwords_everywhere(tmp_path: Path) -> None:
     url = "postgresql://app:hunter2-secret@db.example.com/postgres"
     workflow = Workflow([url], out=out, output_file=outputs, summary_file=summary)
     workflow.add_masks()
-    workflow.annotate("error", f"cannot connect to {url}: password hunter2-secret rejected", file="a.sql", line=2)
+    workflow.annotate(
+        "error", f"cannot connect to {url}: password hunter2-secret rejected", file="a.sql", line=2
+    )
     workflow.summary(f"db {url}")
     workflow.set_output("report", f"multi\nline {url}")
     printed = out.getvalue().splitlines()

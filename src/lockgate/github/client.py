@@ -21,8 +21,23 @@ MAX_WAIT_SECONDS = 60.0
 BACKOFF_SECONDS = 1.0
 
 
-def connect(api_url: str, token: str) -> Github:
-    return Github(base_url=api_url, auth=Auth.Token(token), retry=None, timeout=30, lazy=True)
+def connect(api_url: str, token: str, *, polite: bool = True) -> Github:
+    """A lazy client (no request until one is needed) without PyGithub's own retries.
+
+    ``polite`` keeps PyGithub's pacing (0.25 s between requests, 1 s between writes), which is GitHub's
+    advice for avoiding secondary rate limits; tests against a local server turn it off.
+    """
+    if polite:
+        return Github(base_url=api_url, auth=Auth.Token(token), retry=None, timeout=30, lazy=True)
+    return Github(
+        base_url=api_url,
+        auth=Auth.Token(token),
+        retry=None,
+        timeout=30,
+        lazy=True,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
 
 
 def retry_after(exc: GithubException) -> float | None:

@@ -77,7 +77,7 @@ def upsert(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Posted | None:
     """Edit our comment on PR ``number`` or create it (unless ``create`` is False); None if skipped."""
-    issue = gh.get_repo(repository, lazy=True).get_issue(number)
+    issue = gh.get_repo(repository).get_issue(number)
     login = own_login(gh)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         existing = find_ours(issue, login)
@@ -105,5 +105,5 @@ def _edit(comment: IssueComment, body: str, sleep: Callable[[float], None]) -> N
 
 def pull_requests_of(gh: Github, repository: str, sha: str) -> list[int]:
     """Pull requests whose merge produced ``sha`` (``GET /repos/{repo}/commits/{sha}/pulls``)."""
-    commit = gh.get_repo(repository, lazy=True).get_commit(sha)
+    commit = gh.get_repo(repository).get_commit(sha)
     return with_retries(lambda: [pull.number for pull in commit.get_pulls()])

@@ -1,0 +1,163 @@
+"""Check mode in-process: without a database, out-of-order, fail-on, dry run, shallow clones, comment policy."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fake_github import FakeGitHub
+from test_action_e2e import (
+    ACCOUNTS,
+    ACCOUNTS_SQL,
+    PREFS,
+    PREFS_TX_SQL,
+    apply_files,
+    open_pull_request,
+    tables,
+)
+
+from conftest import ACTIONS_TOKEN, Workspace
+from lockgate.errors import LockgateError
+from lockgate.github.changes import migration_changes
+from lockgate.github.command import execute
+from lockgate.github.event import ActionEnv
+from lockgate.github.inputs import ActionInputs
+from lockgate.github.model import ActionReport
+from lockgate.github.publish import post_comment
+from lockgate.github.workflow import Workflow
+
+INDEX_SQL = "CREATE INDEX accounts_email ON accounts (email);\n"  # a lint warning (not CONCURRENTLY)
+
+
+@pytest.fixture
+def repo(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    workspace.commit({ACCOUNTS: ACCOUNTS_SQL, "pyproject.toml": "[tool.lockgate]\n"}, "base")
+    monkeypatch.chdir(workspace.root)
+    for key in ("DATABASE_URL", "LOCKGATE_DATABASE_URL", "LOCKGATE_CONFIG", "LOCKGATE_MIGRATIONS_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in workspace.env.items():
+        if key.startswith("GIT_"):
+            monkeypatch.setenv(key, value)
+    return workspace
+
+
+def check(repo: Workspace, files: dict[str, str | None], **inputs: object) -> tuple[int, ActionReport, str]:
+    base, head, merge = open_pull_request(repo, files)
+    env = ActionEnv.from_environ(
+        {
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(repo.pull_request_event(7, base, head)),
+            "GITHUB_SHA": merge,
+            "RUNNER_TEMP": str(repo.temp),
+        }
+    )
+    out = io.StringIO()
+    report = ActionReport(mode="check")
+    code = execute(env, ActionInputs(**inputs), Workflow([], out=out), report)  # type: ignore[arg-type]
+    return code, report, out.getvalue()
+
+
+def test_without_a_database_the_plan_is_the_added_files(repo: Workspace) -> None:
+    code, report, _ = check(repo, {PREFS: PREFS_TX_SQL})
+    assert code == 0
+    assert [row.file for row in report.plan] == [PREFS]
+    assert report.database is None and any("no database-url" in note for note in report.notes)
+
+
+def test_duplicate_versions_fail_even_without_a_database(repo: Workspace) -> None:
+    twin = PREFS.replace("add_user_preferences", "add_themes")
+    code, report, out = check(repo, {PREFS: PREFS_TX_SQL, twin: "SELECT 1;\n"})
+    assert code == 1
+    assert {issue.code for issue in report.issues} >= {"duplicate-version"}
+    assert "::error" in out
+
+
+def test_out_of_order_fails_unless_allowed(repo: Workspace, db_url: str) -> None:
+    later = "migrations/20250901000000_later.sql"
+    repo.commit({later: "SELECT 1;\n"}, "later")
+    apply_files(repo, db_url)
+    early = "migrations/20250815000000_early.sql"
+
+    code, report, _ = check(repo, {early: "SELECT 2;\n"}, database_url=db_url)
+    assert code == 1
+    codes = {(issue.source, issue.code) for issue in report.issues if issue.severity == "error"}
+    assert ("plan", "out-of-order") in codes and ("naming", "migration-naming") in codes
+    assert report.plan[0].out_of_order
+
+    code, report, _ = check(repo, {early: "SELECT 2;\n"}, database_url=db_url, allow_out_of_order=True)
+    assert code == 0, report.issues
+    assert report.plan[0].out_of_order and report.count("warning", "plan") == 1
+
+
+def test_fail_on_warning_turns_lint_warnings_into_a_failure(repo: Workspace) -> None:
+    index = "migrations/20250829120000_index_email.sql"
+    code, report, out = check(repo, {index: INDEX_SQL})
+    assert code == 0 and report.count("warning", "lint") == 1
+    assert "::warning file=migrations/20250829120000_index_email.sql,line=1" in out
+    code, _, _ = check(repo, {index: INDEX_SQL + "-- again\n"}, fail_on="warning")
+    assert code == 1
+
+
+@pytest.fixture
+def shadow_url(pg_server_url: str, db_url: str) -> Iterator[str]:
+    name = f"lg_shadow_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield psycopg.conninfo.make_conninfo(db_url, dbname=name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_dry_run_runs_on_the_shadow_only_and_rolls_back(
+    repo: Workspace, db_url: str, shadow_url: str
+) -> None:
+    apply_files(repo, db_url)
+    apply_files(repo, shadow_url)
+    bad = "migrations/20250830000000_bad_default.sql"
+    sql = "CREATE TABLE scratch (id int);\nALTER TABLE accounts ADD COLUMN n int NOT NULL;\nINSERT INTO accounts VALUES (1, 'a@b');\n"
+    before = (tables(db_url), tables(shadow_url))
+
+    code, report, _ = check(
+        repo,
+        {PREFS: PREFS_TX_SQL, bad: sql},
+        database_url=db_url,
+        shadow_database_url=shadow_url,
+        dry_run=True,
+    )
+
+    assert code == 1
+    outcomes = {row.migration_id: row.outcome for row in report.dry_run}
+    assert outcomes[PREFS.split("/")[1][:-4]] == "dry-run-ok"
+    assert any(issue.source == "dry-run" and issue.file == bad and issue.line == 3 for issue in report.issues)
+    assert (tables(db_url), tables(shadow_url)) == before
+
+
+def test_too_shallow_checkout_says_how_to_fix_it(repo: Workspace, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.commit({PREFS: PREFS_TX_SQL}, "PR")
+    clone = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
+    shallow = Workspace(clone, repo.temp, repo.api_url, repo.env)
+    shallow.git("remote", "remove", "origin")  # nothing to fetch the base from
+    env = ActionEnv(event_name="pull_request", event={"pull_request": {"number": 1, "base": {"sha": base}}})
+    with pytest.raises(LockgateError, match=r"too shallow.*fetch-depth: 0"):
+        migration_changes(clone, clone / "migrations", env.base_sha or "")
+
+
+def test_on_change_does_not_open_a_comment_for_a_pr_without_migrations(fake_github: FakeGitHub) -> None:
+    env = ActionEnv(repository="Codertocat/Hello-World", api_url=fake_github.base_url)
+    inputs = ActionInputs(github_token=ACTIONS_TOKEN, comment="on-change")
+    quiet = {
+        "comment": "<!-- lockgate -->\nnothing",
+        "relevant": False,
+        "pull_requests": [8],
+        "mode": "check",
+    }
+    post_comment(env, inputs, quiet, Workflow([], out=io.StringIO()))
+    assert fake_github.bodies(8) == []
+    post_comment(env, inputs, {**quiet, "relevant": True}, Workflow([], out=io.StringIO()))
+    assert len(fake_github.ours(8)) == 1
