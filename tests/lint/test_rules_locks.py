@@ -83,6 +83,7 @@ FIRES = [
 
 QUIET = [
     ("index-without-concurrently", "CREATE INDEX CONCURRENTLY i ON t (a);"),
+    ("index-without-concurrently", "CREATE INDEX i ON ONLY public.events (at);"),
     ("index-without-concurrently", NEW + "CREATE INDEX i ON t (a);"),
     ("index-without-concurrently", NEW_UNQUALIFIED + "CREATE INDEX i ON public.t (a);"),
     ("index-without-concurrently", NEW + "DO $$ BEGIN CREATE INDEX i ON t (a); END $$;"),

@@ -44,6 +44,8 @@ def index_without_concurrently(ctx: FileContext, statement: Statement) -> Iterat
     relation = node.get("relation")
     if node.get("concurrent") or not ctx.is_existing_table(relation, statement):
         return
+    if relation and not relation.get("inh"):
+        return  # ON ONLY (pglast omits inh=false): the partitioned-table recipe, builds nothing on the parent
     kind = "CREATE UNIQUE INDEX" if node.get("unique") else "CREATE INDEX"
     yield Violation(
         ctx.statement_span_head(statement),
