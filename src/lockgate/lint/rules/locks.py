@@ -29,6 +29,8 @@ from lockgate.statements import Statement
         every INSERT, UPDATE and DELETE waits until the index is built, which takes minutes on a large
         table. `CREATE INDEX CONCURRENTLY` builds the index without blocking writes. It cannot run
         inside a transaction block, so put it in its own file marked `-- lockgate: no-transaction`.
+        `CREATE INDEX ... ON ONLY` (the first step of indexing a partitioned table) builds nothing
+        and is not reported.
     """,
     bad="""
         CREATE INDEX orders_customer_idx ON public.orders (customer_id);
