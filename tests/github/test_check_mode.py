@@ -161,3 +161,19 @@ def test_on_change_does_not_open_a_comment_for_a_pr_without_migrations(fake_gith
     assert fake_github.bodies(8) == []
     post_comment(env, inputs, {**quiet, "relevant": True}, Workflow([], out=io.StringIO()))
     assert len(fake_github.ours(8)) == 1
+
+
+def test_project_in_a_subdirectory_reports_repository_relative_paths(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.commit({f"db/{ACCOUNTS}": ACCOUNTS_SQL, "db/pyproject.toml": "[tool.lockgate]\n"}, "base")
+    monkeypatch.chdir(workspace.root / "db")
+    for key, value in workspace.env.items():
+        if key.startswith("GIT_"):
+            monkeypatch.setenv(key, value)
+    index = "migrations/20250829120000_index_email.sql"
+    code, report, out = check(workspace, {f"db/{index}": INDEX_SQL})
+    assert code == 0
+    assert [row.file for row in report.plan] == [f"db/{index}"]
+    assert report.plan[0].lint_warnings == 1
+    assert f"::warning file=db/{index},line=1" in out

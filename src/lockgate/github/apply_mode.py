@@ -15,7 +15,7 @@ from lockgate.db import resolve_target
 from lockgate.errors import ConfigError
 from lockgate.github.event import ActionEnv
 from lockgate.github.model import ActionReport, Issue, RunRow
-from lockgate.github.plan_view import problem_issue, repo_path
+from lockgate.github.plan_view import latest_applied_version, plan_rows, problem_issue, repo_path
 from lockgate.github.workflow import Workflow
 from lockgate.runner import MigrationResult
 
@@ -85,6 +85,8 @@ def run_apply(
         raise ConfigError("input database-url: required to apply migrations")
     report.database = target.masked
     outcome = run(with_overrides(config, via=VIA), target, notify=workflow.echo, metadata=provenance(env))
+    latest = latest_applied_version(outcome.plan)
+    report.plan = plan_rows(root, outcome.plan.pending, latest, {})
     if outcome.blocked:
         report.ok = False
         for problem in outcome.plan.errors:

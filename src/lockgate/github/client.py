@@ -56,15 +56,22 @@ def retry_after(exc: GithubException) -> float | None:
         return None
 
 
-def is_transient(exc: GithubException) -> bool:
-    """5xx, or a 403/429 that carries a wait: both go away if we wait and try again."""
+def is_transient(exc: Exception) -> bool:
+    """A network error, a 5xx, or a 403/429 that carries a wait: all go away if we wait and retry.
+
+    (``requests``' errors are ``OSError`` subclasses, so no import of ``requests`` is needed.)
+    """
+    if isinstance(exc, OSError):
+        return True
+    if not isinstance(exc, GithubException):
+        return False
     if exc.status >= 500:
         return True
     return exc.status in {403, 429} and retry_after(exc) is not None
 
 
-def wait_before_retry(exc: GithubException, attempt: int) -> float:
-    hinted = retry_after(exc)
+def wait_before_retry(exc: Exception, attempt: int) -> float:
+    hinted = retry_after(exc) if isinstance(exc, GithubException) else None
     base = hinted if hinted is not None else BACKOFF_SECONDS * 2 ** (attempt - 1)
     return min(base, MAX_WAIT_SECONDS)
 
@@ -76,7 +83,7 @@ def with_retries(
     for attempt in range(1, attempts + 1):
         try:
             return call()
-        except GithubException as exc:
+        except (GithubException, OSError) as exc:
             if attempt == attempts or not is_transient(exc):
                 raise
             sleep(wait_before_retry(exc, attempt))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 import uuid
 from pathlib import Path
 from typing import Any
@@ -51,13 +52,21 @@ def run_command() -> None:
     try:
         code = execute(env, ActionInputs.from_environ(), workflow, report)
     except LockgateError as exc:
-        message = workflow.mask(str(exc))
-        report.ok = False
-        report.issues.append(Issue("setup", "error", "lockgate-error", message))
-        workflow.annotate("error", message, title="lockgate")
         code = exc.exit_code if exc.exit_code != EXIT_OK else EXIT_USAGE
+        _record_error(workflow, report, str(exc))
+    except Exception as exc:  # a bug must still leave a summary, and never an unmasked secret
+        workflow.echo(traceback.format_exc())
+        code = EXIT_FAILED
+        _record_error(workflow, report, f"internal error: {type(exc).__name__}: {exc}")
     publish(env, workflow, report)
     sys.exit(code)
+
+
+def _record_error(workflow: Workflow, report: ActionReport, text: str) -> None:
+    message = workflow.mask(text)
+    report.ok = False
+    report.issues.append(Issue("setup", "error", "lockgate-error", message))
+    workflow.annotate("error", message, title="lockgate")
 
 
 def execute(env: ActionEnv, inputs: ActionInputs, workflow: Workflow, report: ActionReport) -> int:

@@ -129,9 +129,10 @@ def render(report: ActionReport, *, marker: bool = True, issue_limit: int | None
     lines += [verdict(report), ""]
     if report.mode == APPLY and report.runs:
         lines += ["**What ran**", "", *run_table(report.runs), ""]
-    if report.plan:
-        title = "**Merged plan** (what merging applies, in order)" if report.mode != APPLY else "**Pending**"
-        lines += [title, "", *plan_table(report.plan), ""]
+    if report.plan and report.mode != APPLY:
+        lines += ["**Merged plan** (what merging applies, in order)", "", *plan_table(report.plan), ""]
+    elif report.plan and not report.runs:
+        lines += ["**Pending, not applied**", "", *plan_table(report.plan), ""]
     if report.dry_run:
         lines += ["**Dry run on the shadow database**", "", *run_table(report.dry_run), ""]
     issues = sorted(report.issues, key=lambda i: (i.severity != "error", i.file or "", i.line or 0))

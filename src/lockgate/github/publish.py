@@ -22,6 +22,12 @@ READ_ONLY_HINT = (
 )
 
 
+def describe(exc: Exception) -> str:
+    if isinstance(exc, GithubException):
+        return f"GitHub answered HTTP {exc.status}"
+    return f"cannot reach GitHub: {type(exc).__name__}"
+
+
 def post_comment(env: ActionEnv, inputs: ActionInputs, document: dict[str, Any], workflow: Workflow) -> None:
     if inputs.comment == "never":
         return
@@ -35,8 +41,8 @@ def post_comment(env: ActionEnv, inputs: ActionInputs, document: dict[str, Any],
         numbers = [int(n) for n in document.get("pull_requests", [])]
         if not numbers and document.get("mode") == APPLY and env.sha:
             numbers = pull_requests_of(gh, env.repository, env.sha)
-    except GithubException as exc:
-        workflow.notice(f"lockgate: cannot find the pull request of {env.sha[:12]} (HTTP {exc.status})")
+    except (GithubException, OSError) as exc:
+        workflow.notice(f"lockgate: cannot find the pull request of {env.sha[:12]} ({describe(exc)})")
         return
     if not numbers:
         workflow.notice("lockgate: no pull request for this run, so no comment; see the job summary")
@@ -45,8 +51,9 @@ def post_comment(env: ActionEnv, inputs: ActionInputs, document: dict[str, Any],
     for number in numbers:
         try:
             posted = upsert(gh, env.repository, number, body, create=create)
-        except GithubException as exc:
-            reason = READ_ONLY_HINT if exc.status in {401, 403, 404} else f"GitHub answered HTTP {exc.status}"
+        except (GithubException, OSError) as exc:
+            forbidden = isinstance(exc, GithubException) and exc.status in {401, 403, 404}
+            reason = READ_ONLY_HINT if forbidden else describe(exc)
             workflow.notice(f"lockgate: no comment on #{number}: {reason}; the job summary has the report")
             continue
         if posted is not None:

@@ -90,7 +90,7 @@ def upsert(
             return None
         try:
             created = issue.create_comment(body)
-        except GithubException as exc:
+        except (GithubException, OSError) as exc:
             if attempt == MAX_ATTEMPTS or not is_transient(exc):
                 raise
             sleep(wait_before_retry(exc, attempt))
