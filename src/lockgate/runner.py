@@ -21,7 +21,7 @@ from psycopg import errors as pg_errors
 
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed
-from lockgate.history import History, LogEntry
+from lockgate.history import History, LogEntry, TrackingRow
 from lockgate.source import Migration
 from lockgate.statements import Statement
 
@@ -72,8 +72,13 @@ class RunResult:
         return sum(1 for r in self.results if r.outcome == outcome)
 
 
-class LockNotAvailableAfterRetries(Exception):
-    """Internal: the lock_timeout retry budget ran out."""
+class _BodyFailed(Exception):
+    """Internal: a statement of a migration's body failed; carries which one."""
+
+    def __init__(self, statement: Statement | None, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.statement = statement
+        self.error = error
 
 
 ProgressCallback = Callable[[str, Migration, MigrationResult | None], None]
@@ -179,25 +184,22 @@ class Runner:
             statement: Statement | None = None
             try:
                 with self.conn.transaction():
-                    taken = self._claim(migration)
+                    taken = self._claim(migration, set_timeouts=True)
                     if taken:
                         return MigrationResult(migration, SKIPPED, attempts=attempts, note=taken)
-                    self._set_timeouts(local=True)
-                    for statement in migration.parsed.body:
-                        self.conn.execute(statement.text.encode())
-                    statement = None
+                    self._execute_body(migration.parsed.body)
                     elapsed = _ms_since(started)
                     self._record_success(migration, elapsed, attempts, transactional=True)
                 return MigrationResult(migration, APPLIED, elapsed, attempts)
-            except pg_errors.LockNotAvailable as exc:
-                error = _statement_error(exc, statement)
-                if attempts > self.config.lock_retries:
-                    return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
-                self._log_retry(migration, error, attempts)
-            except psycopg.Error as exc:
-                self._raise_if_disconnected(exc)
-                error = _statement_error(exc, statement)
+            except _BodyFailed as failure:
+                statement, exc = failure.statement, failure.error
+            except psycopg.Error as caught:
+                exc = caught
+            self._raise_if_disconnected(exc)
+            error = _statement_error(exc, statement)
+            if not isinstance(exc, pg_errors.LockNotAvailable) or attempts > self.config.lock_retries:
                 return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
+            self._log_retry(migration, error, attempts)
 
     def _dry_run_one(self, migration: Migration) -> MigrationResult:
         started = time.perf_counter()
@@ -224,15 +226,34 @@ class Runner:
                 "rolled back by the server, run `lockgate status` to see where things stand"
             ) from None
 
-    def _claim(self, migration: Migration) -> str | None:
+    def _claim(self, migration: Migration, *, set_timeouts: bool = False) -> str | None:
         """Inside the migration's transaction: serialise with other runners and re-check the history.
 
+        The lock is taken in its own statement first (unbounded: only a runner that lost its run lock can
+        hold it, and only for one migration); the history row is read afterwards so its snapshot sees
+        whatever the previous holder committed. The migration's timeouts ride along with that read.
         Returns why the migration must be skipped (already recorded by someone else), or None to go on."""
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.history.apply_key,))
-        record = self.history.record_for(migration.version, lock=True)
+        timeouts = (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms")
+        record = self.history.record_for(migration.version, timeouts=timeouts if set_timeouts else None)
         if record is None or (record.status == FAILED and record.transactional):
             return None
         return f"already {record.status} (by another runner)"
+
+    def _execute_body(self, statements: Sequence[Statement]) -> None:
+        """Send every statement at once (pipeline mode: one network round trip instead of one per
+        statement) and, on failure, name the statement PostgreSQL stopped at: the first whose result
+        never arrived."""
+        sent: list[tuple[Statement, psycopg.Cursor[Any]]] = []
+        current: Statement | None = None
+        try:
+            with self.conn.pipeline():
+                for current in statements:
+                    sent.append((current, self.conn.execute(current.text.encode())))
+                current = None
+        except psycopg.Error as exc:
+            failed = next((statement for statement, cursor in sent if cursor.pgresult is None), current)
+            raise _BodyFailed(failed, exc) from exc
 
     def _set_timeouts(self, *, local: bool) -> None:
         self.conn.execute(
@@ -256,7 +277,7 @@ class Runner:
         self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool
     ) -> None:
         metadata = self._row_metadata(migration, attempts, transactional)
-        self.history.upsert(
+        row = TrackingRow(
             migration_id=migration.id,
             name=migration.name,
             version=migration.version,
@@ -268,19 +289,18 @@ class Runner:
             metadata=metadata,
             applied=True,
         )
-        self.history.log(
-            LogEntry(
-                action="run",
-                outcome=APPLIED,
-                migration_id=migration.id,
-                version=migration.version,
-                name=migration.name,
-                checksum=migration.checksum,
-                execution_time_ms=elapsed,
-                executed_by=self.config.executed_by,
-                metadata=metadata,
-            )
+        entry = LogEntry(
+            action="run",
+            outcome=APPLIED,
+            migration_id=migration.id,
+            version=migration.version,
+            name=migration.name,
+            checksum=migration.checksum,
+            execution_time_ms=elapsed,
+            executed_by=self.config.executed_by,
+            metadata=metadata,
         )
+        self.history.upsert_and_log(row, entry)
         for hook in self.on_applied:
             hook(self.conn, migration)
 
