@@ -102,6 +102,7 @@ def run(
         from lockgate.supabase.run_guard import prepare_run
 
         supabase_hooks = prepare_run(conn, config, target, pending, dry_run=dry_run)
+        conn.commit()  # the runner starts every migration from a clean connection
         runner = Runner(
             conn,
             history,
