@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "github": "lockgate.github.command:github",
     "serve": "lockgate.api.command:serve",
     "adopt": "lockgate.commands.supabase_cmds:adopt",
+    "doctor": "lockgate.commands.supabase_cmds:doctor",
 }
 
 

@@ -15,7 +15,9 @@ import shutil
 import socket
 import socketserver
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,3 +191,99 @@ def lockgate(
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+@dataclass(frozen=True)
+class Bouncer:
+    """A PgBouncer in transaction mode in front of the test server, with password authentication."""
+
+    port: int
+    user: str
+    password: str
+
+    def url(self, database: str, password: str | None = None) -> str:
+        secret = self.password if password is None else password
+        return f"postgresql://{self.user}:{secret}@127.0.0.1:{self.port}/{database}?sslmode=disable"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(tcp_server: TcpServer) -> Iterator[Bouncer]:
+    """PgBouncer (Debian's package) on a free loopback port, pool_mode = transaction."""
+    binary = shutil.which("pgbouncer") or (
+        "/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None
+    )
+    if binary is None:
+        pytest.skip(
+            "pgbouncer is not installed (apt-get install pgbouncer; .ci/install-supabase-deps.sh does it)"
+        )
+    directory = Path(tempfile.mkdtemp(prefix="lockgate-pgbouncer-"))
+    directory.chmod(0o755)
+    port = _free_port()
+    password = "pgb-secret-Zq7"
+    (directory / "userlist.txt").write_text(f'"{tcp_server.user}" "{password}"\n', encoding="utf-8")
+    (directory / "pgbouncer.ini").write_text(
+        "\n".join(
+            [
+                "[databases]",
+                f"* = host={tcp_server.host} port={tcp_server.port}",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {port}",
+                "unix_socket_dir =",
+                "auth_type = plain",
+                f"auth_file = {directory / 'userlist.txt'}",
+                "pool_mode = transaction",
+                "default_pool_size = 4",
+                "max_client_conn = 50",
+                "ignore_startup_parameters = extra_float_digits,options",
+                f"logfile = {directory / 'pgbouncer.log'}",
+                f"pidfile = {directory / 'pgbouncer.pid'}",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    command = [binary, str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        command[1:1] = ["-u", "nobody" if _user_exists("nobody") else "postgres"]
+        shutil.chown(directory, user=command[2])
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    log = (
+                        (directory / "pgbouncer.log").read_text()
+                        if (directory / "pgbouncer.log").exists()
+                        else ""
+                    )
+                    pytest.fail(f"pgbouncer exited: {output} {log}")
+                time.sleep(0.1)
+        yield Bouncer(port, tcp_server.user, password)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

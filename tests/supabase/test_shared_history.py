@@ -97,7 +97,11 @@ def test_file_edited_after_push_is_reported_by_adopt_and_validate(
     adopted = lockgate("adopt")
     assert adopted.code == 0, adopted.text
     assert f"{path}:{line}: edited after `supabase db push` applied it — statement 2 differs" in adopted.err
-    assert "now `theme VARCHAR(20)" in adopted.err and "pushed `theme TEXT" in adopted.err and "1 warning(s)" in adopted.out
+    assert (
+        "now `theme VARCHAR(20)" in adopted.err
+        and "pushed `theme TEXT" in adopted.err
+        and "1 warning(s)" in adopted.out
+    )
     validated = lockgate("validate")
     assert "[supabase-statements-differ]" in validated.err and f"{path.name}:{line}" in validated.err
     assert validated.code == 0  # a warning: the database has the pushed version, nothing is broken

@@ -30,14 +30,25 @@ def _next_timestamp(existing: list[int], now: datetime) -> str:
 
 
 @click.command()
-@click.argument("description")
+@click.argument("description", required=False)
 @click.option("--dir", "migrations_dir", type=click.Path(path_type=Path), help="Migrations directory.")
 @click.option(
     "--config", "config_file", type=click.Path(path_type=Path), help="lockgate.toml or pyproject.toml."
 )
-def create(description: str, migrations_dir: Path | None, config_file: Path | None) -> None:
+@click.option("--revert", "revert", metavar="VERSION", help="Write a migration that undoes VERSION.")
+def create(
+    description: str | None, migrations_dir: Path | None, config_file: Path | None, revert: str | None
+) -> None:
     """Create <UTC timestamp>_<snake_case_description>.sql with the header template."""
     config = build_config(migrations_dir, None, config_file, None)
+    if revert is not None:
+        from lockgate.supabase.revert import create_revert
+
+        raise SystemExit(create_revert(config.migrations_path, revert))
+    if description is None:
+        raise ConfigError(
+            'give a description (lockgate create "add user preferences table") or --revert VERSION'
+        )
     name = snake_case(description)
     if not name or not SNAKE_NAME.match(name) or len(name) > 100:
         raise ConfigError(

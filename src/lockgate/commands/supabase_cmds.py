@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from lockgate.commands.common import Output, build_config, config_options
+from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.service import database_target
 
 
@@ -34,3 +35,24 @@ def adopt(
         f"({target.masked})",
         style="yellow" if report.warnings else "green",
     )
+
+
+@click.command()
+@config_options
+def doctor(
+    migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None
+) -> None:
+    """Diagnose the database connection: URL, DNS, TCP, TLS, login, server, pooler, permissions."""
+    from lockgate.supabase.doctor import FAIL, run_checks
+
+    config = build_config(migrations_dir, database_url, config_file, table)
+    output = Output()
+    target = database_target(config, output.notice)
+    failed = False
+    for check in run_checks(config, target):
+        failed = failed or check.status == FAIL
+        style = {"ok": "green", "warn": "yellow", "fail": "red"}.get(check.status)
+        output.line(f"{check.status:<5} {check.name:<12} {check.detail}", style=style)
+        if check.fix:
+            output.line(f"{'':<18} fix: {check.fix}")
+    raise SystemExit(EXIT_FAILED if failed else EXIT_OK)
