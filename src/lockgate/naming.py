@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 FILENAME = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.sql$")
 SNAKE_NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
@@ -32,8 +33,26 @@ class NameError_(ValueError):
     """A file name that does not follow the rule; the message says how to fix it."""
 
 
+def _moment(digits: str) -> datetime:
+    """``YYYYMMDD[HHMMSS]`` -> an aware UTC datetime; ValueError if it is not a real instant.
+
+    Built with the datetime constructor rather than ``strptime``: ``status`` over ten thousand
+    migrations calls this for every version, and strptime is ~20x slower."""
+    time_part = digits[8:] or "000000"
+    return datetime(
+        int(digits[0:4]),
+        int(digits[4:6]),
+        int(digits[6:8]),
+        int(time_part[0:2]),
+        int(time_part[2:4]),
+        int(time_part[4:6]),
+        tzinfo=UTC,
+    )
+
+
+@lru_cache(maxsize=65536)
 def version_to_datetime(version: int) -> datetime:
-    return datetime.strptime(f"{version:014d}", "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    return _moment(f"{version:014d}")
 
 
 def parse_filename(filename: str) -> ParsedName:
@@ -45,20 +64,17 @@ def parse_filename(filename: str) -> ParsedName:
             f"(try: {suggest_filename(filename)})"
         )
     digits, name = match.group("version"), match.group("name")
-    if len(digits) == 14:
-        fmt = "%Y%m%d%H%M%S"
-    elif len(digits) == 8:
-        fmt = "%Y%m%d"
-    else:
+    if len(digits) not in (8, 14):
         raise NameError_(
             f"{filename}: version {digits} has {len(digits)} digits; use a 14-digit UTC timestamp "
             f"YYYYMMDDHHMMSS (try: {suggest_filename(filename)})"
         )
-    try:
-        datetime.strptime(digits, fmt)
-    except ValueError:
-        raise NameError_(f"{filename}: version {digits} is not a real date and time ({fmt})") from None
     version = int(digits) * 1_000_000 if len(digits) == 8 else int(digits)
+    try:
+        version_to_datetime(version)  # validates, and warms the cache the plan's gap check reads
+    except ValueError:
+        layout = "YYYYMMDDHHMMSS" if len(digits) == 14 else "YYYYMMDD"
+        raise NameError_(f"{filename}: version {digits} is not a real date and time ({layout})") from None
     return ParsedName(version=version, version_text=digits, name=name)
 
 

@@ -50,6 +50,18 @@ def problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
+def status_counts(plan: Plan) -> dict[str, int]:
+    """How many migrations are in each state (one pass over the entries)."""
+    counts = dict.fromkeys(("applied", "baselined", "failed", "running", "modified", "missing"), 0)
+    for entry in plan.entries:
+        if entry.state in counts:
+            counts[entry.state] += 1
+    counts["pending"] = len(plan.pending)
+    counts["errors"] = len(plan.errors)
+    counts["warnings"] = len(plan.warnings)
+    return counts
+
+
 def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dict[str, Any]:
     """The status document shared by ``lockgate status --json`` and ``GET /api/migrations``."""
     latest = plan.latest_applied
@@ -58,17 +70,7 @@ def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dic
         "database": database,
         "table": table,
         "migrations_dir": directory,
-        "counts": {
-            "applied": plan.count("applied"),
-            "baselined": plan.count("baselined"),
-            "pending": len(plan.pending),
-            "failed": plan.count("failed"),
-            "running": plan.count("running"),
-            "modified": plan.count("modified"),
-            "missing": plan.count("missing"),
-            "errors": len(plan.errors),
-            "warnings": len(plan.warnings),
-        },
+        "counts": status_counts(plan),
         "latest_applied": entry_json(latest) if latest else None,
         "applied": [entry_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}],
         "pending": [entry_json(e) for e in plan.entries if e.migration in plan.pending],

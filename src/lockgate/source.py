@@ -7,6 +7,7 @@ Reading and hashing ten thousand files is cheap; parsing them is not, so SQL is 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -69,10 +70,11 @@ class Source:
         return grouped
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path | str) -> str:
     """Read a migration as UTF-8; a clear error for unreadable or non-UTF-8 files."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read file ({exc.strerror or exc})") from None
     try:
@@ -121,7 +123,11 @@ def discover(directory: Path) -> Source:
         )
     migrations: list[Migration] = []
     unrecognised: list[UnrecognisedFile] = []
-    for path in sorted(directory.glob("*.sql")):
+    # os.scandir and plain string sorting: pathlib's glob and Path comparisons cost ~0.3 s per 10,000 files.
+    with os.scandir(directory) as entries:
+        names = sorted(entry.name for entry in entries if entry.name.endswith(".sql"))
+    for filename in names:
+        path = directory / filename
         try:
             parsed_name = parse_filename(path.name)
         except NameError_ as exc:

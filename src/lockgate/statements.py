@@ -21,6 +21,7 @@ Node = dict[str, Any]
 
 DIRECTIVE = re.compile(r"^\s*--\s*lockgate:\s*(?P<body>.*?)\s*$", re.MULTILINE)
 KNOWN_DIRECTIVES = frozenset({"no-transaction"})
+_NEWLINE = re.compile(rb"\n")
 
 _TX_BLOCK_KINDS = {"TRANS_STMT_BEGIN", "TRANS_STMT_START"}
 _TX_END_KINDS = {"TRANS_STMT_COMMIT"}
@@ -83,7 +84,7 @@ class LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self._data = data
-        self._starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == 0x0A]
+        self._starts = [0] + [match.end() for match in _NEWLINE.finditer(data)]
 
     def position(self, byte_offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._starts, byte_offset)

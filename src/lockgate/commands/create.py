@@ -9,7 +9,7 @@ import click
 
 from lockgate.commands.common import build_config
 from lockgate.errors import ConfigError
-from lockgate.naming import SNAKE_NAME, parse_filename, snake_case, timestamp_version
+from lockgate.naming import SNAKE_NAME, parse_filename, snake_case, timestamp_version, version_to_datetime
 from lockgate.source import discover
 
 TEMPLATE = """-- Migration: {title}
@@ -24,7 +24,7 @@ def _next_timestamp(existing: list[int], now: datetime) -> str:
     a new migration must always sort last."""
     candidate = now.replace(microsecond=0)
     if existing:
-        newest = datetime.strptime(f"{max(existing):014d}", "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        newest = version_to_datetime(max(existing))
         candidate = max(candidate, newest + timedelta(seconds=1))
     return timestamp_version(candidate)
 

@@ -6,7 +6,7 @@ import click
 
 from lockgate.commands.common import Output, build_config, config_options
 from lockgate.errors import EXIT_FAILED, EXIT_OK
-from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_json
+from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_counts, status_json
 from lockgate.service import State, database_target, read_state
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -25,11 +25,12 @@ def status(as_json: bool, **options: object) -> None:
     """Applied / pending / failed counts, the latest applied migration and any validation problem."""
     output = Output()
     state, database, table = _state(output, **options)
-    document = status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
     if as_json:
-        output.json(document)
+        output.json(
+            status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
+        )
         return
-    counts = document["counts"]
+    counts = status_counts(state.plan)
     output.line(f"database: {database}  table: {table}")
     output.line(
         f"applied {counts['applied'] + counts['baselined']}  pending {counts['pending']}  "
