@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,11 +45,40 @@ class BenchError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One finished command: wall seconds, the CPU seconds it used itself, and what it printed."""
+
+    wall: float
+    cpu: float
+    stdout: str
+
+
+@dataclass(frozen=True)
 class Timing:
-    """Wall-clock samples of one measured command, in seconds."""
+    """Samples of one measured command, in seconds: wall clock, and the command's own CPU (user + system).
+
+    On a shared machine the wall clock swings with other load; the command's own CPU time does not, so it
+    shows the client-side overhead (Python, parsing, start-up) even when wall-clock ratios are noisy."""
 
     label: str
     samples: tuple[float, ...]
+    cpu: tuple[float, ...] = ()
+    server_cpu: tuple[float, ...] = ()
+
+    @property
+    def server_cpu_median(self) -> float | None:
+        return statistics.median(self.server_cpu) if self.server_cpu else None
+
+    @property
+    def work_median(self) -> float | None:
+        """Median of client + server CPU seconds: the work a contender causes, whatever the machine's load."""
+        if not self.server_cpu:
+            return None
+        return statistics.median(c + s for c, s in zip(self.cpu, self.server_cpu, strict=True))
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
     @property
     def median(self) -> float:
@@ -82,12 +113,12 @@ def bench_environment() -> dict[str, str]:
     return env
 
 
-def run_timed(
-    command: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None
-) -> tuple[float, str]:
-    """Run ``command`` to completion and return (wall seconds, stdout); ``BenchError`` if it fails.
+def run_timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> Sample:
+    """Run ``command`` to completion and measure it; ``BenchError`` if it fails.
 
-    Wall time includes interpreter start-up and imports on purpose: that is what a user or CI job waits for."""
+    Wall time includes interpreter start-up and imports on purpose: that is what a user or CI job waits for.
+    CPU time is the child's (and its waited-for children's) user + system time, from the rusage of children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
         list(command),
@@ -98,10 +129,12 @@ def run_timed(
         check=False,
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if completed.returncode != 0:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-15:]
         raise BenchError(f"{' '.join(command[:3])} ... exited {completed.returncode}:\n" + "\n".join(tail))
-    return elapsed, completed.stdout
+    return Sample(elapsed, cpu, completed.stdout)
 
 
 def database_url(admin_url: str, dbname: str) -> str:
@@ -145,6 +178,19 @@ def load_average() -> str:
         return "n/a"
 
 
+def lockgate_revision() -> str:
+    """Which lockgate was measured: version, commit, and whether the work tree had uncommitted changes."""
+    from lockgate import __version__
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    dirty = " + uncommitted changes in src/" if git("status", "--porcelain", "--", "src") else ""
+    return f"lockgate {__version__} at {commit}{dirty}"
+
+
 def machine_summary(admin_url: str) -> str:
     """One line describing where the figures come from, so that they are never compared blindly."""
     cpu = ""
@@ -154,7 +200,7 @@ def machine_summary(admin_url: str) -> str:
         cpu = f", {match.group(1).strip()}" if match else ""
     psql = shutil.which("psql")
     return (
-        f"{os.cpu_count()} CPU(s){cpu}; {platform.system()} {platform.release()}; "
+        f"{lockgate_revision()}; {os.cpu_count()} CPU(s){cpu}; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; psycopg {psycopg.__version__} ({psycopg.pq.__impl__}); "
         f"{server_version(admin_url)}; psql {'found' if psql else 'missing'}"
     )
@@ -172,3 +218,65 @@ def replace_section(heading: str, body: str, path: Path = RESULTS_FILE) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
+
+
+class BackendCpu:
+    """Samples the CPU time of the server backends serving one database while a contender runs.
+
+    Why: on a shared machine wall-clock ratios swing with other people's load, but the CPU a contender makes
+    the server spend (plus its own client CPU) is the work it causes, and that hardly moves with load. Only
+    possible when the server runs on this machine and ``/proc`` shows its processes; otherwise ``total`` is
+    None. A backend's CPU after the last sample (at most ``interval``) is lost, which is negligible over a
+    run of hundreds of migrations."""
+
+    def __init__(self, admin_url: str, dbname: str, interval: float = 0.05) -> None:
+        self.admin_url = admin_url
+        self.dbname = dbname
+        self.interval = interval
+        self.ticks: dict[int, int] = {}
+        self.available = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> BackendCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def total(self) -> float | None:
+        """Seconds of user + system CPU of every backend seen, or None if they could not be observed."""
+        if not self.available:
+            return None
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+    def _poll(self) -> None:
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                while True:
+                    rows = conn.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.dbname,)
+                    ).fetchall()
+                    for (pid,) in rows:
+                        ticks = _process_ticks(pid)
+                        if ticks is not None:
+                            self.ticks[pid] = max(ticks, self.ticks.get(pid, 0))
+                        elif not self.ticks:
+                            self.available = False  # a remote server, or /proc hidden from us
+                    if self._stop.wait(self.interval):
+                        return
+        except psycopg.Error:
+            self.available = False
+
+
+def _process_ticks(pid: int) -> int | None:
+    """utime + stime of a process in clock ticks (fields 14 and 15 of /proc/PID/stat), None if unreadable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces: skip past it
+    return int(fields[11]) + int(fields[12])

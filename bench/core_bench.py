@@ -19,6 +19,7 @@ and drops its own ``bench_core_*`` databases and leaves the named one untouched.
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import hashlib
 import json
@@ -26,6 +27,7 @@ import os
 import pstats
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -39,7 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # bench/ is not a package: the helper sits beside this script
     DEFAULT_DATABASE_URL,
+    BackendCpu,
     BenchError,
+    Sample,
     Timing,
     drop_database,
     load_average,
@@ -299,23 +303,38 @@ def bench_run(admin_url: str, directory: Path, workdir: Path, repeat: int, prefi
 
     Rotating the order spreads drift (checkpoints, autovacuum, cache warm-up) over all contenders."""
     runners = contenders(workdir, directory)
-    samples: dict[str, list[float]] = {c.label: [] for c in runners}
+    samples: dict[str, list[Sample]] = {c.label: [] for c in runners}
+    server: dict[str, list[float]] = {c.label: [] for c in runners}
     fingerprints: dict[str, tuple[int, int, int]] = {}
     expected = len(list(directory.glob("*.sql")))
     for round_ in range(repeat):
         for contender in runners[round_ % len(runners) :] + runners[: round_ % len(runners)]:
             dbname = f"{prefix}_{contender.label.split()[0]}"
             with scratch_database(admin_url, dbname) as url:
-                elapsed, _ = run_timed(contender.command(directory, url), cwd=workdir)
+                with BackendCpu(admin_url, dbname) as backends:
+                    sample = run_timed(contender.command(directory, url), cwd=workdir)
                 fingerprint = schema_fingerprint(url, contender.tracking_table)
             if fingerprint[0] != expected:
                 raise BenchError(f"{contender.label} tracked {fingerprint[0]} of {expected} migrations")
             fingerprints[contender.label] = fingerprint
-            samples[contender.label].append(elapsed)
-            print(f"  round {round_ + 1}/{repeat} {contender.label:<20} {elapsed:8.2f} s", flush=True)
+            samples[contender.label].append(sample)
+            if backends.total is not None:
+                server[contender.label].append(backends.total)
+            print(
+                f"  round {round_ + 1}/{repeat} {contender.label:<20} {sample.wall:8.2f} s wall "
+                f"{sample.cpu:7.2f} s client CPU {backends.total or float('nan'):7.2f} s server CPU "
+                f"(load {load_average()})",
+                flush=True,
+            )
     if len(set(fingerprints.values())) != 1:
         raise BenchError(f"contenders did not do the same work: {fingerprints}")
-    return [Timing(label, tuple(values)) for label, values in samples.items()]
+    if any(len(values) != repeat for values in server.values()):
+        server = {label: [] for label in server}  # backends not observable every time: leave it out
+    return [_timing(label, values, server[label]) for label, values in samples.items()]
+
+
+def _timing(label: str, samples: Sequence[Sample], server_cpu: Sequence[float] = ()) -> Timing:
+    return Timing(label, tuple(s.wall for s in samples), tuple(s.cpu for s in samples), tuple(server_cpu))
 
 
 def profile_run(admin_url: str, directory: Path, workdir: Path, prefix: str) -> pstats.Stats:
@@ -339,15 +358,15 @@ def bench_status(
     with scratch_database(admin_url, dbname) as url:
         common = ["--dir", str(directory), "--database-url", url]
         if populate == "run":
-            populate_s, _ = run_timed([*lockgate, "run", *common], cwd=workdir)
+            populate_s = run_timed([*lockgate, "run", *common], cwd=workdir).wall
         else:
             last = files[-1].name.partition("_")[0]
-            populate_s, _ = run_timed([*lockgate, "baseline", *common, "--version", last], cwd=workdir)
+            populate_s = run_timed([*lockgate, "baseline", *common, "--version", last], cwd=workdir).wall
         print(
             f"  populated {len(files)} migrations with `lockgate {populate}` in {populate_s:.1f} s",
             flush=True,
         )
-        _, document = run_timed([*lockgate, "status", "--json", *common], cwd=workdir)
+        document = run_timed([*lockgate, "status", "--json", *common], cwd=workdir).stdout
         counts = json.loads(document)["counts"]
         if counts["applied"] + counts["baselined"] != len(files) or counts["pending"] or counts["errors"]:
             raise BenchError(f"unexpected status after populating: {counts}")
@@ -357,15 +376,19 @@ def bench_status(
             "lockgate status --json": [*lockgate, "status", "--json", *common],
             "lockgate validate": [*lockgate, "validate", *common],
         }
-        samples: dict[str, list[float]] = {label: [] for label in commands}
+        samples: dict[str, list[Sample]] = {label: [] for label in commands}
         run_timed(commands["lockgate status"], cwd=workdir)  # warm the page cache like a second invocation
         for round_ in range(repeat):
             for label, command in commands.items():
-                elapsed, _ = run_timed(command, cwd=workdir)
-                samples[label].append(elapsed)
-            print(f"  round {round_ + 1}/{repeat} status {samples['lockgate status'][-1]:.3f} s", flush=True)
+                samples[label].append(run_timed(command, cwd=workdir))
+            latest = samples["lockgate status"][-1]
+            print(
+                f"  round {round_ + 1}/{repeat} status {latest.wall:.3f} s wall {latest.cpu:.3f} s CPU "
+                f"(load {load_average()})",
+                flush=True,
+            )
         stats = profile_lockgate(["status", *common], workdir, workdir / "status.prof") if profile else None
-    return [Timing(label, tuple(values)) for label, values in samples.items()], populate_s, stats
+    return [_timing(label, values) for label, values in samples.items()], populate_s, stats
 
 
 # -- profiling ---------------------------------------------------------------------------------------------------
@@ -427,35 +450,76 @@ SITE_NAMES = {
     "record_for": "history row re-read FOR UPDATE: ",
     "_set_timeouts": "set_config lock/statement_timeout: ",
     "upsert": "tracking row upsert: ",
+    "upsert_and_log": "tracking upsert + audit insert: ",
+    "_execute_body": "the file's statements: ",
     "log": "audit-log insert: ",
 }
 
 
-def run_profile_rows(stats: pstats.Stats, migrations: int) -> tuple[list[list[str]], str]:
-    """Per-migration server round trips of ``lockgate run``, by call site, and where the rest goes.
+def _uses_pipeline(func: Func) -> bool:
+    """Whether the function defined at ``func`` enters ``<connection>.pipeline()`` (read from its source).
 
-    A round trip is one wait of psycopg's ``Connection.wait`` (one query sent and its result read): each
-    ``execute``, plus the ``BEGIN`` and ``COMMIT`` that ``Connection.transaction()`` sends."""
-    rows = [["call site (per migration)", "round trips / migration", "profiled s (total)"]]
-    sites: list[tuple[str, int, float]] = []
+    cProfile cannot tell: ``pipeline()`` is a generator-based context manager, so its frames are attributed
+    to contextlib, not to the lockgate function that opened the block."""
+    filename, line, name = func
+    try:
+        tree = ast.parse(Path(filename).read_text())
+    except (OSError, SyntaxError):
+        return False
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name == name
+            and node.lineno <= line
+        ):
+            if node.lineno != line and not any(d.lineno == line for d in node.decorator_list):
+                continue
+            return any(
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "pipeline"
+                for call in ast.walk(node)
+            )
+    return False
+
+
+def run_profile_rows(stats: pstats.Stats, migrations: int) -> tuple[list[list[str]], str]:
+    """Per-migration queries and server round trips of ``lockgate run``, by call site.
+
+    Every ``Connection.execute`` is one query. Outside pipeline mode each query is one round trip (sent, then
+    its result awaited); a call site that sends its queries inside ``Connection.pipeline()`` costs one round
+    trip per pipeline block however many queries it holds. ``BEGIN`` and ``COMMIT`` come from
+    ``Connection.transaction()``. Sites that run fewer times than there are migrations (setup) are left out."""
+    rows = [["call site", "queries / migration", "round trips / migration", "profiled s (total)"]]
+    table: dict[Func, Any] = stats.stats  # type: ignore[attr-defined]
+    sites: list[tuple[str, int, int, float]] = []
     for caller, (calls, cumtime) in _callers(stats, "psycopg/connection.py", "execute").items():
         if "lockgate" in caller[0] and calls >= migrations:
-            label = _where(caller)
-            sites.append((SITE_NAMES.get(caller[2], "") + label, calls, cumtime))
+            label = SITE_NAMES.get(caller[2], "") + _where(caller)
+            if _uses_pipeline(caller):
+                # One pipeline block per call of the site, whatever the number of queries in it.
+                sites.append((label + " (pipelined)", calls, table[caller][1], cumtime))
+            else:
+                sites.append((label, calls, calls, cumtime))
     begin = _cumulative(stats, "psycopg/transaction.py", "__enter__")
     commit = _cumulative(stats, "psycopg/transaction.py", "__exit__")
-    sites += [("BEGIN (transaction enter)", *begin), ("COMMIT (transaction exit)", *commit)]
-    sites.sort(key=lambda site: -site[2])
-    for label, calls, cumtime in sites:
-        rows.append([label, f"{calls / migrations:.2f}", f"{cumtime:.2f}"])
+    sites += [
+        ("BEGIN (transaction enter)", begin[0], begin[0], begin[1]),
+        ("COMMIT (transaction exit)", commit[0], commit[0], commit[1]),
+    ]
+    sites.sort(key=lambda site: -site[3])
+    for label, calls, trips, cumtime in sites:
+        rows.append([label, f"{calls / migrations:.2f}", f"{trips / migrations:.2f}", f"{cumtime:.2f}"])
+    queries = sum(site[1] for site in sites) / migrations
+    round_trips = sum(site[2] for site in sites) / migrations
     waits = _cumulative(stats, "psycopg/connection.py", "wait")
     parse = _cumulative(stats, "lockgate/statements.py", "parse_sql")
     total = max(stats.total_tt, 1e-9)  # type: ignore[attr-defined]
     note = (
-        f"{waits[0] / migrations:.1f} round trips per migration in all (the psycopg loop makes 4: BEGIN, the "
-        f"file, INSERT, COMMIT); waiting on the server took "
-        f"{waits[1]:.1f} s of {total:.1f} s profiled ({100 * waits[1] / total:.0f} %). Parsing SQL "
-        f"(pglast, {parse[0]} files): {parse[1]:.2f} s; imports {_imports(stats):.2f} s."
+        f"{queries:.1f} queries and {round_trips:.1f} round trips per migration in all (the psycopg loop: 4 and 4 — "
+        f"BEGIN, the whole file, INSERT, COMMIT). Waiting on the server took {waits[1]:.1f} s of {total:.1f} s "
+        f"profiled ({100 * waits[1] / total:.0f} %). Parsing SQL (pglast, {parse[0]} files): {parse[1]:.2f} s; "
+        f"imports {_imports(stats):.2f} s."
     )
     return rows, note
 
@@ -487,11 +551,29 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.2f}"
 
 
+def paired_ratio(numerator: Timing, denominator: Timing) -> float:
+    """Median over rounds of the ratio within each round: both ran minutes apart, under similar load."""
+    return statistics.median(a / b for a, b in zip(numerator.samples, denominator.samples, strict=True))
+
+
 def run_table(timings: Sequence[Timing], migrations: int) -> list[list[str]]:
-    lockgate = timings[0].median
-    rows = [["contender", "median s", "min s", "max s", "ms / migration", "lockgate ÷ this"]]
+    lockgate = timings[0]
+    rows = [
+        [
+            "contender",
+            "median s",
+            "min s",
+            "max s",
+            "ms / migration",
+            "lockgate ÷ this (medians)",
+            "lockgate ÷ this (paired by round)",
+            "client CPU s",
+            "server CPU s",
+            "lockgate ÷ this (client + server CPU)",
+        ]
+    ]
     for timing in timings:
-        ratio = "—" if timing is timings[0] else f"{lockgate / timing.median:.2f}×"
+        first = timing is lockgate
         rows.append(
             [
                 timing.label,
@@ -499,20 +581,39 @@ def run_table(timings: Sequence[Timing], migrations: int) -> list[list[str]]:
                 _seconds(timing.best),
                 _seconds(timing.worst),
                 f"{timing.median * 1000 / migrations:.2f}",
-                ratio,
+                "—" if first else f"{lockgate.median / timing.median:.2f}×",
+                "—" if first else f"{paired_ratio(lockgate, timing):.2f}×",
+                f"{timing.cpu_median:.2f}",
+                _maybe(timing.server_cpu_median),
+                "—" if first else _ratio(lockgate.work_median, timing.work_median),
             ]
         )
     return rows
 
 
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    return "n/a" if numerator is None or not denominator else f"{numerator / denominator:.2f}×"
+
+
 def status_table(timings: Sequence[Timing]) -> list[list[str]]:
-    rows = [["command", "median s", "min s", "max s", f"target < {STATUS_TARGET_S:g} s"]]
+    rows = [["command", "median s", "min s", "max s", "CPU s", f"target < {STATUS_TARGET_S:g} s"]]
     for timing in timings:
         verdict = (
             "—" if "start-up" in timing.label else ("met" if timing.median < STATUS_TARGET_S else "MISSED")
         )
         rows.append(
-            [timing.label, _seconds(timing.median), _seconds(timing.best), _seconds(timing.worst), verdict]
+            [
+                timing.label,
+                _seconds(timing.median),
+                _seconds(timing.best),
+                _seconds(timing.worst),
+                f"{timing.cpu_median:.3f}",
+                verdict,
+            ]
         )
     return rows
 
@@ -590,8 +691,16 @@ def results_body(args: argparse.Namespace, findings: Findings) -> str:
             "`BEGIN; \\i file; INSERT ...; COMMIT;` per file. One process for all files, so it measures SQL "
             "work, not a thousand process start-ups (psql sends each statement separately, like lockgate).",
             markdown(run_table(run, args.migrations)),
-            f"Target `run` ≤ {RUN_TARGET}× the psycopg loop: **{ratio_loop:.2f}× — {verdict}**. "
-            f"(lockgate ÷ psql: {run[0].median / run[2].median:.2f}×.)",
+            f"Target `run` ≤ {RUN_TARGET}× the psycopg loop (wall clock): **{ratio_loop:.2f}× — {verdict}** "
+            f"(ratio of medians; {paired_ratio(run[0], run[1]):.2f}× as the median of per-round ratios; "
+            f"{_ratio(run[0].work_median, run[1].work_median)} in CPU work, client + server). "
+            f"lockgate ÷ psql: {run[0].median / run[2].median:.2f}×. Extra wall time over the loop: "
+            f"{(run[0].median - run[1].median) * 1000 / args.migrations:.1f} ms a migration.",
+            "*Client CPU* is the contender process's own user + system time; *server CPU* is that of the "
+            "PostgreSQL backends serving its database (sampled from `/proc` every 50 ms; `n/a` for a remote "
+            "server). Wall time swings with whatever else the machine runs, CPU work hardly does, so when the "
+            "load average above is high the CPU ratio is the steadier comparison; commit fsyncs (one per "
+            "migration for every contender) are in wall time only.",
         ]
     if status:
         how = (
@@ -600,6 +709,7 @@ def results_body(args: argparse.Namespace, findings: Findings) -> str:
             else "`lockgate run` (every file really applied)"
         )
         status_median = next(t.median for t in status if t.label == "lockgate status")
+        status_cpu = next(t.cpu_median for t in status if t.label == "lockgate status")
         verdict = "met" if status_median < STATUS_TARGET_S else "MISSED"
         parts += [
             f"### `status` / `validate` over {args.status_migrations} applied migrations, median of {args.repeat}",
@@ -608,7 +718,14 @@ def results_body(args: argparse.Namespace, findings: Findings) -> str:
             f"{populate_s:.1f} s. Each command is a fresh process; wall time includes start-up "
             "(the first row is the bare interpreter + CLI start-up for comparison).",
             markdown(status_table(status)),
-            f"Target `status` < {STATUS_TARGET_S:g} s including start-up: **{status_median:.3f} s — {verdict}**.",
+            f"Target `status` < {STATUS_TARGET_S:g} s including start-up: **{status_median:.3f} s — {verdict}**. "
+            "*CPU s* is the command's own user + system time, which the machine's load hardly changes"
+            + (
+                f": at {status_cpu:.2f} s it is over the target by itself, so `status` misses it even on an "
+                "idle machine."
+                if status_cpu >= STATUS_TARGET_S
+                else "."
+            ),
         ]
     return "\n\n".join(parts + profile_text(findings, args.migrations))
 
