@@ -57,6 +57,12 @@ def tables(url: str) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def history_rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM public.schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
 def open_pull_request(workspace: Workspace, files: dict[str, str | None]) -> tuple[str, str, str]:
     """(base sha, PR head sha, merge sha) with the PR branch adding ``files`` on top of main."""
     base = workspace.git("rev-parse", "main")
@@ -97,7 +103,8 @@ def test_good_pull_request_gets_a_plan_comment_and_leaves_the_database_untouched
     assert "20250829120000" in comment["body"] and "add_user_preferences" in comment["body"]
     assert "SHARE ROW EXCLUSIVE on accounts" in comment["body"]
     assert run.outputs["comment-url"].endswith(f"#issuecomment-{comment['id']}")
-    assert tables(db_url) == before  # read-only: no table created, no history row written
+    assert tables(db_url) == before  # read-only: no table created ...
+    assert history_rows(db_url) == 1  # ... and no history row written
     report = json.loads(Path(run.outputs["report-json"]).read_text())
     assert report["plan"][0]["file"] == PREFS
     assert "check passed" in run.summary
@@ -223,30 +230,39 @@ def test_database_password_never_appears_anywhere(
 ) -> None:
     password = "s3cret-Pa55word-lg"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f"DROP ROLE IF EXISTS lg_ci_{PR}")
-        conn.execute(f"CREATE ROLE lg_ci_{PR} LOGIN SUPERUSER PASSWORD '{password}'")
-    secret_url = psycopg.conninfo.make_conninfo(db_url, user=f"lg_ci_{PR}", password=password)
-    secret_url = _as_url(secret_url)
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'lg_ci'").fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(f"{verb} ROLE lg_ci LOGIN SUPERUSER PASSWORD '{password}'")
+    secret_url = url_with_password(db_url, "lg_ci", password)
     base = based.git("rev-parse", "main")
-    checked = check(
-        based, secret_url, {PREFS: PREFS_TX_SQL, "migrations/20250831000000_bad.sql": "SELEC 1;\n"}
-    )
+    bad = "migrations/20250831000000_bad.sql"
+    checked = check(based, secret_url, {PREFS: PREFS_TX_SQL, bad: "SELEC 1;\n"})
     merge = based.git("rev-parse", "HEAD")
     fake_github.commit_pulls[merge] = [PR]
     applied = based.run("push", based.push_event(base, merge), merge, {"database-url": secret_url})
 
+    # Both runs reached the database and failed for the SQL, not for the connection.
     assert checked.failed and applied.failed
+    report = json.loads(Path(applied.outputs["report-json"]).read_text())
+    assert {issue["code"] for issue in report["issues"]} == {"invalid-sql"}
+    assert report["database"].startswith("postgresql://lg_ci:***@")
     masks = [line for line in checked.stdout.splitlines() if line.startswith("::add-mask::")]
     assert any(password in line for line in masks)  # the runner is told to hide it ...
     texts = [checked.log, applied.log, checked.summary, applied.summary, *fake_github.bodies(PR)]
     for run in (checked, applied):
         texts += [Path(run.outputs["report-json"]).read_text(), json.dumps(run.outputs)]
     assert all(password not in text for text in texts)  # ... and nothing else ever contains it
-    assert any("***" in text for text in texts)
+    assert any("lg_ci:***@" in text for text in texts)
 
 
-def _as_url(conninfo: str) -> str:
+def url_with_password(conninfo: str, user: str, password: str) -> str:
+    """A ``postgresql://user:password@...`` URL to the same database (socket directories as ``?host=``)."""
     params = psycopg.conninfo.conninfo_to_dict(conninfo)
-    host = params.get("host", "localhost")
-    port = params.get("port", "5432")
-    return f"postgresql://{params['user']}:{params['password']}@{host}:{port}/{params['dbname']}"
+    host, port, dbname = (
+        str(params.get("host", "localhost")),
+        str(params.get("port", "5432")),
+        params["dbname"],
+    )
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{dbname}?host={host}&port={port}"
+    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
