@@ -102,17 +102,16 @@ async function signIn(event) {
 async function openDashboard() {
   $("login").hidden = true;
   showBanner("");
+  // Visible before rendering, so the chart can be drawn at the width it will really have.
+  $("dashboard").hidden = false;
   try {
     await refresh();
   } catch (error) {
-    if (error.status !== 401) {
-      $("dashboard").hidden = true;
-      showBanner(error.message);
-      if (error.status === 403) signOut(`This user is not an admin: ${error.message}`);
-    }
+    $("dashboard").hidden = true;
+    if (error.status === 403) signOut(`This user is not an admin: ${error.message}`);
+    else if (error.status !== 401) showBanner(error.message);
     return;
   }
-  $("dashboard").hidden = false;
   $("sign-out").hidden = false;
 }
 
@@ -198,14 +197,13 @@ function showResult(kind, message, details) {
   box.hidden = false;
 }
 
+// The message already names file:line, the error and its SQLSTATE; PostgreSQL's detail and hint come below.
 function failureDetails(document) {
   const failed = (document.results || []).find((r) => r.outcome === "failed");
   if (!failed || !failed.error) return "";
-  const error = failed.error;
-  const lines = [`${failed.file}${error.line ? `:${error.line}` : ""}`, error.message];
-  if (error.sqlstate) lines.push(`SQLSTATE ${error.sqlstate}`);
-  if (error.detail) lines.push(`detail: ${error.detail}`);
-  if (error.hint) lines.push(`hint: ${error.hint}`);
+  const lines = [];
+  if (failed.error.detail) lines.push(`detail: ${failed.error.detail}`);
+  if (failed.error.hint) lines.push(`hint: ${failed.error.hint}`);
   return lines.join("\n");
 }
 
@@ -261,13 +259,13 @@ function renderHistory(page) {
     el(
       "tr",
       {},
-      el("td", { class: "when", text: formatWhen(entry.logged_at) }),
-      el("td", { text: entry.action }),
-      el("td", { text: entry.migration_id || "" }),
-      el("td", { class: outcomeClass(entry.outcome), text: entry.outcome }),
-      el("td", { class: "num", text: formatMs(entry.execution_time_ms) }),
-      el("td", { class: "wide", text: who(entry) }),
-      el("td", { class: "error", text: entry.error_message || "" }),
+      el("td", { class: "when", "data-label": "When", text: formatWhen(entry.logged_at) }),
+      el("td", { "data-label": "Action", text: entry.action }),
+      el("td", { "data-label": "Migration", text: entry.migration_id || "" }),
+      el("td", { class: outcomeClass(entry.outcome), "data-label": "Outcome", text: entry.outcome }),
+      el("td", { class: "num", "data-label": "Time", text: formatMs(entry.execution_time_ms) }),
+      el("td", { "data-label": "Who", text: who(entry) }),
+      el("td", { class: "error", "data-label": "Error", text: entry.error_message || "" }),
     ),
   );
   $("history").querySelector("tbody").replaceChildren(...rows);
@@ -297,7 +295,8 @@ function renderChart(entries) {
     box.replaceChildren(el("p", { class: "empty", text: "No migration has run yet: the chart fills in as migrations are applied." }));
     return;
   }
-  const width = 720;
+  // Drawn at the box's own width so that labels keep their size on a phone instead of shrinking with it.
+  const width = Math.max(300, Math.round(box.clientWidth || 720));
   const height = 220;
   const left = 56;
   const bottom = 34;
@@ -328,11 +327,12 @@ function renderChart(entries) {
     bar.append(title);
     chart.append(bar);
   });
-  const every = Math.max(1, Math.ceil(runs.length / 8));
+  const every = Math.max(1, Math.ceil(runs.length / Math.max(2, Math.floor(width / 110))));
   runs.forEach((run, index) => {
     if (index % every !== 0) return;
     const label = svg("text", { x: left + index * slot + slot / 2, y: height - bottom + 16, "text-anchor": "middle" });
-    label.textContent = String(run.version || "").slice(0, 8);
+    const name = run.name || run.migration_id || "";
+    label.textContent = name.length > 16 ? `${name.slice(0, 15)}…` : name;
     chart.append(label);
   });
   box.replaceChildren(chart);

@@ -1,0 +1,188 @@
+"""The dashboard in real headless Chromium (Debian's ``chromium``, driven by Playwright) against a live server.
+
+Kept to a few end-to-end journeys: sign in, see what is pending, run it, see it applied and in the history;
+and a failing migration showing its error. Set ``LOCKGATE_SCREENSHOTS=docs/img`` to refresh the README's
+screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from api_helpers import ADMIN_TOKEN, JWT_SECRET, add, make_jwt
+
+from lockgate.api.app import create_app
+from lockgate.api.settings import ApiSettings, parse_admin_tokens
+from lockgate.config import load_config
+from lockgate.db import DatabaseTarget
+
+CHROMIUM = Path(os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium"))
+SAMPLE = Path(__file__).resolve().parents[2] / "migrations"
+
+pytestmark = [
+    pytest.mark.db,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is missing: run .ci/install-browser.sh (apt-get install chromium)",
+    ),
+]
+
+if CHROMIUM.exists():
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--headless",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_url(project: Path, db_url: str) -> Iterator[str]:
+    """``lockgate serve`` for the test's project and database, on a free loopback port."""
+    config = load_config(cwd=project, overrides={"database_url": db_url}, environ={})
+    settings = ApiSettings(admin_token_digests=parse_admin_tokens(ADMIN_TOKEN), jwt_secret=JWT_SECRET)
+    app = create_app(config, DatabaseTarget(db_url, "test"), settings)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    errors: list[str] = []
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield opened
+    context.close()
+    # A CSP violation or a script error shows up here; 401/422 answers the app expects are logged as
+    # "Failed to load resource", which is the browser's notice, not ours.
+    assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+def screenshot(page: Page, name: str) -> None:
+    directory = os.environ.get("LOCKGATE_SCREENSHOTS")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(directory) / name), full_page=True)
+
+
+def sign_in(page: Page, url: str, token: str) -> None:
+    page.goto(url)
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#token", token)
+    page.click("#login-form button[type=submit]")
+
+
+def test_sign_in_run_pending_and_see_the_history(page: Page, live_url: str, project: Path) -> None:
+    shutil.copytree(SAMPLE, project / "migrations", dirs_exist_ok=True)
+    pending = sorted(p.stem for p in (project / "migrations").glob("*.sql"))
+
+    sign_in(page, live_url, make_jwt())
+    expect(page.locator("#health")).to_have_text("Pending")
+    expect(page.locator("#pending li")).to_have_count(len(pending))
+    expect(page.locator("#history-empty")).to_be_visible()
+    expect(page.locator("#chart .empty")).to_have_text(
+        "No migration has run yet: the chart fills in as migrations are applied."
+    )
+
+    page.click("#run")
+    expect(page.locator("#confirm")).to_be_visible()
+    expect(page.locator("#confirm-text")).to_contain_text(f"{len(pending)} pending migration(s)")
+    page.click("#confirm button[value=cancel]")
+    expect(page.locator("#health")).to_have_text("Pending")
+
+    page.click("#run")
+    page.click("#confirm-ok")
+    expect(page.locator("#result")).to_contain_text(f"applied {len(pending)} migration(s)")
+    expect(page.locator("#health")).to_have_text("Healthy")
+    expect(page.locator("#pending li")).to_have_text(
+        ["Nothing pending: every migration file has been applied."]
+    )
+    rows = page.locator("#history tbody tr")
+    expect(rows.first).to_contain_text("api-run")
+    expect(rows).to_have_count(len(pending) + 1)
+    expect(rows.nth(1)).to_contain_text(pending[-1])
+    expect(page.locator("#chart rect")).to_have_count(len(pending))
+    expect(page.locator("#run")).to_be_disabled()
+    screenshot(page, "dashboard.png")
+
+    # Kept for the tab only: a reload stays signed in, a new tab (context) asks again.
+    page.reload()
+    expect(page.locator("#health")).to_have_text("Healthy")
+    other = page.context.browser
+    assert other is not None
+    fresh = other.new_page()
+    fresh.goto(live_url)
+    expect(fresh.locator("#login")).to_be_visible()
+    fresh.close()
+
+    page.click("#sign-out")
+    sign_in(page, live_url, "wrong-token-0123456789")
+    expect(page.locator("#banner")).to_contain_text("Sign-in refused")
+    expect(page.locator("#login")).to_be_visible()
+    expect(page.locator("#dashboard")).to_be_hidden()
+
+
+def test_failing_migration_shows_its_error(page: Page, live_url: str, project: Path) -> None:
+    add(project, "20250101000000_create_notes.sql", "CREATE TABLE notes (id bigint PRIMARY KEY);\n")
+    add(
+        project,
+        "20250102000000_broken.sql",
+        "-- the table is misspelt\n\nALTER TABLE notes ADD COLUMN body text;\nALTER TABLE missing\n  ADD COLUMN x int;\n",
+    )
+    sign_in(page, live_url, ADMIN_TOKEN)
+    expect(page.locator("#pending li")).to_have_count(2)
+    page.click("#run")
+    page.click("#confirm-ok")
+    result = page.locator("#result")
+    expect(result).to_contain_text('20250102000000_broken.sql:4: relation "missing" does not exist')
+    expect(result).to_contain_text("SQLSTATE 42P01")
+    expect(page.locator("#health")).to_have_text("Failed")
+    expect(page.locator("#history tbody tr").first).to_contain_text("api-run")
+    expect(page.locator("#history tbody tr").first).to_contain_text('relation "missing" does not exist')
+    expect(page.locator("#chart rect.bar-failed")).to_have_count(1)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.locator("#health")).to_have_text("Failed")
+    expect(page.locator("#chart rect")).to_have_count(2)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page scrolls sideways on a phone by {overflow}px"
+    screenshot(page, "dashboard-phone-failed.png")
