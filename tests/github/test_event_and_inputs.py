@@ -44,6 +44,12 @@ def test_dispatch_applies_and_unknown_events_only_check(tmp_path: Path) -> None:
     assert env_for(tmp_path, "pull_request", {}).resolve_mode("apply") == ("apply", None)
 
 
+def test_merge_queue_is_checked_against_the_queue_base(tmp_path: Path) -> None:
+    env = env_for(tmp_path, "merge_group", {"merge_group": {"head_sha": "aaa", "base_sha": "bbb"}})
+    assert env.resolve_mode("auto") == ("check", None)
+    assert (env.base_sha, env.pull_request_number) == ("bbb", None)
+
+
 def test_unreadable_event_payload_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="GITHUB_EVENT_PATH"):
         ActionEnv.from_environ({"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")})
@@ -57,6 +63,7 @@ def test_unreadable_event_payload_is_a_config_error(tmp_path: Path) -> None:
         ({"INPUT_FAIL_ON": "info"}, "input fail-on"),
         ({"INPUT_DRY_RUN": "maybe"}, "input dry-run: expected true or false"),
         ({"INPUT_DRY_RUN": "true"}, "needs shadow-database-url"),
+        ({"INPUT_LOCK_TIMEOUT": "soon"}, "input lock-timeout: expected a duration"),
         ({"INPUT_DATABASE_URL": "postgres://x", "INPUT_SHADOW_DATABASE_URL": "postgres://x"}, "must not be"),
     ],
 )

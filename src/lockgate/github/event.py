@@ -77,10 +77,14 @@ class ActionEnv:
 
     @property
     def base_sha(self) -> str | None:
-        """What the change is compared with: the PR base, or the commit before a push."""
+        """What the change is compared with: the PR base, the merge queue's base, or the commit before
+        a push."""
         base = self.pull_request.get("base")
         if isinstance(base, Mapping) and isinstance(base.get("sha"), str):
             return str(base["sha"])
+        group = self.event.get("merge_group")
+        if isinstance(group, Mapping) and isinstance(group.get("base_sha"), str):
+            return str(group["base_sha"])
         before = self.event.get("before")
         if isinstance(before, str) and before and before != NULL_SHA:
             return before

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lockgate.durations import parse_duration_ms
 from lockgate.errors import ConfigError
 
 MODES = ("auto", "check", "apply")
@@ -69,6 +70,11 @@ class ActionInputs:
             dry_run=_flag(env, "dry-run"),
             lock_timeout=_text(env, "lock-timeout"),
         )
+        if inputs.lock_timeout is not None:
+            try:
+                parse_duration_ms(inputs.lock_timeout)
+            except ValueError as exc:
+                raise ConfigError(f"input lock-timeout: {exc}") from None
         if inputs.dry_run and not inputs.shadow_database_url:
             raise ConfigError("input dry-run: needs shadow-database-url (a dry run never touches the target)")
         if inputs.shadow_database_url and inputs.shadow_database_url == inputs.database_url:
