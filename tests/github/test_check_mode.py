@@ -177,3 +177,29 @@ def test_project_in_a_subdirectory_reports_repository_relative_paths(
     assert [row.file for row in report.plan] == [f"db/{index}"]
     assert report.plan[0].lint_warnings == 1
     assert f"::warning file=db/{index},line=1" in out
+
+
+def test_unreachable_database_still_publishes_a_masked_report(
+    repo: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lockgate.github.command import run_command
+
+    base, head, merge = open_pull_request(repo, {PREFS: PREFS_TX_SQL})
+    summary = repo.temp / "summary.md"
+    url = "postgresql://app:n0t-the-pa55@127.0.0.1:1/postgres?connect_timeout=2"
+    environ = {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(repo.pull_request_event(7, base, head)),
+        "GITHUB_SHA": merge,
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "RUNNER_TEMP": str(repo.temp),
+        "INPUT_DATABASE_URL": url,
+    }
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit) as exited:
+        run_command.main([], standalone_mode=False)
+    assert exited.value.code == 2
+    out = capsys.readouterr().out
+    assert "::error title=lockgate::" in out and "n0t-the-pa55" not in out + summary.read_text()
+    assert "check failed" in summary.read_text()

@@ -15,7 +15,7 @@ from lockgate.github.changes import PullRequestDiff, migration_changes
 from lockgate.github.checks import immutability_issues, lint_files, lint_issue, naming_issues
 from lockgate.github.event import ActionEnv
 from lockgate.github.inputs import ActionInputs
-from lockgate.github.model import CHECK, ActionReport, Issue, RunRow
+from lockgate.github.model import ActionReport, Issue, RunRow
 from lockgate.github.plan_view import (
     APPLIED_STATES,
     latest_applied_version,
@@ -168,6 +168,3 @@ def _dry_run(url: str, config: Config, root: Path, workflow: Workflow, report: A
 def verdict_ok(report: ActionReport, fail_on: str) -> bool:
     failing = {"error", "warning"} if fail_on == "warning" else {"error"}
     return report.ok and not any(issue.severity in failing for issue in report.issues)
-
-
-__all__ = ["CHECK", "run_check", "verdict_ok"]

@@ -23,7 +23,7 @@ from lockgate.errors import EXIT_OK, EXIT_USAGE, LockgateError
 from lockgate.github.event import ActionEnv
 from lockgate.github.inputs import ActionInputs
 from lockgate.github.markdown import render_comment, render_summary
-from lockgate.github.model import APPLY, ActionReport, Issue, write_report
+from lockgate.github.model import APPLY, CHECK, ActionReport, Issue, write_report
 from lockgate.github.workflow import Workflow
 
 EXIT_FAILED = 1
@@ -44,10 +44,14 @@ def mask() -> None:
 @github.command("run")
 def run_command() -> None:
     """Check (pull requests) or apply (push, dispatch); exit 1 when the check or a migration fails."""
-    env = ActionEnv.from_environ()
     urls = [os.environ.get("INPUT_DATABASE_URL"), os.environ.get("INPUT_SHADOW_DATABASE_URL")]
+    try:
+        env = ActionEnv.from_environ()
+    except LockgateError as exc:  # no event, no report: say why in one annotation
+        Workflow(urls).annotate("error", str(exc), title="lockgate")
+        sys.exit(EXIT_USAGE)
     workflow = Workflow(urls, output_file=env.output_file, summary_file=env.summary_file)
-    report = ActionReport(mode="check", meta=_meta(env))
+    report = ActionReport(mode=CHECK, meta=_meta(env))
     code = EXIT_OK
     try:
         code = execute(env, ActionInputs.from_environ(), workflow, report)
