@@ -42,7 +42,7 @@ def test_lockgate_run_is_what_supabase_db_push_would_have_done(
     assert sorted(rows) == versions
     for path in (sb_project / "supabase" / "migrations").glob("*.sql"):
         version, name = path.name[: -len(".sql")].split("_", 1)
-        assert rows[version] == (name, split_statements(path.read_text(encoding="utf-8")))
+        assert rows[version] == (name, split_statements(path.read_bytes().decode("utf-8")))
     listed = migration_list(supabase("migration", "list"))
     assert listed == [(v, v) for v in versions]
     dry = supabase("db", "push", "--dry-run")
@@ -55,18 +55,23 @@ def test_supabase_push_then_adopt_then_status_is_clean(
 ) -> None:
     versions = copy_sample(sb_project)
     shutil.copy(FIXTURES / "20250901000000_split_tricky.sql", sb_project / "supabase" / "migrations")
+    # Windows line endings and multi-byte text are stored by the CLI as they are in the file.
+    (sb_project / "supabase" / "migrations" / "20250901000100_crlf.sql").write_bytes(
+        "-- Crème brûlée ☕; notes\r\nCREATE TABLE public.crlf (id int);\r\n\r\nCOMMENT ON TABLE public.crlf IS 'é;ü';\r\n".encode()
+    )
+    versions.append("20250901000100")
     pushed = supabase("db", "push")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     # The CLI's own rows are exactly what lockgate's splitter produces for the same files.
     for path in (sb_project / "supabase" / "migrations").glob("*.sql"):
         stored = supabase_rows(conn)[path.name.split("_", 1)[0]][1]
-        assert stored == split_statements(path.read_text(encoding="utf-8")), path.name
+        assert stored == split_statements(path.read_bytes().decode("utf-8")), path.name
     blocked = lockgate("run")
     assert blocked.code == 1 and "lockgate adopt" in blocked.err, blocked.text
     assert "not-adopted" in lockgate("validate").err
     adopted = lockgate("adopt")
     assert adopted.code == 0, adopted.text
-    assert f"{len(versions) + 1} adopted" in adopted.out and "0 warning(s)" in adopted.out
+    assert f"{len(versions) + 1} adopted" in adopted.out and "0 warning(s)" in adopted.out, adopted.text
     status = lockgate("status")
     assert status.code == 0 and "no validation problems" in status.out, status.text
     assert lockgate("validate").code == 0
@@ -105,6 +110,33 @@ def test_file_edited_after_push_is_reported_by_adopt_and_validate(
     validated = lockgate("validate")
     assert "[supabase-statements-differ]" in validated.err and f"{path.name}:{line}" in validated.err
     assert validated.code == 0  # a warning: the database has the pushed version, nothing is broken
+    # A pushed version whose file is gone: lockgate says so (and how to fix it) before `db push` fails on it.
+    (sb_project / "supabase" / "migrations" / "20250828100300_backup_functions.sql").unlink()
+    missing = lockgate("validate")
+    assert (
+        missing.code == 1
+        and "[supabase-missing-file] version 20250828100300 (backup_functions)" in missing.err
+    )
+    dry = supabase("db", "push", "--dry-run")
+    assert dry.returncode != 0 and "20250828100300" in dry.stdout + dry.stderr
+
+
+def test_non_ascii_dollar_tags_and_identifiers_split_like_the_cli(
+    sb_project: Path, supabase: Supabase, conn: psycopg.Connection
+) -> None:
+    text = 'SELECT $é$a;b$é$;\nSELECT 1 AS "é;x";\nSELECT $ü1$ ; $ü1$ AS "naïve"\n'
+    (sb_project / "supabase" / "migrations" / "20250101000000_tags.sql").write_text(text, encoding="utf-8")
+    pushed = supabase("db", "push")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert supabase_rows(conn)["20250101000000"][1] == split_statements(text)
+    assert len(split_statements(text)) == 3
+
+
+def test_adopt_without_supabase_history_is_one_line(sb_project: Path, lockgate: Lockgate) -> None:
+    copy_sample(sb_project)
+    result = lockgate("adopt")
+    assert result.code == 1 and "nothing to adopt" in result.err and "lockgate baseline" in result.err
+    assert len(result.err.strip().splitlines()) == 1
 
 
 def test_failed_migration_leaves_no_supabase_row_and_non_transactional_gets_one(

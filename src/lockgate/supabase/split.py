@@ -9,9 +9,8 @@ comments, whitespace and the trailing semicolon, so it cannot be used here.
 
 Quirks kept on purpose because the CLI has them:
 
-- the scanner advances one *byte* at a time, so a multi-byte UTF-8 character is seen as the character
-  followed by U+FFFD for each continuation byte (a dollar-quote tag with non-ASCII letters is therefore
-  not a tag for the CLI);
+- windows (the closing ``$tag$``, ``*/``, ``end``) are compared as UTF-8 bytes, case-insensitively only
+  for ``atomic``/``end``; dollar-quote tags may contain any Unicode letter or digit;
 - ``-`` or ``/`` alone leaves the ready state for one character;
 - any word ending in ``atomic`` right after whitespace opens a ``BEGIN ATOMIC`` body that ends at the
   next ``end``, and ``(`` opens a group that ends at the next ``)``: semicolons inside do not split;
@@ -192,11 +191,11 @@ def _tokens(buf: bytes) -> list[tuple[int, bytes]]:
     tokens: list[tuple[int, bytes]] = []
     state: _State = _Ready()
     start = 0
-    for index in range(len(buf)):
-        # The CLI's loop steps one byte at a time (it adds the loop variable's width, always 1, not the
-        # decoded rune's), so continuation bytes are seen as U+FFFD with a window ending mid-character.
+    index = 0
+    while index < len(buf):
         char, width = _decode_at(buf, index)
         end = index + width
+        index = end
         next_state = state.step(char, buf, start, end)
         if next_state is None:
             tokens.append((start, buf[start:end]))
