@@ -20,6 +20,7 @@ Quirks kept on purpose because the CLI has them:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -31,6 +32,11 @@ _GO_SPACE = frozenset(
     "\u2028\u2029\u202f\u205f\u3000"
 )
 _REPLACEMENT = "\ufffd"
+# The only characters that leave the ready state (see _Ready.step).
+_READY_SPECIAL = re.compile(rb"[$'\"\-/\\;(cC]")
+# ... and, inside a group or BEGIN ATOMIC body, the last character of its closing ")" or "end".
+_ATOMIC_PAREN = re.compile(rb"[$'\"\-/\\;(cC)]")
+_ATOMIC_END = re.compile(rb"[$'\"\-/\\;(cCdD]")
 
 
 class _State:
@@ -186,13 +192,40 @@ def _go_trim_space(text: str) -> str:
     return text[start:end]
 
 
-def _tokens(buf: bytes) -> list[tuple[int, bytes]]:
-    """The raw pieces the CLI's scanner emits (with their byte offsets), each ending with its ``;``."""
+def _tokens(buf: bytes, *, fast: bool = True) -> list[tuple[int, bytes]]:
+    """The raw pieces the CLI's scanner emits (with their byte offsets), each ending with its ``;``.
+
+    ``fast=False`` steps through every character like the CLI; the tests check both agree."""
     tokens: list[tuple[int, bytes]] = []
     state: _State = _Ready()
     start = 0
     index = 0
     while index < len(buf):
+        # Fast paths, exactly equivalent to stepping through every character: in these states only the
+        # characters jumped to can change anything.
+        kind = type(state) if fast else None
+        if kind is _Ready:
+            special = _READY_SPECIAL.search(buf, index)
+            if special is None:
+                break
+            index = special.start()
+        elif kind is _Dollar:
+            delimiter = state.delimiter  # type: ignore[attr-defined]
+            found = buf.find(delimiter, max(start, index + 1 - len(delimiter)))
+            if found == -1:
+                break
+            index = max(index, found + len(delimiter) - 1)
+        elif kind is _Quote and not state.escape:  # type: ignore[attr-defined]
+            found = buf.find(state.delimiter.encode(), index)  # type: ignore[attr-defined]
+            if found == -1:
+                break
+            index = found
+        elif kind is _Atomic and type(state.previous) is _Ready:  # type: ignore[attr-defined]
+            pattern = _ATOMIC_PAREN if state.delimiter == b")" else _ATOMIC_END  # type: ignore[attr-defined]
+            special = pattern.search(buf, index)
+            if special is None:
+                break
+            index = special.start()
         char, width = _decode_at(buf, index)
         end = index + width
         index = end
@@ -220,13 +253,15 @@ def split_with_lines(text: str) -> list[SupabaseStatement]:
     """The statements ``supabase db push`` would run and record for a file containing ``text``."""
     buf = text.encode("utf-8")
     statements = []
+    line, counted = 1, 0
     for start, token in _tokens(buf):
+        line += buf.count(b"\n", counted, start)
+        counted = start
         decoded = token.decode("utf-8", errors="replace")
         piece = _go_trim_space(decoded.rstrip(";"))
         if piece:
             leading = decoded[: decoded.index(piece)]
-            line = buf.count(b"\n", 0, start) + leading.count("\n") + 1
-            statements.append(SupabaseStatement(piece, line))
+            statements.append(SupabaseStatement(piece, line + leading.count("\n")))
     return statements
 
 
