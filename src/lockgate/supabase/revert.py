@@ -260,7 +260,9 @@ def _drop_index(node: Any, definitions: _Definitions) -> list[str]:
         )
     schema = node.relation.schemaname
     name = f"{quote_ident(schema)}.{quote_ident(node.idxname)}" if schema else quote_ident(node.idxname)
-    return [f"DROP INDEX IF EXISTS {name}"]
+    # An index built CONCURRENTLY is dropped CONCURRENTLY: the file then runs outside a transaction, as the
+    # original had to, and writers are not blocked while it runs.
+    return [f"DROP INDEX {'CONCURRENTLY ' if node.concurrent else ''}IF EXISTS {name}"]
 
 
 def _replace_or_drop(node: Any, definitions: _Definitions) -> list[str]:
