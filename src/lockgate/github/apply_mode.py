@@ -63,7 +63,7 @@ def failure_issue(row: RunRow, result: MigrationResult) -> Issue:
     return Issue(
         source="run",
         severity="error",
-        code=(error.sqlstate if error and error.sqlstate else "migration-failed"),
+        code="migration-failed",
         message=" ".join(parts),
         file=row.file,
         line=row.line,

@@ -33,6 +33,11 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").replace("@", "@\u200b")
 
 
+def code(text: object) -> str:
+    """Text as an inline code span inside a table cell or list item (mentions do not fire in code)."""
+    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
 def verdict(report: ActionReport) -> str:
     if report.mode == APPLY:
         return _apply_verdict(report)
@@ -53,7 +58,7 @@ def _apply_verdict(report: ActionReport) -> str:
     applied = sum(1 for run in report.runs if run.outcome == "applied")
     failed = report.failed_run
     if failed is not None:
-        return f"❌ **lockgate: migration failed** — `{failed.migration_id}` rolled back; {applied} applied before it"
+        return f"❌ **lockgate: migration failed** — {code(failed.migration_id)} rolled back; {applied} applied before it"
     if not report.ok:
         return "❌ **lockgate: nothing applied** — validation failed"
     if applied:
@@ -81,7 +86,7 @@ def plan_table(rows: Iterable[PlanRow]) -> list[str]:
         )
         locks = "<br>".join(cell(lock) for lock in row.locks) or "none"
         lines.append(
-            f"| {index} | {version} | `{cell(row.name)}` | {transaction} | {locks} | {lint or 'clean'} |"
+            f"| {index} | {version} | {code(row.name)} | {transaction} | {locks} | {lint or 'clean'} |"
         )
     return lines
 
@@ -91,17 +96,17 @@ def run_table(rows: Iterable[RunRow]) -> list[str]:
     for row in rows:
         outcome = f"❌ {row.outcome}" if row.outcome == "failed" else row.outcome
         lines.append(
-            f"| `{cell(row.migration_id)}` | {outcome} | {format_ms(row.duration_ms)} | "
+            f"| {code(row.migration_id)} | {outcome} | {format_ms(row.duration_ms)} | "
             f"{'yes' if row.transactional else 'no'} |"
         )
     return lines
 
 
 def issue_line(issue: Issue) -> str:
-    where = f"`{cell(issue.where)}` " if issue.where else ""
-    code = f"[{issue.code}]({issue.url})" if issue.url else issue.code
+    where = f"{code(issue.where)} " if issue.where else ""
+    rule = f"[{issue.code}]({issue.url})" if issue.url else issue.code
     text = (
-        f"- {_ICONS.get(issue.severity, '')} {where}**{_SOURCES.get(issue.source, issue.source)}** {code}: "
+        f"- {_ICONS.get(issue.severity, '')} {where}**{_SOURCES.get(issue.source, issue.source)}** {rule}: "
     )
     text += cell(issue.message)
     if issue.help:
@@ -119,7 +124,7 @@ def footer(report: ActionReport) -> str:
     if report.mode == APPLY and meta.get("actor"):
         parts.append(f"by {meta['actor']}")
     if report.database:
-        parts.append(f"database `{cell(report.database)}`")
+        parts.append(f"database {code(report.database)}")
     return "<sub>" + " · ".join(parts) + "</sub>"
 
 
