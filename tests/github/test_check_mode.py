@@ -159,6 +159,9 @@ def test_on_change_does_not_open_a_comment_for_a_pr_without_migrations(fake_gith
     }
     post_comment(env, inputs, quiet, Workflow([], out=io.StringIO()))
     assert fake_github.bodies(8) == []
+    never = ActionInputs(github_token=ACTIONS_TOKEN, comment="never")
+    post_comment(env, never, {**quiet, "relevant": True}, Workflow([], out=io.StringIO()))
+    assert fake_github.requests == []  # comment: never does not even call the API
     post_comment(env, inputs, {**quiet, "relevant": True}, Workflow([], out=io.StringIO()))
     assert len(fake_github.ours(8)) == 1
 
