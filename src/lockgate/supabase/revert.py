@@ -181,8 +181,21 @@ def _remember_created(node: Any, created: _Created) -> None:
         created.types.add(_relation_key(node.typevar))
 
 
+# Statements that change no schema object: session settings, maintenance, locks, savepoints.
+_NOTHING_TO_UNDO = (
+    ast.VariableSetStmt,
+    ast.VacuumStmt,
+    ast.ReindexStmt,
+    ast.ClusterStmt,
+    ast.RefreshMatViewStmt,
+    ast.LockStmt,
+    ast.TransactionStmt,
+    ast.CheckPointStmt,
+)
+
+
 def _invert(node: Any, created: _Created, definitions: _Definitions) -> list[str]:
-    if _changes_only_created_objects(node, created):
+    if isinstance(node, _NOTHING_TO_UNDO) or _changes_only_created_objects(node, created):
         return []
     handler = _HANDLERS.get(type(node))
     if handler is None:
@@ -379,10 +392,22 @@ _FLIPPED_COMMANDS = {
 }
 
 
+_TRIGGER_FLIPS = {
+    AlterTableType.AT_EnableTrig: "DISABLE TRIGGER",
+    AlterTableType.AT_DisableTrig: "ENABLE TRIGGER",
+    AlterTableType.AT_EnableTrigAll: "DISABLE TRIGGER ALL",
+    AlterTableType.AT_DisableTrigAll: "ENABLE TRIGGER ALL",
+    AlterTableType.AT_EnableTrigUser: "DISABLE TRIGGER USER",
+    AlterTableType.AT_DisableTrigUser: "ENABLE TRIGGER USER",
+}
+
+
 def _alter_table(node: Any, definitions: _Definitions) -> list[str]:
     if node.objtype != ObjectType.OBJECT_TABLE:
         raise NotInvertible("only ALTER TABLE is inverted (not ALTER INDEX/VIEW/SEQUENCE ...)")
-    actions = [_invert_table_command(command) for command in node.cmds]
+    actions = [action for command in node.cmds if (action := _invert_table_command(command))]
+    if not actions:
+        return []
     exists = " IF EXISTS" if node.missing_ok else ""
     return [f"ALTER TABLE{exists} {_deparse(node.relation)} {', '.join(reversed(actions))}"]
 
@@ -406,7 +431,10 @@ def _invert_table_command(command: Any) -> str:
             )
         return f"DROP CONSTRAINT IF EXISTS {quote_ident(name)}"
     if subtype == AlterTableType.AT_ValidateConstraint:
-        raise NotInvertible("VALIDATE CONSTRAINT cannot be undone (and needs no undoing)")
+        return ""  # validating checks existing rows; the constraint itself is unchanged
+    if subtype in _TRIGGER_FLIPS:
+        target = f" {quote_ident(command.name)}" if command.name else ""
+        return f"{_TRIGGER_FLIPS[subtype]}{target}"
     reasons = {
         AlterTableType.AT_DropColumn: "DROP COLUMN destroyed the column and its data",
         AlterTableType.AT_DropConstraint: "DROP CONSTRAINT: its definition is not in this migration",
@@ -447,6 +475,8 @@ _NOT_INVERTIBLE: dict[type, str] = {
     ast.InsertStmt: "INSERT into an existing table: which rows to delete is a decision for a human",
     ast.TruncateStmt: "TRUNCATE removed every row",
     ast.DoStmt: "a DO block runs arbitrary code",
+    ast.SelectStmt: "SELECT may call functions with side effects (cron.schedule, vault.create_secret, ...): "
+    "undo them by hand, or delete this note if it only reads",
     ast.AlterEnumStmt: "ALTER TYPE ... ADD VALUE cannot be undone (PostgreSQL cannot drop an enum value)",
     ast.CommentStmt: "COMMENT ON an existing object: the previous comment is unknown",
     ast.AlterFunctionStmt: "ALTER FUNCTION: the previous settings are unknown",
