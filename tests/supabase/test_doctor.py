@@ -144,3 +144,35 @@ def test_another_scheme_is_named_without_its_password(lockgate: Lockgate) -> Non
     result = lockgate("doctor", "--database-url", "mysql://root:hunter22@localhost/db")
     assert result.code == 1 and "the URL starts with mysql://" in result.out
     assert "hunter22" not in result.text and "Traceback" not in result.text
+
+
+def test_server_without_tls_when_the_url_requires_it(lockgate: Lockgate, tcp_url: str) -> None:
+    url = tcp_url.replace("sslmode=disable", "sslmode=require")
+    result = lockgate("doctor", "--database-url", url)
+    assert result.code == 1, result.text
+    checks = lines_of(result)
+    assert checks["tls"].startswith("fail") and "does not offer TLS" in checks["tls"]
+    assert checks["auth"].startswith("fail")
+    relaxed = lines_of(lockgate("doctor", "--database-url", tcp_url))
+    assert relaxed["tls"].startswith("warn") and "unencrypted" in relaxed["tls"]
+
+
+def test_supavisor_user_name(lockgate: Lockgate) -> None:
+    url = "postgresql://postgres:s3cr3t-pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres"
+    result = lockgate("doctor", "--database-url", url)
+    assert result.code == 1
+    assert "Supavisor needs the user name postgres.<project-ref>" in lines_of(result)["url"]
+    assert "s3cr3t-pw" not in result.text
+
+
+def test_ipv6_only_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Free-plan direct hosts resolve to IPv6 only; the fix names the session pooler."""
+    from lockgate.supabase import doctor
+
+    def only_ipv6(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2a05:d014::1", port, 0, 0))]
+
+    monkeypatch.setattr(doctor.socket, "getaddrinfo", only_ipv6)
+    endpoint = doctor.parse_endpoint("postgresql://postgres:pw@db.abcdefgh.supabase.co:5432/postgres")
+    check = doctor._check_dns(endpoint)
+    assert check.status == doctor.WARN and "IPv6 only" in check.detail and "session pooler" in check.fix
