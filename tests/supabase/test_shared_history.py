@@ -175,3 +175,38 @@ def test_lockgate_history_without_supabase_rows_is_backfilled_by_adopt(
     assert lockgate("validate").code == 0
     dry = supabase("db", "push", "--dry-run")
     assert "Remote database is up to date" in dry.stdout + dry.stderr
+
+
+def test_role_that_may_not_create_supabase_history_gets_one_line(
+    sb_project: Path, lockgate: Lockgate, db_url: str, pg_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from lockgate.history import History
+
+    role = f"lg_sb_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        # lockgate's own tables exist and are writable: only Supabase's history cannot be created.
+        History(admin, "public.schema_migrations", "public.schema_migrations_log").ensure()
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT CREATE ON SCHEMA public TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    params = {k: str(v) for k, v in conninfo_to_dict(db_url).items() if v is not None}
+    params["user"] = role
+    copy_sample(sb_project)
+    monkeypatch.setenv("LOCKGATE_SUPABASE", "true")
+    try:
+        result = lockgate("run", "--database-url", make_conninfo(**params))
+        assert result.code == 2, result.text
+        assert (
+            "cannot create or upgrade supabase_migrations.schema_migrations (permission denied" in result.err
+        )
+        assert "Traceback" not in result.text and len(result.err.strip().splitlines()) == 1
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -106,16 +106,22 @@ def ensure_table(conn: psycopg.Connection[Any]) -> None:
     """Create Supabase's table (or add the columns an older CLI did not create), as ``db push`` does.
 
     Only missing pieces are created, so a role that does not own an up-to-date table needs no ALTER."""
-    with conn.transaction():
-        conn.execute("SET LOCAL lock_timeout = '4s'")
-        columns = _columns(conn)
-        if columns is None:
-            conn.execute(_CREATE_SCHEMA)
-            conn.execute(_CREATE_TABLE)
-            columns = {"version"}
-        for column, statement in _ADD_COLUMN.items():
-            if column not in columns:
-                conn.execute(statement)
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = '4s'")
+            columns = _columns(conn)
+            if columns is None:
+                conn.execute(_CREATE_SCHEMA)
+                conn.execute(_CREATE_TABLE)
+                columns = {"version"}
+            for column, statement in _ADD_COLUMN.items():
+                if column not in columns:
+                    conn.execute(statement)
+    except (pg_errors.InsufficientPrivilege, pg_errors.LockNotAvailable) as exc:
+        raise HistoryError(
+            f"cannot create or upgrade {SUPABASE_TABLE} ({exc.diag.message_primary}); connect as the database "
+            "owner (postgres on Supabase), or set supabase = false in [tool.lockgate] to stop sharing history"
+        ) from None
 
 
 def record(conn: psycopg.Connection[Any], version: str, name: str, statements: Sequence[str]) -> None:
