@@ -24,9 +24,11 @@ def make_client(project: Path, db_url: str) -> Iterator[AppFactory]:
     """``make_client(settings=...)`` builds the app for ``project`` and the test database."""
     clients: list[TestClient] = []
 
-    def build(settings: ApiSettings | None = None) -> TestClient:
+    def build(settings: ApiSettings | None = None, **environ: str) -> TestClient:
         config = load_config(
-            cwd=project, overrides={"database_url": db_url}, environ={"LOCKGATE_RETRY_BACKOFF": "10ms"}
+            cwd=project,
+            overrides={"database_url": db_url},
+            environ={"LOCKGATE_RETRY_BACKOFF": "10ms", **environ},
         )
         settings = settings or ApiSettings(
             admin_token_digests=parse_admin_tokens(ADMIN_TOKEN), jwt_secret=JWT_SECRET

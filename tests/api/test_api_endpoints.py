@@ -96,6 +96,19 @@ def test_admin_token_run_has_no_user_id_but_names_the_token(
     assert ADMIN["Authorization"].split()[1] not in json.dumps(audit_rows(db_url), default=str)
 
 
+def test_admin_token_rows_take_executed_by_from_the_config(
+    make_client: AppFactory, project: Path, db_url: str
+) -> None:
+    user = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+    client = make_client(LOCKGATE_EXECUTED_BY=user)
+    two_migrations(project)
+    assert client.post("/api/migrations", json={"action": "run"}, headers=ADMIN).status_code == 200
+    assert {r[2] for r in tracking_rows(db_url)} == {user}
+    assert {a[2] for a in audit_rows(db_url)} == {user}
+    client.get("/api/migrations", headers=bearer("not-an-admin-token-at-all"))
+    assert audit_rows(db_url)[-1][:3] == ("api-read", "refused-unauthenticated", None)
+
+
 def test_dry_run_changes_nothing(client: TestClient, project: Path, db_url: str) -> None:
     two_migrations(project)
     response = client.post("/api/migrations", json={"action": "dry-run"}, headers=ADMIN)

@@ -75,7 +75,7 @@ class AuditTrail:
         entry = LogEntry(
             action=f"api-{action}",
             outcome=outcome,
-            executed_by=caller.principal.executed_by if caller.principal else self.config.executed_by,
+            executed_by=self._executed_by(caller),
             error_message=error_message,
             metadata={**caller.metadata(), "http_status": status, **(details or {})},
         )
@@ -92,6 +92,12 @@ class AuditTrail:
 
     def _line(self, exc: Exception) -> str:
         return mask_secrets(str(exc).splitlines()[0] if str(exc) else repr(exc), self.target.url)
+
+    def _executed_by(self, caller: Caller) -> str | None:
+        """The user's id; an admin token falls back to ``executed_by`` from the config, a refusal has none."""
+        if caller.principal is None:
+            return None
+        return caller.principal.executed_by or self.config.executed_by
 
     def _write(self, entry: LogEntry) -> None:
         with connect(self.target, command="api audit", autocommit=True) as conn:
