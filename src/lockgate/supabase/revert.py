@@ -3,8 +3,10 @@
 A revert is never run automatically: it is written as a new, forward migration for a human to read and
 ship. Each statement of the original is inverted in reverse order (CREATE → DROP ... IF EXISTS with the
 exact signature, ADD COLUMN → DROP COLUMN, ENABLE RLS → DISABLE, GRANT → REVOKE, RENAME → rename back).
-``CREATE OR REPLACE`` of a function or view that an earlier migration already defined is inverted by
-restoring that earlier definition, not by dropping it. Changes to objects the same file creates need no
+``CREATE OR REPLACE`` of a function, view or trigger that an earlier migration already defined is inverted
+by restoring that earlier definition, not by dropping it; ``DROP`` of a function, view, policy, trigger or
+named index is inverted by re-creating it as the last earlier migration defined it (the common Supabase
+"drop policy, create policy" pair reverts cleanly). Changes to objects the same file creates need no
 inverse of their own: dropping the object undoes them.
 
 What cannot be inverted from the text alone — dropped data or definitions, UPDATE/DELETE, a column's old
@@ -99,7 +101,16 @@ class _Created:
     types: set[tuple[str, str]] = field(default_factory=set)
 
 
-_Definitions = dict[tuple[str, ...], Statement]
+@dataclass(frozen=True)
+class _Definition:
+    """The statement that last defined an object in the migrations, and where it is."""
+
+    node: Any
+    text: str
+    origin: str
+
+
+_Definitions = dict[tuple[str, ...], _Definition]
 
 
 def _function_key(funcname: Any, parameters: Any) -> tuple[str, ...]:
@@ -119,24 +130,80 @@ def _signature_types(parameters: Any) -> list[str]:
 
 
 def _definition_key(node: Any) -> tuple[str, ...] | None:
+    """What a CREATE statement defines, keyed the way a DROP of the same object names it."""
     if isinstance(node, ast.CreateFunctionStmt):
         return _function_key(node.funcname, node.parameters)
     if isinstance(node, ast.ViewStmt):
         return ("view", *_relation_key(node.view))
+    if isinstance(node, ast.CreatePolicyStmt):
+        return ("policy", *_relation_key(node.table), str(node.policy_name))
+    if isinstance(node, ast.CreateTrigStmt):
+        return ("trigger", *_relation_key(node.relation), str(node.trigname))
+    if isinstance(node, ast.IndexStmt) and node.idxname:
+        relation: Any = node.relation
+        return ("index", relation.schemaname or "public", node.idxname)
     return None
 
 
+_DROP_KINDS = {
+    ObjectType.OBJECT_FUNCTION: "function",
+    ObjectType.OBJECT_PROCEDURE: "function",
+    ObjectType.OBJECT_VIEW: "view",
+    ObjectType.OBJECT_POLICY: "policy",
+    ObjectType.OBJECT_TRIGGER: "trigger",
+    ObjectType.OBJECT_INDEX: "index",
+}
+
+
+def _dropped_keys(node: Any, definitions: _Definitions) -> list[tuple[str, ...] | None]:
+    """The definition key of each object a DROP names (None when it cannot be told)."""
+    kind = _DROP_KINDS.get(node.removeType)
+    keys: list[tuple[str, ...] | None] = []
+    for item in node.objects or ():
+        if kind is None:
+            keys.append(None)
+        elif kind == "function":
+            schema, name = _names_key(item.objname)
+            if item.args_unspecified:
+                matches = [key for key in definitions if key[:3] == ("function", schema, name)]
+                keys.append(matches[0] if len(matches) == 1 else None)
+            else:
+                keys.append(("function", schema, name, *(_deparse(arg) for arg in item.objargs or ())))
+        elif kind in ("policy", "trigger"):
+            names = [part.sval for part in item]
+            table = _names_key([ast.String(sval=n) for n in names[:-1]])
+            keys.append((kind, *table, names[-1]))
+        else:
+            keys.append((kind, *_names_key(item)))
+    return keys
+
+
+def _track(node: Any, text: str, origin: str, definitions: _Definitions) -> None:
+    """Keep ``definitions`` as of after this statement."""
+    key = _definition_key(node)
+    if key is not None:
+        definitions[key] = _Definition(node, text, origin)
+    elif isinstance(node, ast.DropStmt):
+        for dropped in _dropped_keys(node, definitions):
+            if dropped is not None:
+                definitions.pop(dropped, None)
+
+
 def earlier_definitions(earlier: Sequence[Migration]) -> _Definitions:
-    """The latest earlier ``CREATE [OR REPLACE]`` of each function and view, keyed by its signature."""
+    """The latest earlier definition of each function, view, policy, trigger and named index."""
     definitions: _Definitions = {}
     for migration in earlier:
         for statement in migration.parsed.body:
-            if statement.kind not in {"CreateFunctionStmt", "ViewStmt"}:
-                continue
-            node = parse_sql(statement.text)[0].stmt
-            key = _definition_key(node)
-            if key is not None:
-                definitions[key] = statement
+            if statement.kind in {
+                "CreateFunctionStmt",
+                "ViewStmt",
+                "CreatePolicyStmt",
+                "CreateTrigStmt",
+                "IndexStmt",
+                "DropStmt",
+            }:
+                node = parse_sql(statement.text)[0].stmt
+                _track(node, statement.text, f"{migration.filename}:{statement.line}", definitions)
     return definitions
 
 
@@ -154,6 +221,7 @@ def build_revert(migration: Migration, earlier: Sequence[Migration] = ()) -> Rev
             inverses.append([])
             revert.not_invertible.append(Skipped(statement.line, _summary(statement), str(exc)))
         _remember_created(node, created)
+        _track(node, statement.text, f"{migration.filename}:{statement.line}", definitions)
     for statements in reversed(inverses):
         revert.statements.extend(statements)
     return revert
@@ -283,19 +351,53 @@ def _replace_or_drop(node: Any, definitions: _Definitions) -> list[str]:
     key = _definition_key(node)
     earlier = definitions.get(key) if key else None
     if earlier is not None:
-        previous: Any = copy.deepcopy(parse_sql(earlier.text)[0].stmt)
-        previous.replace = True
-        return [_deparse(previous)]
+        return [_restore(earlier, replace=True)]
     if isinstance(node, ast.ViewStmt):
         return [f"DROP VIEW IF EXISTS {_deparse(node.view)}"]
     kind = "PROCEDURE" if node.is_procedure else "FUNCTION"
     return [f"DROP {kind} IF EXISTS {_names(node.funcname)}({', '.join(_signature_types(node.parameters))})"]
 
 
+def _restore(definition: _Definition, *, replace: bool = False, concurrent: bool | None = None) -> str:
+    """The earlier CREATE again: as written when it fits, else re-printed with OR REPLACE/CONCURRENTLY set."""
+    node = definition.node
+    needs_replace = replace and not getattr(node, "replace", True)
+    needs_concurrency = concurrent is not None and bool(getattr(node, "concurrent", False)) != concurrent
+    text = definition.text
+    if needs_replace or needs_concurrency:
+        changed: Any = copy.deepcopy(node)
+        if needs_replace:
+            changed.replace = True
+        if needs_concurrency:
+            changed.concurrent = concurrent
+        text = _deparse(changed)
+    return f"-- as defined in {definition.origin}\n{text}"
+
+
 def _drop_trigger(node: Any, definitions: _Definitions) -> list[str]:
-    if node.replace:
-        raise NotInvertible("CREATE OR REPLACE TRIGGER may have replaced an earlier trigger of that name")
+    key = _definition_key(node)
+    earlier = definitions.get(key) if key else None
+    if node.replace and earlier is not None:
+        return [_restore(earlier, replace=True)]
     return [f"DROP TRIGGER IF EXISTS {quote_ident(node.trigname)} ON {_deparse(node.relation)}"]
+
+
+def _recreate_dropped(node: Any, definitions: _Definitions) -> list[str]:
+    """DROP of a function, view, policy, trigger or index: re-create it as an earlier migration defined it.
+
+    Tables, columns, types and everything holding data are never re-created: their data is gone."""
+    if node.removeType not in _DROP_KINDS:
+        raise NotInvertible(_NOT_INVERTIBLE[ast.DropStmt])
+    restored = []
+    for key in _dropped_keys(node, definitions):
+        definition = definitions.get(key) if key else None
+        if definition is None:
+            raise NotInvertible(
+                "DROP of an object no earlier migration defines (created by hand, or by name only): "
+                "re-create it by hand if it existed"
+            )
+        restored.append(_restore(definition, concurrent=bool(node.concurrent)))
+    return list(reversed(restored))
 
 
 def _drop_policy(node: Any, definitions: _Definitions) -> list[str]:
@@ -466,10 +568,12 @@ _HANDLERS: dict[type, Callable[[Any, _Definitions], list[str]]] = {
     ast.GrantRoleStmt: _flip_role_grant,
     ast.RenameStmt: _rename_back,
     ast.AlterTableStmt: _alter_table,
+    ast.DropStmt: _recreate_dropped,
 }
 
 _NOT_INVERTIBLE: dict[type, str] = {
-    ast.DropStmt: "DROP destroyed the object (and its data); its definition is not in this migration",
+    ast.DropStmt: "DROP destroyed the object (and its data); only functions, views, policies, triggers and "
+    "indexes an earlier migration defines are re-created",
     ast.UpdateStmt: "UPDATE changed data; the old values are not in this migration",
     ast.DeleteStmt: "DELETE removed rows; they are not in this migration",
     ast.InsertStmt: "INSERT into an existing table: which rows to delete is a decision for a human",
