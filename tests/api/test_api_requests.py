@@ -151,3 +151,22 @@ def test_server_refuses_a_public_host_without_credentials(monkeypatch: pytest.Mo
     with pytest.raises(SystemExit) as exited:
         main(["serve", "--host", "0.0.0.0", "--port", "1"])
     assert exited.value.code == 2
+
+
+def test_serve_on_loopback_without_credentials_prints_a_one_time_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], project: Path, db_url: str
+) -> None:
+    import uvicorn
+
+    for name in ("LOCKGATE_ADMIN_TOKENS", "LOCKGATE_JWT_SECRET", "SUPABASE_JWT_SECRET", "LOCKGATE_JWKS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(app=app, **options))
+    main(["serve", "--database-url", db_url, "--dir", str(project / "migrations"), "--port", "8799"])
+    assert served["host"] == "127.0.0.1" and served["port"] == 8799
+    err = capsys.readouterr().err
+    token = err.split("admin token for this session: ", 1)[1].split()[0]
+    assert "lockgate dashboard on http://127.0.0.1:8799/" in err
+    with TestClient(served["app"]) as client:  # type: ignore[arg-type]
+        assert client.get("/api/migrations", headers=bearer(token)).status_code == 200
+        assert client.get("/api/migrations", headers=bearer("x" * 43)).status_code == 401

@@ -153,6 +153,15 @@ def test_sign_in_run_pending_and_see_the_history(page: Page, live_url: str, proj
     expect(fresh.locator("#login")).to_be_visible()
     fresh.close()
 
+    page.click("#validate")
+    expect(page.locator("#result")).to_contain_text(f"{len(pending)} migration file(s) checked: 0 error(s)")
+    edited = project / "migrations" / f"{pending[0]}.sql"
+    edited.write_text(edited.read_text() + "\n-- edited after it ran\n")
+    page.click("#validate")
+    expect(page.locator("#result")).to_contain_text("1 error(s)")
+    expect(page.locator("#health")).to_have_text("Checksum drift")
+    expect(page.locator("#problems li.error")).to_contain_text("checksum-mismatch")
+
     page.click("#sign-out")
     sign_in(page, live_url, "wrong-token-0123456789")
     expect(page.locator("#banner")).to_contain_text("Sign-in refused")

@@ -56,7 +56,9 @@ class Authenticator:
 
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url, lifespan=300) if settings.jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwks_url, lifespan=300, timeout=5) if settings.jwks_url else None
+        )
 
     def authenticate(self, authorization: str | None) -> Principal:
         """May block (a JWKS fetch): call it from a worker thread."""
