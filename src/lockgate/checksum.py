@@ -6,8 +6,6 @@ edited migration, so the text is normalised (BOM removed, CRLF and CR turned int
 
 from __future__ import annotations
 
-import hashlib
-
 BOM = "\ufeff"
 
 
@@ -19,4 +17,6 @@ def normalise_text(text: str) -> str:
 
 def checksum(text: str) -> str:
     """SHA-256 (hex) of the normalised text."""
+    import hashlib  # here, not at the top: the pre-commit hooks import this module and never hash
+
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()

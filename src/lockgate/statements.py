@@ -172,7 +172,9 @@ def _trim(data: bytes, start: int, end: int) -> tuple[int, int]:
 
 
 def _is_wrapped(statements: list[Statement]) -> bool:
-    controls = [s for s in statements if s.kind == "TransactionStmt"]
+    controls = [
+        s for s in statements if s.kind == "TransactionStmt" and s.node.get("kind") not in _TX_SAVEPOINT_KINDS
+    ]
     if len(statements) < 2 or len(controls) != 2:
         return False
     first, last = statements[0], statements[-1]

@@ -189,3 +189,10 @@ def test_sample_project_parses() -> None:
     assert len(source.migrations) == 5
     assert not source.unrecognised
     assert source.migrations[-1].parsed.wrapped
+
+
+def test_savepoints_do_not_hide_a_wrapping_block() -> None:
+    parsed = parse_sql("BEGIN;\nSAVEPOINT a;\nCREATE TABLE t (id int);\nRELEASE SAVEPOINT a;\nCOMMIT;\n")
+    assert parsed.wrapped
+    assert [s.kind for s in parsed.body] == ["TransactionStmt", "CreateStmt", "TransactionStmt"]
+    assert stray_transaction_control(parsed) is None

@@ -172,11 +172,13 @@ def settings_for(
     config: Config, extra_select: Iterable[str] = (), extra_ignore: Iterable[str] = ()
 ) -> LintSettings:
     """The lint settings of a loaded ``Config``: what every door (CLI, hook, Action, API) should use."""
+    from lockgate.lint.rules.supabase import resolve_exposed_schemas
+
     return build_settings(
         config.lint,
         config_file=config.config_file,
         pg_major=resolve_pg_major(config.pg_major, config.root, config.migrations_path),
-        exposed_schemas=config.exposed_schemas,
+        exposed_schemas=resolve_exposed_schemas(config.exposed_schemas, config.root, config.migrations_path),
         extra_select=extra_select,
         extra_ignore=extra_ignore,
     )
