@@ -201,3 +201,24 @@ def test_database_password_never_leaves_the_server(make_client: AppFactory, proj
         ):
             assert response.status_code == 503
             assert "pw-s3cret-value" not in response.text and "app:***@" in response.json()["message"]
+
+
+def test_a_foreign_tracking_table_is_a_422_naming_it(make_client: AppFactory, db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.schema_migrations (version text PRIMARY KEY)")
+    client = make_client()
+    for response in (
+        client.get("/api/migrations", headers=ADMIN),
+        client.post("/api/migrations", json={"action": "run"}, headers=ADMIN),
+    ):
+        assert response.status_code == 422
+        assert response.json()["error"] == "refused"
+        assert (
+            "public.schema_migrations exists but is not a lockgate tracking table"
+            in response.json()["message"]
+        )
+    with psycopg.connect(db_url) as conn:
+        columns = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'schema_migrations'"
+        ).fetchone()
+    assert columns == (1,)

@@ -89,7 +89,7 @@ class Actions:
     def status(self) -> Reply:
         try:
             state = service.read_state(self.config, self.target)
-        except LockgateError as exc:
+        except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
         document = status_json(
             state.plan,
@@ -102,7 +102,7 @@ class Actions:
     def validate(self) -> Reply:
         try:
             state = service.read_state(self.config, self.target)
-        except LockgateError as exc:
+        except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
         plan = state.plan
         errors, warnings = len(plan.errors), len(plan.warnings)
@@ -131,34 +131,26 @@ class Actions:
         try:
             outcome = service.run(config, self.target, dry_run=dry_run, metadata=caller.metadata())
         except LockWaitTimeout as exc:
-            text = str(exc)
-            holder = text.split(", held by ", 1)[1] if ", held by " in text else text
-            return self.locked(holder.split(" (raise --lock-wait", 1)[0])
-        except LockgateError as exc:
+            return self.locked(_holder(exc))
+        except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
-        except psycopg.Error as exc:
-            return self.failure(LockgateError(f"database error during {action}: {exc}".splitlines()[0]))
         finally:
             self.runs.end()
-        document = run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run)
-        failed = outcome.result.failed
-        ok = not outcome.blocked and failed is None
         message = _run_message(outcome, self.target.masked)
         document = {
             "schema": SCHEMA_VERSION,
             "action": action,
-            "ok": ok,
+            "ok": not outcome.blocked and outcome.result.failed is None,
             "message": message,
             "executed_by": config.executed_by,
-            **{k: v for k, v in document.items() if k != "schema"},
+            **run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run),
         }
         if outcome.blocked:
             return Reply(422, document, "blocked", message)
-        if failed is not None:
+        if outcome.result.failed is not None:
             return Reply(422, document, "failed", message)
-        return Reply(
-            200, document, "dry-run-ok" if dry_run else "applied" if document["applied"] else "nothing-to-do"
-        )
+        done = "dry-run-ok" if dry_run else "applied" if document["applied"] else "nothing-to-do"
+        return Reply(200, document, done)
 
     def history(self, limit: int, offset: int) -> Reply:
         """The audit log, newest first; ``next_offset`` is null on the last page."""
@@ -167,7 +159,7 @@ class Actions:
                 history = History(conn, self.config.table, self.config.log_table)
                 rows = history.log_entries(limit + 1, offset)
                 conn.rollback()
-        except LockgateError as exc:
+        except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
         entries = [_json_row(row) for row in rows[:limit]]
         document = {
@@ -183,11 +175,22 @@ class Actions:
         message = f"a migration run is in progress: the lock on {self.config.table} is held by {holder}"
         return Reply(409, error_document("locked", message, holder=holder), "refused-locked", message)
 
-    def failure(self, exc: LockgateError) -> Reply:
-        message = mask_secrets(str(exc), self.target.url)
-        if isinstance(exc, ConnectionFailed):
+    def failure(self, exc: LockgateError | psycopg.Error) -> Reply:
+        """503 when the database is out of reach, 422 for anything else lockgate or PostgreSQL refused."""
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = mask_secrets(first_line, self.target.url)
+        if isinstance(exc, psycopg.Error) and not isinstance(exc, psycopg.OperationalError):
+            message = f"database error: {message}"
+        if isinstance(exc, ConnectionFailed | psycopg.OperationalError):
             return Reply(503, error_document("database-unavailable", message), "error", message)
         return Reply(422, error_document("refused", message), "error", message)
+
+
+def _holder(exc: LockWaitTimeout) -> str:
+    """The holder part of the runner's message ("pid 123 (lockgate run (lock) (ci@runner), ...)")."""
+    text = str(exc)
+    holder = text.split(", held by ", 1)[1] if ", held by " in text else text
+    return holder.split(" (raise --lock-wait", 1)[0]
 
 
 def _run_message(outcome: service.RunOutcome, database: str) -> str:
