@@ -6,6 +6,7 @@ database, and lockgate's CLI in-process, in one Supabase project directory.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -170,6 +171,9 @@ def test_lockgate_history_without_supabase_rows_is_backfilled_by_adopt(
     monkeypatch.setenv("LOCKGATE_SUPABASE", "true")
     validated = lockgate("validate")
     assert validated.code == 1 and validated.err.count("[supabase-unrecorded]") == len(versions)
+    document = json.loads(lockgate("validate", "--json").out)
+    assert document["valid"] is False
+    assert [p["code"] for p in document["problems"]] == ["supabase-unrecorded"] * len(versions)
     adopted = lockgate("adopt")
     assert f"{len(versions)} added to Supabase's history" in adopted.out, adopted.text
     assert lockgate("validate").code == 0
