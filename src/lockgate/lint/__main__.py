@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", action="append", default=[], help="enable rules or families")
     parser.add_argument("--ignore", action="append", default=[], help="disable rules or families")
     parser.add_argument("--pg-major", type=int, help="target PostgreSQL major version")
-    parser.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = one per CPU)")
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=0, help="worker processes (0 = one per CPU; used from 64 files on)"
+    )
     parser.add_argument("--output", "-o", type=Path, help="write the report to a file")
     parser.add_argument("--config", dest="config_file", type=Path, help="config file")
     return parser

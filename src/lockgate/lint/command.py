@@ -33,9 +33,9 @@ from lockgate.lint.run import LintOptions, run_lint
     "--jobs",
     "-j",
     type=click.IntRange(0),
-    default=1,
+    default=0,
     show_default=True,
-    help="Worker processes (0 = one per CPU).",
+    help="Worker processes (0 = one per CPU; used from 64 files on).",
 )
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file."

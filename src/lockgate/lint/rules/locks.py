@@ -456,8 +456,8 @@ def _default(column: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _volatile_call(expression: Any) -> str | None:
-    for kind, fields in nodes.walk(expression):
-        if kind == "FuncCall" and nodes.function_name(fields) in VOLATILE_FUNCTIONS:
+    for fields in nodes.find(expression, "FuncCall"):
+        if nodes.function_name(fields) in VOLATILE_FUNCTIONS:
             return nodes.function_name(fields)
     return None
 
@@ -887,13 +887,13 @@ def disabled_timeout(ctx: FileContext, statement: Statement) -> Iterator[Violati
                 f"SET {name} = 0 disables the timeout{scope}: {_TIMEOUT_RISK[name]}",
             )
         return
-    for kind, fields in nodes.walk(node):
-        if kind == "FuncCall" and nodes.function_name(fields) == "set_config":
+    for fields in nodes.find(node, "FuncCall"):
+        if nodes.function_name(fields) == "set_config":
             args = fields.get("args") or []
             name = (nodes.string_constant(args[0]) or "").lower() if args else ""
             if name in _TIMEOUTS and len(args) > 1 and _is_zero(args[1]):
                 yield Violation(
-                    ctx.span_at(statement, {kind: fields}),
+                    ctx.span_at(statement, {"FuncCall": fields}),
                     f"set_config('{name}', '0') disables the timeout: {_TIMEOUT_RISK[name]}",
                 )
 

@@ -13,6 +13,7 @@ Exposed schemas come from lockgate's config (``exposed_schemas``), else ``[api] 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterator
 from functools import lru_cache
@@ -128,12 +129,25 @@ def exposed_schemas(ctx: FileContext) -> frozenset[str]:
     """
     schemas: tuple[str, ...] = ctx.exposed_schemas
     if tuple(schemas) == DEFAULT_EXPOSED:
-        try:
-            directory = str(Path(ctx.path).resolve().parent)
-        except (OSError, RuntimeError, ValueError):  # unresolvable paths (loops, NUL bytes)
-            directory = ""
-        schemas = _schemas_beside(directory) or DEFAULT_EXPOSED
+        schemas = _schemas_beside_file(ctx.path)
     return frozenset(schemas) - MANAGED_SCHEMAS
+
+
+@lru_cache(maxsize=256)
+def _schemas_beside_file(path: str) -> tuple[str, ...]:
+    """``_schemas_beside`` for a file's directory, resolved once per directory (``Path.resolve`` is a
+    system call per path component: too slow to repeat for every rule of every file)."""
+    directory = os.path.dirname(path) or "."
+    return _resolved_schemas_beside(directory)
+
+
+@lru_cache(maxsize=64)
+def _resolved_schemas_beside(directory: str) -> tuple[str, ...]:
+    try:
+        resolved = str(Path(directory).resolve())
+    except (OSError, RuntimeError, ValueError):  # unresolvable paths (loops, NUL bytes)
+        resolved = ""
+    return _schemas_beside(resolved) or DEFAULT_EXPOSED
 
 
 # -- tree helpers ----------------------------------------------------------------------------------
@@ -198,6 +212,8 @@ def _per_row_calls(expression: Any) -> Iterator[tuple[dict[str, Any], str]]:
     ``(select auth.uid())`` is planned as an InitPlan and runs once per query; anywhere else
     (including a sub-select's WHERE clause, which may be correlated) it runs per row.
     """
+    if not any(_function_key(call) in PER_ROW_FUNCTIONS for call in nodes.find(expression, "FuncCall")):
+        return  # the common case, answered from the shared node index without a walk of our own
     stack: list[tuple[Any, bool]] = [(expression, False)]
     while stack:
         current, wrapped = stack.pop()
@@ -711,8 +727,8 @@ def view_exposes_auth_users(ctx: FileContext, statement: Statement) -> Iterator[
     relation = _exposed_view(ctx, statement, exposed_schemas(ctx))
     if relation is None or ctx.qualified(relation) in _hidden_from_api(ctx):
         return
-    for kind, fields in nodes.walk(statement.node.get("query")):
-        if kind == "RangeVar" and ctx.qualified(fields) == AUTH_USERS:
+    for fields in nodes.find(statement.node.get("query"), "RangeVar"):
+        if ctx.qualified(fields) == AUTH_USERS:
             yield Violation(
                 ctx.span_at(statement, fields),
                 f"view {ctx.qualified(relation)} in exposed schema {_schema_of(relation)} reads auth.users; "
@@ -743,8 +759,8 @@ def view_exposes_auth_users(ctx: FileContext, statement: Statement) -> Iterator[
     help="Reference `auth.users (id)` and look other fields up through it.",
 )
 def auth_users_foreign_key_not_id(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
-    for kind, fields in nodes.walk(statement.node):
-        if kind != "Constraint" or fields.get("contype") != "CONSTR_FOREIGN":
+    for fields in nodes.find(statement.node, "Constraint"):
+        if fields.get("contype") != "CONSTR_FOREIGN":
             continue
         if ctx.qualified(fields.get("pktable")) != AUTH_USERS:
             continue
