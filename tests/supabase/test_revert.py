@@ -173,3 +173,17 @@ def test_revert_of_unknown_version_is_one_line(sb_project: Path, lockgate: Lockg
     assert len(result.err.strip().splitlines()) == 1
     missing = lockgate("create")
     assert missing.code == 2 and "--revert VERSION" in missing.err
+
+
+def test_an_unparsable_older_file_does_not_block_a_revert(sb_project: Path, lockgate: Lockgate) -> None:
+    migrations = sb_project / "supabase" / "migrations"
+    (migrations / "20240101000000_broken.sql").write_text("CREATE TABLE (;\n", encoding="utf-8")
+    (migrations / "20250101000000_table.sql").write_text(
+        "CREATE TABLE public.t (id int);\n", encoding="utf-8"
+    )
+    created = lockgate("create", "--revert", "20250101000000")
+    assert created.code == 0, created.text
+    assert "DROP TABLE IF EXISTS public.t;" in Path(created.out.strip()).read_text(encoding="utf-8")
+    broken = lockgate("create", "--revert", "20240101000000")
+    assert broken.code == 1 and "20240101000000_broken.sql:1:" in broken.err
+    assert "Traceback" not in broken.text

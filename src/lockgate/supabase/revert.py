@@ -193,7 +193,11 @@ def earlier_definitions(earlier: Sequence[Migration]) -> _Definitions:
     """The latest earlier definition of each function, view, policy, trigger and named index."""
     definitions: _Definitions = {}
     for migration in earlier:
-        for statement in migration.parsed.body:
+        try:
+            body = migration.parsed.body
+        except SourceError:
+            continue  # an older file that does not parse defines nothing we could restore
+        for statement in body:
             if statement.kind in {
                 "CreateFunctionStmt",
                 "ViewStmt",
