@@ -60,27 +60,47 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+class LiveServers:
+    """``lockgate serve``'s app on free loopback ports, stopped when the test ends."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+
+    def start(self, database_url: str) -> str:
+        config = load_config(cwd=self.project, overrides={"database_url": database_url}, environ={})
+        settings = ApiSettings(admin_token_digests=parse_admin_tokens(ADMIN_TOKEN), jwt_secret=JWT_SECRET)
+        app = create_app(config, DatabaseTarget(database_url, "test"), settings)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        self.running.append((server, thread, sock))
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    def stop(self) -> None:
+        for server, thread, sock in self.running:
+            server.should_exit = True
+            thread.join(10)
+            sock.close()
+
+
 @pytest.fixture
-def live_url(project: Path, db_url: str) -> Iterator[str]:
-    """``lockgate serve`` for the test's project and database, on a free loopback port."""
-    config = load_config(cwd=project, overrides={"database_url": db_url}, environ={})
-    settings = ApiSettings(admin_token_digests=parse_admin_tokens(ADMIN_TOKEN), jwt_secret=JWT_SECRET)
-    app = create_app(config, DatabaseTarget(db_url, "test"), settings)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+def servers(project: Path) -> Iterator[LiveServers]:
+    started = LiveServers(project)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def live_url(servers: LiveServers, db_url: str) -> str:
+    """The dashboard for the test's project and database."""
+    return servers.start(db_url)
 
 
 @pytest.fixture
@@ -196,3 +216,21 @@ def test_failing_migration_shows_its_error(page: Page, live_url: str, project: P
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page scrolls sideways on a phone by {overflow}px"
     screenshot(page, "dashboard-phone-failed.png")
+
+
+def test_empty_and_error_states(page: Page, servers: LiveServers, db_url: str) -> None:
+    sign_in(page, servers.start(db_url), ADMIN_TOKEN)
+    expect(page.locator("#health")).to_have_text("Empty")
+    expect(page.locator("#pending li.empty")).to_contain_text("No migration files in")
+    expect(page.locator("#run")).to_be_disabled()
+
+    unreachable = servers.start("postgresql://app:pw-s3cret@127.0.0.1:1/postgres")
+    sign_in(page, unreachable, ADMIN_TOKEN)
+    expect(page.locator("#banner")).to_contain_text(
+        "cannot connect to postgresql://app:***@127.0.0.1:1/postgres"
+    )
+    expect(page.locator("#dashboard")).to_be_hidden()
+    expect(page.locator("#retry")).to_be_visible()
+    assert "pw-s3cret" not in page.content()
+    page.click("#retry")
+    expect(page.locator("#banner")).to_contain_text("cannot connect")

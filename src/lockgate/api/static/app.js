@@ -84,6 +84,7 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   $("dashboard").hidden = true;
   $("sign-out").hidden = true;
+  $("retry").hidden = true;
   $("login").hidden = false;
   $("target").textContent = "";
   showBanner(message || "");
@@ -109,9 +110,14 @@ async function openDashboard() {
   } catch (error) {
     $("dashboard").hidden = true;
     if (error.status === 403) signOut(`This user is not an admin: ${error.message}`);
-    else if (error.status !== 401) showBanner(error.message);
+    else if (error.status !== 401) {
+      showBanner(error.message);
+      $("retry").hidden = false;
+      $("sign-out").hidden = false;
+    }
     return;
   }
+  $("retry").hidden = true;
   $("sign-out").hidden = false;
 }
 
@@ -132,6 +138,9 @@ const DRIFT_CODES = new Set(["checksum-mismatch", "renamed-migration", "missing-
 
 function health(document) {
   const counts = document.counts;
+  if (document.applied.length + document.pending.length + document.failed.length + document.problems.length === 0) {
+    return ["healthy", "Empty", "No migration files yet: add one (lockgate create \"...\") and it shows up here."];
+  }
   if (counts.failed + counts.running > 0) return ["failed", "Failed", "A migration failed: see the error below and in the history."];
   if (counts.modified > 0 || document.problems.some((p) => DRIFT_CODES.has(p.code))) {
     return ["drift", "Checksum drift", "Files changed or disappeared after they ran: runs are blocked until it is resolved."];
@@ -166,7 +175,10 @@ function renderStatus(document) {
 
   const pending = document.pending;
   const list = $("pending");
-  if (pending.length === 0) {
+  const files = document.applied.length + pending.length + document.failed.length;
+  if (files === 0 && document.problems.length === 0) {
+    list.replaceChildren(el("li", { class: "empty", text: `No migration files in ${document.migrations_dir} yet.` }));
+  } else if (pending.length === 0) {
     list.replaceChildren(el("li", { class: "empty", text: "Nothing pending: every migration file has been applied." }));
   } else {
     list.replaceChildren(
@@ -248,9 +260,11 @@ function outcomeClass(outcome) {
   return "";
 }
 
+// Who and from where: the user (or token) and the client address the request came from.
 function who(entry) {
   const metadata = entry.metadata || {};
-  return metadata.actor || entry.executed_by || "";
+  const user = metadata.actor || entry.executed_by || (metadata.via === "api" ? "anonymous" : "");
+  return metadata.client ? `${user} from ${metadata.client}` : user;
 }
 
 function renderHistory(page) {
@@ -342,6 +356,7 @@ function renderChart(entries) {
 document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut(""));
+  $("retry").addEventListener("click", () => openDashboard());
   $("run").addEventListener("click", () => act("run"));
   $("dry-run").addEventListener("click", () => act("dry-run"));
   $("validate").addEventListener("click", () => act("validate"));
