@@ -137,6 +137,22 @@ def run_timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str] | Non
     return Sample(elapsed, cpu, completed.stdout)
 
 
+def run_timed_any(command: Sequence[str], *, cwd: Path) -> Sample:
+    """Like ``run_timed`` for linters, whose exit code says whether they found something (not a failure)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    completed = subprocess.run(
+        list(command), cwd=cwd, env=bench_environment(), capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode not in (0, 1):
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-15:]
+        raise BenchError(f"{' '.join(command[:3])} ... exited {completed.returncode}:\n" + "\n".join(tail))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Sample(elapsed, cpu, completed.stdout)
+
+
 def database_url(admin_url: str, dbname: str) -> str:
     """``admin_url`` with its database replaced (a key=value conninfo, which psycopg, libpq and psql accept)."""
     params = conninfo_to_dict(admin_url)
