@@ -59,11 +59,11 @@ def test_valid_jwt_of_a_non_admin_gets_403_and_the_attempt_is_audited(
     assert "app_metadata.role == 'admin'" in response.json()["message"]
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(
-            "SELECT action, outcome, metadata FROM public.schema_migrations_log ORDER BY log_id"
+            "SELECT action, outcome, metadata, executed_by::text FROM public.schema_migrations_log ORDER BY log_id"
         ).fetchall()
-    assert [(r[0], r[1]) for r in rows] == [
-        ("api-read", "refused-forbidden"),
-        ("api-request", "refused-forbidden"),
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("api-read", "refused-forbidden", USER_SUB),
+        ("api-request", "refused-forbidden", USER_SUB),
     ]
     metadata = rows[1][2]
     assert metadata["subject"] == USER_SUB and metadata["http_status"] == 403

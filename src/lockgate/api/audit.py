@@ -97,6 +97,8 @@ class AuditTrail:
         """The user's id; an admin token falls back to ``executed_by`` from the config, a refusal has none."""
         if caller.principal is None:
             return None
+        if caller.principal.method == "jwt":
+            return caller.principal.executed_by
         return caller.principal.executed_by or self.config.executed_by
 
     def _write(self, entry: LogEntry) -> None:

@@ -22,7 +22,7 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated admin: what goes into ``executed_by`` and the audit log."""
+    """An authenticated user (an admin, unless carried by a 403): what goes into ``executed_by`` and the log."""
 
     subject: str
     method: str  # "token" or "jwt"
@@ -44,11 +44,11 @@ class Principal:
 class AuthError(Exception):
     """A refused request: 401 (no or bad credentials) or 403 (valid, but not an admin)."""
 
-    def __init__(self, status: int, message: str, subject: str | None = None) -> None:
+    def __init__(self, status: int, message: str, user: Principal | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.subject = subject
+        self.user = user
 
 
 class Authenticator:
@@ -72,10 +72,11 @@ class Authenticator:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthError(401, "the JWT has no `sub` claim")
-        if not claim_matches(claims, self.settings.admin_claim):
-            raise AuthError(403, f"not an admin: the JWT's {self.settings.admin_claim} is not true", subject)
         email = claims.get("email")
-        return Principal(subject, "jwt", email if isinstance(email, str) else None)
+        user = Principal(subject, "jwt", email if isinstance(email, str) else None)
+        if not claim_matches(claims, self.settings.admin_claim):
+            raise AuthError(403, f"not an admin: the JWT's {self.settings.admin_claim} is not true", user)
+        return user
 
     def _static_token(self, token: str) -> Principal | None:
         digest = token_digest(token)

@@ -86,10 +86,9 @@ class Endpoints:
                 REFUSED[exc.status],
                 exc.message,
             )
-            details = {"method": request.method, "path": request.url.path}
-            if exc.subject:
-                details["subject"] = exc.subject
-            await self._record(caller, action, reply, details)
+            # A 403 knows who asked: the row names the (non-admin) user, as any other row names its user.
+            refused = Caller(caller.client, caller.user_agent, exc.user)
+            await self._record(refused, action, reply, {"method": request.method, "path": request.url.path})
             headers = {"WWW-Authenticate": 'Bearer realm="lockgate"'} if exc.status == 401 else None
             return json_reply(reply, headers)
         return Caller(caller.client, caller.user_agent, principal)
