@@ -60,25 +60,24 @@ def test_eight_runners_apply_each_migration_exactly_once(
 def test_waiting_runner_names_the_holder_and_gives_up_after_lock_wait(
     project: Path, db_url: str, conn: psycopg.Connection
 ) -> None:
-    add(project, "20250101000000_slow.sql", "SELECT pg_sleep(6);\n")
+    add(project, "20250101000000_slow.sql", "SELECT pg_sleep(60);\n")
     first = spawn(project, db_url)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%'"
-        ).fetchone() == (1,):
-            break
-        time.sleep(0.05)
-    started = time.monotonic()
-    second = spawn(project, db_url, "--lock-wait", "1500ms")
-    out, err = second.communicate(timeout=60)
-    waited = time.monotonic() - started
-    assert second.returncode == 1, (out, err)
-    assert "gave up after 1.5 s waiting for the migration lock" in err
-    assert "lockgate run (lock)" in err and "pid" in err
-    assert waited < 5
-    first.communicate(timeout=60)
-    assert first.returncode == 0
+    try:
+        deadline = time.monotonic() + 60
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"
+        ).fetchone() != (1,):
+            assert time.monotonic() < deadline, "the first runner never started its migration"
+            time.sleep(0.05)
+        second = spawn(project, db_url, "--lock-wait", "1500ms")
+        out, err = second.communicate(timeout=60)
+        # The first runner is still inside its 60 s migration, so the second can only have given up.
+        assert second.returncode == 1, (out, err)
+        assert "gave up after 1.5 s waiting for the migration lock" in err
+        assert "lockgate run (lock)" in err and "pid" in err
+    finally:
+        first.kill()
+        first.communicate(timeout=30)
 
 
 def test_kill_9_mid_migration_then_next_run_applies_cleanly(
