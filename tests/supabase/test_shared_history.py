@@ -214,3 +214,23 @@ def test_role_that_may_not_create_supabase_history_gets_one_line(
             admin.execute(f'DROP OWNED BY "{role}"')
         with psycopg.connect(pg_server_url, autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_adopt_replaces_a_failed_lockgate_record_of_a_pushed_version(
+    sb_project: Path, lockgate: Lockgate, conn: psycopg.Connection
+) -> None:
+    path = sb_project / "supabase" / "migrations" / "20250101000000_table.sql"
+    path.write_text("CREATE TABLE public.t (id int);\nSELECT 1 / 0;\n", encoding="utf-8")
+    assert lockgate("run").code == 1  # failed: lockgate's record says so, Supabase's table has no row
+    # Someone fixed the file and pushed it with the Supabase CLI.
+    path.write_text("CREATE TABLE public.t (id int);\n", encoding="utf-8")
+    conn.execute("CREATE TABLE public.t (id int)")
+    conn.execute(
+        "INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES (%s, %s, %s)",
+        ("20250101000000", "table", split_statements(path.read_text(encoding="utf-8"))),
+    )
+    assert "lockgate adopt" in lockgate("run").err
+    adopted = lockgate("adopt")
+    assert "1 adopted, 0 already recorded" in adopted.out, adopted.text
+    assert conn.execute("SELECT status FROM public.schema_migrations").fetchall() == [("baselined",)]
+    assert "nothing to do" in lockgate("run").out

@@ -92,8 +92,13 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
                         f"version {row.version} ({row.name or 'no name'}) is in {SUPABASE_TABLE} but has no file "
                         f"in {source.directory}; not adopted — restore the file from git"
                     )
-                elif migration.version in records:
+                elif records.get(migration.version) and records[migration.version].status in {
+                    "applied",
+                    "baselined",
+                }:
                     report.already.append(migration.id)
+                # A failed or interrupted lockgate record is replaced: `db push` runs each file in one
+                # transaction, so a version in its table was applied completely.
                 else:
                     _baseline(history, migration, row, config, metadata, report)
             pushed = {row.version for row in rows}
