@@ -13,7 +13,7 @@ from typing import Any
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect
 from lockgate.errors import LockgateError
-from lockgate.history import History, LogEntry
+from lockgate.history import History, LogEntry, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
 from lockgate.plan import Problem
@@ -92,13 +92,8 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
                         f"version {row.version} ({row.name or 'no name'}) is in {SUPABASE_TABLE} but has no file "
                         f"in {source.directory}; not adopted — restore the file from git"
                     )
-                elif records.get(migration.version) and records[migration.version].status in {
-                    "applied",
-                    "baselined",
-                }:
+                elif _done(records.get(migration.version)):
                     report.already.append(migration.id)
-                # A failed or interrupted lockgate record is replaced: `db push` runs each file in one
-                # transaction, so a version in its table was applied completely.
                 else:
                     _baseline(history, migration, row, config, metadata, report)
             pushed = {row.version for row in rows}
@@ -113,6 +108,12 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
                     record_migration(conn, migration)
                     report.backfilled.append(migration.id)
     return report
+
+
+def _done(record: Record | None) -> bool:
+    """Whether lockgate already records the version as in the database. A failed or interrupted record is
+    replaced: `db push` runs each file in one transaction, so a version in its table was applied completely."""
+    return record is not None and record.status in {"applied", "baselined"}
 
 
 def _baseline(
