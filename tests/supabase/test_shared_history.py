@@ -230,6 +230,9 @@ def test_adopt_replaces_a_failed_lockgate_record_of_a_pushed_version(
         ("20250101000000", "table", split_statements(path.read_text(encoding="utf-8"))),
     )
     assert "lockgate adopt" in lockgate("run").err
+    assert (
+        "but lockgate recorded it as failed; `lockgate run` would apply it again" in lockgate("validate").err
+    )
     adopted = lockgate("adopt")
     assert "1 adopted, 0 already recorded" in adopted.out, adopted.text
     assert conn.execute("SELECT status FROM public.schema_migrations").fetchall() == [("baselined",)]

@@ -141,11 +141,13 @@ def _history_problems(
             )
             continue
         record = recorded.get(migration.version)
-        if record is None:
+        if record is None or record.status not in {"applied", "baselined"}:
             yield Problem(
                 "supabase-not-adopted",
                 ERROR,
-                f"{migration.path} was applied by `supabase db push` but lockgate has no record of it; "
+                f"{migration.path} was applied by `supabase db push` but lockgate "
+                + ("has no record of it" if record is None else f"recorded it as {record.status}")
+                + "; "
                 "`lockgate run` would apply it again — run `lockgate adopt`",
                 str(migration.path),
                 version=migration.version,
