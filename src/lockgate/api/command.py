@@ -58,4 +58,14 @@ def serve(
     app = create_app(config, target, settings)
     shown = f"[{host}]" if ":" in host else host
     output.notice(f"lockgate dashboard on http://{shown}:{port}/ for {target.masked}")
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
+    # Bounded: at most 64 requests in flight (then 503), headers up to uvicorn's 16 KiB, bodies up to 16 KiB.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=False,
+        limit_concurrency=64,
+        timeout_keep_alive=5,
+    )
