@@ -74,3 +74,18 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        # A database error that no stage turned into a LockgateError (a permission the role lacks, a
+        # server shutting down mid-command): still one masked line, never a traceback. psycopg is not
+        # imported here so that the lint path stays light; its errors are recognised by module.
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        from lockgate.db import mask_url
+
+        lines = str(exc).strip().splitlines()
+        sqlstate = getattr(getattr(exc, "diag", None), "sqlstate", None)
+        code = f" (SQLSTATE {sqlstate})" if sqlstate else ""
+        click.echo(
+            f"error: database error: {mask_url(lines[0] if lines else type(exc).__name__)}{code}", err=True
+        )
+        sys.exit(EXIT_USAGE)

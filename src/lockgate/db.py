@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import psycopg
 
 PG_ENV_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
-_URI_PASSWORD = re.compile(r"(?P<prefix>postgres(?:ql)?://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<at>@)")
+_URI_PASSWORD = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<at>@)")
 _KV_PASSWORD = re.compile(r"(?P<prefix>\bpassword\s*=\s*)(?P<password>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 _QUERY_PASSWORD = re.compile(r"(?P<prefix>[?&]password=)(?P<password>[^&\s]*)", re.IGNORECASE)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -142,6 +142,35 @@ class LogEntry:
     metadata: Mapping[str, Any] | None = None
 
 
+class LazyJson(Mapping[str, Any]):
+    """A JSON object decoded on first use: ``status`` over ten thousand rows reads almost no metadata,
+    and decoding every row's jsonb up front was a tenth of its time."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str | None) -> None:
+        self._text = text
+        self._value: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._value is None:
+            loaded = json.loads(self._text) if self._text else {}
+            self._value = loaded if isinstance(loaded, dict) else {}
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
 def _record(row: tuple[Any, ...]) -> Record:
     return Record(
         id=row[0],
@@ -153,7 +182,7 @@ def _record(row: tuple[Any, ...]) -> Record:
         execution_time_ms=row[6],
         status=row[7],
         error_message=row[8],
-        metadata=row[9] or {},
+        metadata=LazyJson(row[9]),
     )
 
 
@@ -220,6 +249,12 @@ class History:
         self._check_shape(self.log_table_name, LOG_COLUMNS, "audit log")
         return present
 
+    def _schema_exists(self, schema: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+        return row is not None
+
     def ensure(self) -> None:
         """Create both tables if missing; refuse to touch tables of another shape. Commits."""
         with self.conn.transaction():
@@ -244,7 +279,7 @@ class History:
         cursor = self.conn.execute(
             sql.SQL(
                 "SELECT id, name, version, checksum, applied_at, executed_by::text, execution_time_ms, "
-                "status, error_message, metadata FROM {} ORDER BY version"
+                "status, error_message, metadata::text FROM {} ORDER BY version"
             ).format(self.table)
         )
         return [_record(row) for row in cursor.fetchall()]
@@ -254,7 +289,7 @@ class History:
         in the same round trip."""
         columns = (
             "id, name, version, checksum, applied_at, executed_by::text, execution_time_ms, status, "
-            "error_message, metadata"
+            "error_message, metadata::text"
         )
         if timeouts is None:
             query = sql.SQL("SELECT " + columns + " FROM {} WHERE version = %s").format(self.table)

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pglast import parser as pg_parser
 
 Node = dict[str, Any]
 
@@ -131,6 +130,8 @@ def read_directives(text: str) -> frozenset[str]:
 
 def parse_sql(text: str) -> ParsedSql:
     """Split ``text`` into statements; raise ``SqlError`` with PostgreSQL's message and position."""
+    from pglast import parser as pg_parser  # imported on first parse: `status` never parses SQL
+
     directives = read_directives(text)
     try:
         tree = json.loads(pg_parser.parse_sql_json(text))

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from core_helpers import CliResult, CliRunner
 
 from lockgate.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "migrations"
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-CliRunner = Callable[..., CliResult]
 
 
 @pytest.fixture
@@ -49,9 +31,3 @@ def lockgate(
         return CliResult(code, captured.out, captured.err)
 
     return invoke
-
-
-def add(project: Path, filename: str, sql: str) -> Path:
-    path = project / "migrations" / filename
-    path.write_text(sql, encoding="utf-8")
-    return path

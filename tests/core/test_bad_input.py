@@ -9,8 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from conftest import CliRunner, add
+from core_helpers import CliRunner, add
 
 pytestmark = pytest.mark.db
 
@@ -118,3 +117,35 @@ def test_subprocess_has_no_traceback_and_masks_password(project: Path, db_url: s
     assert "hunter2-secret" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: cannot connect to postgresql://u:***@127.0.0.1:1/x")
+
+
+def test_a_role_without_create_privilege_gets_one_line(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, db_url: str
+) -> None:
+    """Permission problems are database errors, reported in one line with the SQLSTATE."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    conn.execute("DROP ROLE IF EXISTS lg_readonly")
+    conn.execute("CREATE ROLE lg_readonly LOGIN")
+    conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    try:
+        add(project, *GOOD)
+        params = conninfo_to_dict(db_url)
+        params["user"] = "lg_readonly"
+        result = lockgate("run", "--database-url", make_conninfo(**{k: str(v) for k, v in params.items()}))
+        assert result.code == 2, result.text
+        assert "permission denied" in result.err and "42501" in result.err
+        assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.text
+    finally:
+        conn.execute("DROP OWNED BY lg_readonly")
+        conn.execute("DROP ROLE lg_readonly")
+
+
+def test_passwords_in_foreign_urls_are_masked() -> None:
+    from lockgate.db import mask_url
+
+    assert mask_url("mysql://root:pw-123@db/x") == "mysql://root:***@db/x"
+    assert (
+        mask_url("postgresql://u:p%40ss@h:6543/postgres?sslmode=require")
+        == "postgresql://u:***@h:6543/postgres?sslmode=require"
+    )

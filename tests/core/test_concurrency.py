@@ -12,8 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from conftest import add
+from core_helpers import add
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from conftest import SAMPLE, CliRunner, add
+from core_helpers import SAMPLE, CliRunner, add
 
 pytestmark = pytest.mark.db
 
@@ -303,7 +302,7 @@ def test_applied_hooks_commit_or_roll_back_with_the_migration(
     conn.execute("CREATE TABLE extra_record (version bigint)")
 
     def record(connection: psycopg.Connection, migration: object) -> None:
-        version = getattr(migration, "version")
+        version = migration.version  # type: ignore[attr-defined]
         connection.execute("INSERT INTO extra_record VALUES (%s)", (version,))
         if version == 20250102000000:
             raise psycopg.errors.RaiseException("hook refused")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from conftest import CliRunner, add
+from core_helpers import CliRunner, add
 
 pytestmark = pytest.mark.db
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from fake_github import Failure, FakeGitHub
+from gh_workspace import FORK_TOKEN, Workspace
 
-from conftest import FORK_TOKEN, Workspace
 from lockgate import service
 from lockgate.config import load_config
 from lockgate.db import resolve_target

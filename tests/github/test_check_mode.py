@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fake_github import FakeGitHub
+from gh_workspace import ACTIONS_TOKEN, Workspace
 from test_action_e2e import (
     ACCOUNTS,
     ACCOUNTS_SQL,
@@ -20,7 +21,6 @@ from test_action_e2e import (
     tables,
 )
 
-from conftest import ACTIONS_TOKEN, Workspace
 from lockgate.errors import LockgateError
 from lockgate.github.changes import migration_changes
 from lockgate.github.command import execute

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fake_github import BOT, Failure, FakeGitHub
+from gh_workspace import ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN, REPOSITORY
 
-from conftest import ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN, REPOSITORY
 from github import GithubException
 from lockgate.github.client import MAX_ATTEMPTS, connect
 from lockgate.github.markdown import MARKER

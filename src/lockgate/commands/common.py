@@ -10,12 +10,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from lockgate.config import Config, load_config
 from lockgate.report import plain_table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,29 +61,53 @@ def build_config(
 
 
 class Output:
-    """Writes tables, notices and JSON; rich on a terminal, plain text elsewhere."""
+    """Writes tables, notices and JSON: rich (colour, boxes) on a terminal, plain lines elsewhere.
+
+    rich is imported only for a terminal: in CI and pipes it would cost a tenth of a second of start-up
+    for output that is plain text anyway."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.interactive = sys.stdout.isatty()
+        self.err_interactive = sys.stderr.isatty()
+        self._console: Console | None = None
+        self._err: Console | None = None
 
     @property
-    def interactive(self) -> bool:
-        return self.console.is_terminal
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, soft_wrap=True)
+        return self._console
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._err
+
+    def _stderr(self, markup: str, plain: str) -> None:
+        if self.err_interactive:
+            self.err.print(markup)
+        else:
+            sys.stderr.write(plain + "\n")
 
     def notice(self, message: str) -> None:
-        self.err.print(f"[dim]{_escape(message)}[/dim]")
+        self._stderr(f"[dim]{_escape(message)}[/dim]", message)
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {_escape(message)}")
+        self._stderr(f"[yellow]warning:[/yellow] {_escape(message)}", f"warning: {message}")
 
     def error(self, message: str) -> None:
-        self.err.print(f"[bold red]error:[/bold red] {_escape(message)}")
+        self._stderr(f"[bold red]error:[/bold red] {_escape(message)}", f"error: {message}")
 
     def line(self, message: str = "", style: str | None = None) -> None:
-        self.console.print(_escape(message), style=style)
+        if self.interactive:
+            self.console.print(_escape(message), style=style)
+        else:
+            sys.stdout.write(message + "\n")
 
     def json(self, document: Any) -> None:
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
@@ -88,8 +115,8 @@ class Output:
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
         if not self.interactive:
             if title:
-                self.console.print(_escape(title))
-            self.console.print(_escape(plain_table(headers, rows)))
+                self.line(title)
+            self.line(plain_table(headers, rows))
             return
         from rich.table import Table
 

@@ -67,7 +67,7 @@ def run(
 
 def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
     """A live progress bar on a terminal; nothing when piped or in JSON mode."""
-    if quiet or not output.err.is_terminal:
+    if quiet or not output.err_interactive:
         return None, nullcontext()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
