@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-
 Node = dict[str, Any]
 
 DIRECTIVE = re.compile(r"^\s*--\s*lockgate:\s*(?P<body>.*?)\s*$", re.MULTILINE)
