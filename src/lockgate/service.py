@@ -49,8 +49,10 @@ class State:
 
 
 def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = True) -> State:
-    """Read-only: files + tracking rows -> plan. Never creates anything."""
-    source = discover(config.migrations_path)
+    """Read-only: files + tracking rows -> plan. Never creates anything in the database."""
+    from lockgate.local import LOCAL_DIR
+
+    source = discover(config.migrations_path, cache_dir=config.root / LOCAL_DIR)
     with connect(target, command="status", read_only=True) as conn:
         history = History(conn, config.table, config.log_table)
         exists = history.exists()

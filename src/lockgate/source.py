@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lockgate.checksum import BOM, checksum, normalise_text
+from lockgate.checksum_cache import ChecksumCache, stat_key
 from lockgate.errors import SourceError
 from lockgate.naming import NameError_, ParsedName, parse_filename
 from lockgate.statements import ParsedSql, SqlError, parse_sql
@@ -26,8 +27,20 @@ class Migration:
     version: int
     version_text: str
     name: str
-    text: str = field(repr=False)
     checksum: str
+    loaded_text: str | None = field(default=None, repr=False, compare=False)
+    """The text as read when the checksum was computed; None when the checksum came from the cache."""
+
+    @cached_property
+    def text(self) -> str:
+        """The file's text; read now if discovery took the checksum from the cache, and then checked
+        against that checksum so a file edited meanwhile is never parsed under the old checksum."""
+        if self.loaded_text is not None:
+            return self.loaded_text
+        text = read_text(self.path)
+        if checksum(text) != self.checksum:
+            raise SourceError(f"{self.path}: changed while lockgate was reading it; run the command again")
+        return text
 
     @property
     def filename(self) -> str:
@@ -95,9 +108,22 @@ def load_migration(path: Path, parsed_name: ParsedName | None = None) -> Migrati
         version=parsed_name.version,
         version_text=parsed_name.version_text,
         name=parsed_name.name,
-        text=text,
         checksum=checksum(text),
+        loaded_text=text,
     )
+
+
+def _cached(cache: ChecksumCache, path: Path, parsed_name: ParsedName) -> Migration:
+    try:
+        key = stat_key(os.stat(path))
+    except OSError:
+        return load_migration(path, parsed_name)  # read_text turns the problem into a clear error
+    known = cache.get(path.name, key)
+    if known is None:
+        migration = load_migration(path, parsed_name)
+        cache.put(path.name, key, migration.checksum)
+        return migration
+    return Migration(path, parsed_name.version, parsed_name.version_text, parsed_name.name, known)
 
 
 def parse_migration_text(path: Path, text: str) -> ParsedSql:
@@ -114,8 +140,11 @@ def parse_migration_text(path: Path, text: str) -> ParsedSql:
     return parsed
 
 
-def discover(directory: Path) -> Source:
-    """All ``*.sql`` files directly in ``directory``, sorted by version then file name."""
+def discover(directory: Path, cache_dir: Path | None = None) -> Source:
+    """All ``*.sql`` files directly in ``directory``, sorted by version then file name.
+
+    With ``cache_dir`` (read-only commands only), checksums of unchanged files come from the checksum
+    cache there instead of reading and hashing every file; see ``checksum_cache``."""
     if not directory.is_dir():
         raise SourceError(
             f"migrations directory {directory} does not exist (set --dir, LOCKGATE_MIGRATIONS_DIR "
@@ -126,14 +155,17 @@ def discover(directory: Path) -> Source:
     # os.scandir and plain string sorting: pathlib's glob and Path comparisons cost ~0.3 s per 10,000 files.
     with os.scandir(directory) as entries:
         names = sorted(entry.name for entry in entries if entry.name.endswith(".sql"))
+    cache = ChecksumCache.load(cache_dir, directory) if cache_dir is not None else None
     for filename in names:
         path = directory / filename
         try:
-            parsed_name = parse_filename(path.name)
+            parsed_name = parse_filename(filename)
         except NameError_ as exc:
             unrecognised.append(UnrecognisedFile(path, str(exc)))
             continue
-        migrations.append(load_migration(path, parsed_name))
+        migrations.append(_cached(cache, path, parsed_name) if cache else load_migration(path, parsed_name))
+    if cache is not None:
+        cache.save(set(names))
     migrations.sort(key=lambda m: (m.version, m.filename))
     return Source(directory, tuple(migrations), tuple(unrecognised))
 
