@@ -258,6 +258,9 @@ class History:
     def ensure(self) -> None:
         """Create both tables if missing; refuse to touch tables of another shape. Commits."""
         with self.conn.transaction():
+            # Serialise creators (a CI run, a laptop, the API server): two concurrent CREATE TABLE IF NOT
+            # EXISTS can still collide on the catalog's unique index.
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(self.table_name, "ensure"),))
             tracking = self._check_shape(self.table_name, TRACKING_COLUMNS, "tracking")
             logged = self._check_shape(self.log_table_name, LOG_COLUMNS, "audit log")
             for qualified, present in ((self.table_name, tracking), (self.log_table_name, logged)):

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from api_helpers import ADMIN, ADMIN_SUB, add, bearer, make_jwt
+from api_helpers import ADMIN, ADMIN_SUB, AppFactory, add, bearer, make_jwt
 from starlette.testclient import TestClient
 
-from conftest import AppFactory
 from lockgate.cli import main
 
 pytestmark = pytest.mark.db
