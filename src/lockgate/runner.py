@@ -273,34 +273,50 @@ class Runner:
             **more,
         }
 
+    def _row(
+        self,
+        migration: Migration,
+        status: str,
+        metadata: Mapping[str, Any],
+        elapsed: int | None = None,
+        error_message: str | None = None,
+    ) -> TrackingRow:
+        """The tracking row for ``migration`` in ``status`` (one place knows how a row is filled)."""
+        return TrackingRow(
+            migration_id=migration.id,
+            name=migration.name,
+            version=migration.version,
+            checksum=migration.checksum,
+            status=status,
+            executed_by=self.config.executed_by,
+            execution_time_ms=elapsed,
+            error_message=error_message,
+            metadata=metadata,
+            applied=status == APPLIED,
+        )
+
+    def _entry(self, row: TrackingRow, error: StatementError | None = None) -> LogEntry:
+        """The audit entry that goes with ``row``."""
+        return LogEntry(
+            action="run",
+            outcome=row.status,
+            migration_id=row.migration_id,
+            version=row.version,
+            name=row.name,
+            checksum=row.checksum,
+            execution_time_ms=row.execution_time_ms,
+            executed_by=row.executed_by,
+            error_message=row.error_message,
+            sqlstate=error.sqlstate if error else None,
+            error_line=error.line if error else None,
+            metadata=row.metadata,
+        )
+
     def _record_success(
         self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool
     ) -> None:
-        metadata = self._row_metadata(migration, attempts, transactional)
-        row = TrackingRow(
-            migration_id=migration.id,
-            name=migration.name,
-            version=migration.version,
-            checksum=migration.checksum,
-            status=APPLIED,
-            executed_by=self.config.executed_by,
-            execution_time_ms=elapsed,
-            error_message=None,
-            metadata=metadata,
-            applied=True,
-        )
-        entry = LogEntry(
-            action="run",
-            outcome=APPLIED,
-            migration_id=migration.id,
-            version=migration.version,
-            name=migration.name,
-            checksum=migration.checksum,
-            execution_time_ms=elapsed,
-            executed_by=self.config.executed_by,
-            metadata=metadata,
-        )
-        self.history.upsert_and_log(row, entry)
+        row = self._row(migration, APPLIED, self._row_metadata(migration, attempts, transactional), elapsed)
+        self.history.upsert_and_log(row, self._entry(row))
         for hook in self.on_applied:
             hook(self.conn, migration)
 
@@ -322,36 +338,9 @@ class Runner:
             error_line=error.line,
             statements_completed=completed,
         )
-        message = error.one_line(migration)
+        row = self._row(migration, FAILED, metadata, elapsed, error.one_line(migration))
         with self.conn.transaction():
-            self.history.upsert(
-                migration_id=migration.id,
-                name=migration.name,
-                version=migration.version,
-                checksum=migration.checksum,
-                status=FAILED,
-                executed_by=self.config.executed_by,
-                execution_time_ms=elapsed,
-                error_message=message,
-                metadata=metadata,
-                applied=False,
-            )
-            self.history.log(
-                LogEntry(
-                    action="run",
-                    outcome=FAILED,
-                    migration_id=migration.id,
-                    version=migration.version,
-                    name=migration.name,
-                    checksum=migration.checksum,
-                    execution_time_ms=elapsed,
-                    executed_by=self.config.executed_by,
-                    error_message=message,
-                    sqlstate=error.sqlstate,
-                    error_line=error.line,
-                    metadata=metadata,
-                )
-            )
+            self.history.upsert_and_log(row, self._entry(row, error))
         return MigrationResult(migration, FAILED, elapsed, attempts, transactional, error, completed)
 
     def _log_retry(self, migration: Migration, error: StatementError, attempts: int) -> None:
@@ -386,18 +375,10 @@ class Runner:
             taken = self._claim(migration)
             if taken:
                 return MigrationResult(migration, SKIPPED, transactional=False, note=taken)
-            self.history.upsert(
-                migration_id=migration.id,
-                name=migration.name,
-                version=migration.version,
-                checksum=migration.checksum,
-                status="running",
-                executed_by=self.config.executed_by,
-                execution_time_ms=None,
-                error_message=None,
-                metadata=self._row_metadata(migration, 1, False, statements_completed=0),
-                applied=False,
+            running = self._row(
+                migration, "running", self._row_metadata(migration, 1, False, statements_completed=0)
             )
+            self.history.upsert_and_log(running, self._entry(running))
         started = time.perf_counter()
         completed = 0
         attempts = 1
