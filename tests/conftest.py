@@ -104,3 +104,11 @@ def write_migration(project: Path, filename: str, sql: str) -> Path:
     path = project / "migrations" / filename
     path.write_text(sql, encoding="utf-8")
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses a real database is marked ``db``, so ``-m db`` (CI's PostgreSQL 15 pass) runs
+    all of them, whichever folder they are in and whether or not their author remembered the marker."""
+    for item in items:
+        if {"pg_server_url", "db_url", "conn"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
