@@ -55,6 +55,7 @@ from _common import (  # bench/ is not a package: the helper sits beside this sc
 )
 
 SECTION = "Core: run / status"
+COLD_STATUS = "lockgate status (cold: no checksum cache yet)"
 TRACKING_DDL = (
     "CREATE TABLE bench_migrations (version bigint PRIMARY KEY, name text NOT NULL, "
     "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -372,6 +373,7 @@ def bench_status(
             raise BenchError(f"unexpected status after populating: {counts}")
         commands = {
             "lockgate --version (start-up floor)": [*lockgate, "--version"],
+            COLD_STATUS: [*lockgate, "status", *common],
             "lockgate status": [*lockgate, "status", *common],
             "lockgate status --json": [*lockgate, "status", "--json", *common],
             "lockgate validate": [*lockgate, "validate", *common],
@@ -380,6 +382,9 @@ def bench_status(
         run_timed(commands["lockgate status"], cwd=workdir)  # warm the page cache like a second invocation
         for round_ in range(repeat):
             for label, command in commands.items():
+                if label == COLD_STATUS:
+                    # The first status after a checkout: no checksum cache, every file read and hashed.
+                    (workdir / ".lockgate" / "checksums.json").unlink(missing_ok=True)
                 samples[label].append(run_timed(command, cwd=workdir))
             latest = samples["lockgate status"][-1]
             print(
@@ -686,8 +691,9 @@ def results_body(args: argparse.Namespace, findings: Findings) -> str:
             "with a tracking row. Wall time of the whole process, start-up included. The same tables, indexes "
             "and functions are checked to exist afterwards in every database.\n\n"
             "- *lockgate run*: the real CLI (advisory run lock; per migration: a transaction-level lock, its "
-            "history row re-read `FOR UPDATE` with local timeouts, the file's statements sent one by one so "
-            "that a failure names its line, the tracking row and the audit-log entry).\n"
+            "history row re-read with the local timeouts, the file's statements sent as one pipeline (each "
+            "still its own statement, so a failure names its line), then the tracking row and the audit-log "
+            "entry in one statement).\n"
             "- *psycopg loop*: a Python script — `BEGIN`; the whole file as one query; `INSERT` of a minimal "
             "tracking row; `COMMIT`.\n"
             "- *psql (one process)*: one `psql -v ON_ERROR_STOP=1` reading a generated script of "
