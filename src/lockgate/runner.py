@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -89,7 +89,8 @@ so the extra record commits or rolls back together with lockgate's."""
 
 def _statement_error(exc: psycopg.Error, statement: Statement | None) -> StatementError:
     diag = exc.diag
-    message = (diag.message_primary or str(exc).splitlines()[0] if str(exc) else type(exc).__name__) or ""
+    lines = str(exc).strip().splitlines()
+    message = diag.message_primary or (lines[0] if lines else type(exc).__name__)
     line = statement.line if statement else None
     if statement is not None and diag.statement_position:
         try:
@@ -428,7 +429,3 @@ class Runner:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
-
-
-def with_outcome(result: MigrationResult, outcome: str) -> MigrationResult:
-    return replace(result, outcome=outcome)
