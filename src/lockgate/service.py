@@ -16,7 +16,7 @@ from lockgate.errors import LockgateError
 from lockgate.history import History, LogEntry, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
-from lockgate.plan import Plan, build_plan
+from lockgate.plan import Plan, Problem, build_plan
 from lockgate.runner import AppliedHook, ProgressCallback, Runner, RunResult
 from lockgate.source import Source, discover
 
@@ -61,6 +61,15 @@ def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = 
     return State(
         source, tuple(records), build_plan(source, records, config, parse_pending=parse_pending), exists
     )
+
+
+def validate(config: Config, target: DatabaseTarget) -> tuple[State, list[Problem]]:
+    """Every validation problem a door should report: the plan's, plus Supabase's shared-history checks
+    when this is a Supabase project (so ``lockgate validate`` and ``POST /api/migrations`` agree)."""
+    from lockgate.supabase.service import validation_problems
+
+    state = read_state(config, target)
+    return state, [*state.plan.problems, *validation_problems(config, target, state)]
 
 
 @dataclass

@@ -221,3 +221,15 @@ def test_a_foreign_tracking_table_is_a_422_naming_it(make_client: AppFactory, db
             "SELECT count(*) FROM information_schema.columns WHERE table_name = 'schema_migrations'"
         ).fetchone()
     assert columns == (1,)
+
+
+def test_validate_includes_the_supabase_checks_like_the_cli(
+    make_client: AppFactory, project: Path, db_url: str
+) -> None:
+    """The API and `lockgate validate` report the same problems, Supabase's shared-history checks included."""
+    add(project, "20250101_legacy.sql", "CREATE TABLE legacy (id int);\n")
+    client = make_client(LOCKGATE_SUPABASE="true")
+    response = client.post("/api/migrations", json={"action": "validate"}, headers=ADMIN)
+    assert response.status_code == 200
+    codes = [p["code"] for p in response.json()["problems"]]
+    assert "supabase-version-format" in codes

@@ -101,21 +101,21 @@ class Actions:
 
     def validate(self) -> Reply:
         try:
-            state = service.read_state(self.config, self.target)
+            state, problems = service.validate(self.config, self.target)
         except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
-        plan = state.plan
-        errors, warnings = len(plan.errors), len(plan.warnings)
+        errors = sum(1 for p in problems if p.severity == "error")
+        warnings = len(problems) - errors
         document = {
             "schema": SCHEMA_VERSION,
             "action": "validate",
-            "ok": not plan.errors,
-            "valid": not plan.errors,
+            "ok": not errors,
+            "valid": not errors,
             "message": f"{len(state.source.migrations)} migration file(s) checked: "
             f"{errors} error(s), {warnings} warning(s)",
-            "problems": [problem_json(p) for p in plan.problems],
+            "problems": [problem_json(p) for p in problems],
         }
-        return Reply(200, document, "valid" if not plan.errors else "invalid")
+        return Reply(200, document, "valid" if not errors else "invalid")
 
     def run(self, caller: Caller, *, dry_run: bool) -> Reply:
         """Apply (or dry-run) pending migrations; 409 at once if any runner holds the lock."""

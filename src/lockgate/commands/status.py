@@ -8,6 +8,7 @@ from lockgate.commands.common import Output, build_config, config_options
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_counts, status_json
 from lockgate.service import State, database_target, read_state
+from lockgate.service import validate as validate_service
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -87,12 +88,8 @@ def list_command(as_json: bool, **options: object) -> None:
 def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) -> None:
     """Checksums, duplicate versions, gaps, missing files, failed records, out-of-order and unrunnable files."""
     output = Output()
-    state, _, _ = _state(output, allow_out_of_order=allow_out_of_order, **options)
-    from lockgate.supabase.service import validation_problems
-
     config = build_config(allow_out_of_order=allow_out_of_order, **options)  # type: ignore[arg-type]
-    target = database_target(config, lambda message: None)  # the notice was shown by _state
-    problems = (*state.plan.problems, *validation_problems(config, target, state))
+    state, problems = validate_service(config, database_target(config, output.notice))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         output.json({"schema": 1, "valid": not errors, "problems": [problem_json(p) for p in problems]})
