@@ -301,6 +301,10 @@ def _lint_one(args: tuple[Path, LintSettings, Path]) -> FileResult:
     return lint_file(path, settings, display_path(path, cwd))
 
 
+def _lint_share(share: list[tuple[Path, LintSettings, Path]]) -> list[FileResult]:
+    return [_lint_one(item) for item in share]
+
+
 def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs: int = 1) -> LintReport:
     """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per CPU) uses a process pool."""
     load_rules()
@@ -312,8 +316,15 @@ def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs
     if workers > 1 and len(files) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (workers * 4))))
+        # One contiguous share per CPU; this process lints the first share itself instead of waiting,
+        # so N CPUs cost N-1 extra processes and each result crosses a pipe once.
+        size = -(-len(work) // workers)
+        shares = [work[start : start + size] for start in range(0, len(work), size)]
+        with ProcessPoolExecutor(max_workers=len(shares) - 1) as pool:
+            pending = [pool.submit(_lint_share, share) for share in shares[1:]]
+            results = _lint_share(shares[0])
+            for future in pending:
+                results.extend(future.result())
     else:
         results = [_lint_one(item) for item in work]
     return LintReport(tuple(results), tuple(sorted(settings.enabled)))
