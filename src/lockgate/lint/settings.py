@@ -140,6 +140,15 @@ def _severities(
     return severities, off
 
 
+def supabase_config_files(root: Path, migrations_path: Path | None = None) -> list[Path]:
+    """Where a Supabase ``config.toml`` may be, in order: under the config root, and beside a
+    ``supabase/migrations`` directory (where the Supabase CLI keeps it)."""
+    candidates = [root / "supabase" / "config.toml"]
+    if migrations_path is not None:
+        candidates.append(migrations_path.parent / "config.toml")
+    return [candidate for candidate in candidates if candidate.is_file()]
+
+
 def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path | None = None) -> int:
     """``pg_major`` from config, else ``[db] major_version`` in ``supabase/config.toml``, else 15.
 
@@ -148,23 +157,19 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
     """
     if configured:
         return configured
-    candidates = [root / "supabase" / "config.toml"]
-    if migrations_path is not None:
-        candidates.append(migrations_path.parent / "config.toml")
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                document = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{candidate}: cannot read [db] major_version ({exc})") from exc
-            version = document.get("db", {}).get("major_version")
-            if version is None:
-                continue
-            if isinstance(version, bool) or not isinstance(version, int) or version < 9:
-                raise ConfigError(
-                    f"{candidate}: db.major_version: expected a PostgreSQL major version, got {version!r}"
-                )
-            return version
+    for candidate in supabase_config_files(root, migrations_path):
+        try:
+            document = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{candidate}: cannot read [db] major_version ({exc})") from exc
+        version = document.get("db", {}).get("major_version")
+        if version is None:
+            continue
+        if isinstance(version, bool) or not isinstance(version, int) or version < 9:
+            raise ConfigError(
+                f"{candidate}: db.major_version: expected a PostgreSQL major version, got {version!r}"
+            )
+        return version
     return DEFAULT_PG_MAJOR
 
 

@@ -94,13 +94,12 @@ def resolve_exposed_schemas(
     Looked for where ``settings.resolve_pg_major`` looks for ``[db] major_version``: under the config
     root and beside a ``supabase/migrations`` directory.
     """
+    from lockgate.lint.settings import supabase_config_files  # settings imports this module lazily
+
     if configured:
         return configured
-    candidates = [root / "supabase" / "config.toml"]
-    if migrations_path is not None:
-        candidates.append(migrations_path.parent / "config.toml")
-    for candidate in candidates:
-        schemas = api_schemas(candidate) if candidate.is_file() else None
+    for candidate in supabase_config_files(root, migrations_path):
+        schemas = api_schemas(candidate)
         if schemas:
             return schemas
     return DEFAULT_EXPOSED
