@@ -415,6 +415,34 @@ class History:
         )
         self.conn.execute(query, upsert_params + log_params)
 
+    def record_baselined(
+        self,
+        *,
+        migration_id: str,
+        name: str,
+        version: int,
+        checksum: str,
+        executed_by: str | None,
+        metadata: Mapping[str, Any],
+        action: str,
+    ) -> None:
+        """Record a version as already in the database without running it (``baseline``, ``adopt``),
+        with its audit entry, in one statement."""
+        row = TrackingRow(
+            migration_id, name, version, checksum, "baselined", executed_by, 0, None, metadata, True
+        )
+        entry = LogEntry(
+            action,
+            "baselined",
+            migration_id,
+            version,
+            name,
+            checksum,
+            executed_by=executed_by,
+            metadata=metadata,
+        )
+        self.upsert_and_log(row, entry)
+
     def set_checksum(self, version: int, checksum: str) -> None:
         self.conn.execute(
             sql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(self.table), (checksum, version)

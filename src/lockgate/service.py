@@ -144,29 +144,14 @@ def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notif
             for migration in source.migrations:
                 if migration.version > version or migration.version in recorded:
                     continue
-                history.upsert(
+                history.record_baselined(
                     migration_id=migration.id,
                     name=migration.name,
                     version=migration.version,
                     checksum=migration.checksum,
-                    status="baselined",
                     executed_by=config.executed_by,
-                    execution_time_ms=0,
-                    error_message=None,
                     metadata={**metadata, "filename": migration.filename, "baseline_version": version},
-                    applied=True,
-                )
-                history.log(
-                    LogEntry(
-                        "baseline",
-                        "baselined",
-                        migration.id,
-                        migration.version,
-                        migration.name,
-                        migration.checksum,
-                        executed_by=config.executed_by,
-                        metadata=metadata,
-                    )
+                    action="baseline",
                 )
                 done.append(migration.id)
     return done

@@ -13,7 +13,7 @@ from typing import Any
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect
 from lockgate.errors import LockgateError
-from lockgate.history import History, LogEntry, Record
+from lockgate.history import History, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
 from lockgate.plan import Problem
@@ -133,28 +133,13 @@ def _baseline(
             "the database has the pushed version (adopted with the file's checksum: put the change in a new "
             "migration)"
         )
-    history.upsert(
+    history.record_baselined(
         migration_id=migration.id,
         name=migration.name,
         version=migration.version,
         checksum=migration.checksum,
-        status="baselined",
         executed_by=config.executed_by,
-        execution_time_ms=0,
-        error_message=None,
         metadata=row_metadata,
-        applied=True,
-    )
-    history.log(
-        LogEntry(
-            "adopt",
-            "baselined",
-            migration.id,
-            migration.version,
-            migration.name,
-            migration.checksum,
-            executed_by=config.executed_by,
-            metadata=row_metadata,
-        )
+        action="adopt",
     )
     report.baselined.append(migration.id)
