@@ -142,37 +142,32 @@ class Runner:
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
         """Apply ``pending`` in order; stop at the first failure."""
+        return self._each(pending, self._apply_one)
+
+    def dry_run(self, pending: list[Migration]) -> RunResult:
+        """Apply everything in one transaction, each file in a savepoint, then roll it all back."""
+        with self.conn.transaction(force_rollback=True):
+            self._set_timeouts(local=True)
+            return self._each(pending, self._dry_run_step)
+
+    def _each(self, pending: list[Migration], step: Callable[[Migration], MigrationResult]) -> RunResult:
+        """Run ``step`` on each migration in order, reporting progress; stop at the first failure."""
         result = RunResult()
         for migration in pending:
             self.progress("start", migration, None)
-            outcome = self._apply_one(migration)
+            outcome = step(migration)
             result.results.append(outcome)
             self.progress("done", migration, outcome)
             if outcome.outcome == FAILED:
                 break
         return result
 
-    def dry_run(self, pending: list[Migration]) -> RunResult:
-        """Apply everything in one transaction, each file in a savepoint, then roll it all back."""
-        result = RunResult()
-        with self.conn.transaction(force_rollback=True):
-            self._set_timeouts(local=True)
-            for migration in pending:
-                self.progress("start", migration, None)
-                if not is_transactional(migration):
-                    outcome = MigrationResult(
-                        migration,
-                        NOT_TRIED,
-                        transactional=False,
-                        note="runs outside a transaction; not tried",
-                    )
-                else:
-                    outcome = self._dry_run_one(migration)
-                result.results.append(outcome)
-                self.progress("done", migration, outcome)
-                if outcome.outcome == FAILED:
-                    break
-        return result
+    def _dry_run_step(self, migration: Migration) -> MigrationResult:
+        if is_transactional(migration):
+            return self._dry_run_one(migration)
+        return MigrationResult(
+            migration, NOT_TRIED, transactional=False, note="runs outside a transaction; not tried"
+        )
 
     # -- transactional path -------------------------------------------------------------------------
     def _apply_one(self, migration: Migration) -> MigrationResult:
