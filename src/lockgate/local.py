@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -56,16 +58,36 @@ def ensure_local_database(root: Path) -> str:
     gitignore = base / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text("*\n", encoding="utf-8")
-    server = _server(base / "pgdata")
-    admin_url: str = server.get_uri()  # type: ignore[attr-defined]
-    database_url: str = server.get_uri(LOCAL_DATABASE)  # type: ignore[attr-defined]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (LOCAL_DATABASE,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{LOCAL_DATABASE}"')
-            with psycopg.connect(database_url, autocommit=True) as db:
-                db.execute(shim_sql().encode())
+    with _exclusive(base / "server.lock"):
+        server = _server(base / "pgdata")
+        admin_url: str = server.get_uri()  # type: ignore[attr-defined]
+        database_url: str = server.get_uri(LOCAL_DATABASE)  # type: ignore[attr-defined]
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (LOCAL_DATABASE,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{LOCAL_DATABASE}"')
+                with psycopg.connect(database_url, autocommit=True) as db:
+                    db.execute(shim_sql().encode())
     return database_url
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Serialise first start-ups: two commands starting the embedded server at once on a fresh machine
+    would both try to create its system user and its database, and the loser would fail."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no flock; first start-ups are rarely concurrent there
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def stop_local_database(root: Path) -> bool:
