@@ -129,7 +129,7 @@ def read_directives(text: str) -> frozenset[str]:
 
 def parse_sql(text: str) -> ParsedSql:
     """Split ``text`` into statements; raise ``SqlError`` with PostgreSQL's message and position."""
-    from pglast import parser as pg_parser  # imported on first parse: `status` never parses SQL
+    from lockgate import pgparser as pg_parser  # imported on first parse: `status` never parses SQL
 
     directives = read_directives(text)
     try:

@@ -91,8 +91,7 @@ def _meaning(text: str) -> tuple[frozenset[str], Any] | None:
 
     None when the text does not parse: two unparseable versions are never called equivalent.
     """
-    from pglast import parser as pg_parser  # only a modified migration pays for importing pglast
-
+    from lockgate import pgparser as pg_parser  # only a modified migration pays for importing pglast
     from lockgate.statements import SqlError, read_directives
 
     try:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pglast import parser as pg_parser
-
+from lockgate import pgparser as pg_parser
 from lockgate.lint import nodes
 from lockgate.lint.findings import Span
 from lockgate.statements import ParsedSql, Statement

@@ -13,8 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pglast import parser as pg_parser
-
+from lockgate import pgparser as pg_parser
 from lockgate.lint.findings import Span
 from lockgate.statements import Statement
 
