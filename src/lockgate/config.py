@@ -7,11 +7,10 @@ are errors that name the key and the file: a typo in a safety setting must never
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from lockgate.durations import parse_duration_ms
 from lockgate.errors import ConfigError
@@ -70,11 +69,14 @@ def _to_schemas(value: Any) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
-@dataclass(frozen=True)
-class Config:
-    """Every setting a command may need. Durations are milliseconds."""
+class Config(NamedTuple):
+    """Every setting a command may need. Durations are milliseconds.
 
-    root: Path = field(default_factory=Path.cwd)
+    A NamedTuple rather than a frozen dataclass: it is built on every command's start-up path, and the
+    pre-commit hook's budget has no room for ``dataclasses`` (see ``lockgate.lint.findings``).
+    """
+
+    root: Path = Path()
     config_file: Path | None = None
     migrations_dir: Path | None = None
     database_url: str | None = None
@@ -92,7 +94,7 @@ class Config:
     exposed_schemas: tuple[str, ...] = ()
     supabase: bool | None = None
     executed_by: str | None = None
-    lint: Mapping[str, Any] = field(default_factory=dict)
+    lint: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def migrations_path(self) -> Path:
@@ -151,6 +153,8 @@ def _read_text(path: Path) -> str:
 
 
 def _file_settings(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a config file: the import costs hook start-up time
+
     try:
         document = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
@@ -214,8 +218,7 @@ def load_config(
 
 def with_overrides(config: Config, **changes: Any) -> Config:
     """A copy of ``config`` with some fields replaced (used by doors such as the Action and the API)."""
-    names = {f.name for f in fields(Config)}
-    unknown = set(changes) - names
+    unknown = set(changes) - set(Config._fields)
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    return replace(config, **changes)
+    return config._replace(**changes)

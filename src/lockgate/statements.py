@@ -12,8 +12,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Node = dict[str, Any]
 
@@ -36,18 +35,49 @@ class SqlError(ValueError):
         self.column = column
 
 
-@dataclass(frozen=True)
 class Statement:
-    """One top-level statement of a migration file."""
+    """One top-level statement of a migration file.
 
-    index: int
-    text: str
-    line: int
-    column: int
-    end_line: int
-    kind: str
-    node: Node = field(repr=False, compare=False)
-    byte_start: int = field(repr=False, default=0)
+    A plain slotted class: thousands are built per lint run, and a dataclass (or the ``dataclasses``
+    import) costs start-up time the pre-commit hook does not have. Equality ignores the parse tree.
+    """
+
+    __slots__ = ("byte_start", "column", "end_line", "index", "kind", "line", "node", "text")
+
+    def __init__(
+        self,
+        index: int,
+        text: str,
+        line: int,
+        column: int,
+        end_line: int,
+        kind: str,
+        node: Node,
+        byte_start: int = 0,
+    ) -> None:
+        self.index = index
+        self.text = text
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.kind = kind
+        self.node = node
+        self.byte_start = byte_start
+
+    def _key(self) -> tuple[int, str, int, int, int, str, int]:
+        return (self.index, self.text, self.line, self.column, self.end_line, self.kind, self.byte_start)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Statement) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Statement(index={self.index}, text={self.text!r}, line={self.line}, column={self.column}, "
+            f"end_line={self.end_line}, kind={self.kind!r})"
+        )
 
     @property
     def non_transactional(self) -> str | None:
@@ -62,8 +92,7 @@ class Statement:
         return str(self.node.get("kind", "")).removeprefix("TRANS_STMT_")
 
 
-@dataclass(frozen=True)
-class ParsedSql:
+class ParsedSql(NamedTuple):
     """The statements of a text plus what matters for running it."""
 
     statements: tuple[Statement, ...]

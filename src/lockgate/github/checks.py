@@ -7,7 +7,6 @@ for exactly the reasons the hook would have stopped the commit.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,7 +46,7 @@ def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
     counts: dict[str, tuple[int, int]] = {}
     for path in paths:
         result = lint_file(root / path, settings, display=path)
-        file_findings = [dataclasses.replace(finding, path=path) for finding in result.findings]
+        file_findings = [finding._replace(path=path) for finding in result.findings]
         findings.extend(file_findings)
         counts[path] = (
             sum(1 for f in file_findings if f.severity is Severity.ERROR),

@@ -11,9 +11,8 @@ from __future__ import annotations
 import bisect
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from lockgate import pgparser as pg_parser
 from lockgate.lint import nodes
@@ -43,8 +42,7 @@ class ByteLines:
         return line, column
 
 
-@dataclass(frozen=True)
-class PlpgsqlBody:
+class PlpgsqlBody(NamedTuple):
     """A parsed PL/pgSQL body (``DO`` block or function) and the file line its body line 1 is on."""
 
     tree: Any
@@ -54,14 +52,12 @@ class PlpgsqlBody:
         return self.first_line + max((lineno or 1) - 1, 0)
 
 
-@dataclass(frozen=True)
-class _Created:
+class _Created(NamedTuple):
     tables: dict[str, int]
     partitioned: dict[str, int]
     indexes: dict[str, int]
 
 
-@dataclass
 class FileContext:
     """One migration file as the rules see it.
 
@@ -70,14 +66,25 @@ class FileContext:
     pay for the answer once. Rules must treat it as read-only.
     """
 
-    path: str
-    text: str
-    parsed: ParsedSql
-    pg_major: int = 15
-    exposed_schemas: tuple[str, ...] = ("public",)
-    _embedded_parent: dict[int, Statement] = field(default_factory=dict, repr=False)
-    _plpgsql_cache: dict[int, PlpgsqlBody | None] = field(default_factory=dict, repr=False)
-    _commands_cache: dict[int, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        parsed: ParsedSql,
+        pg_major: int = 15,
+        exposed_schemas: tuple[str, ...] = ("public",),
+    ) -> None:
+        self.path = path
+        self.text = text
+        self.parsed = parsed
+        self.pg_major = pg_major
+        self.exposed_schemas = exposed_schemas
+        self._embedded_parent: dict[int, Statement] = {}
+        self._plpgsql_cache: dict[int, PlpgsqlBody | None] = {}
+        self._commands_cache: dict[int, list[dict[str, Any]]] = {}
+
+    def __repr__(self) -> str:
+        return f"FileContext(path={self.path!r}, pg_major={self.pg_major})"
 
     # -- the file -------------------------------------------------------------------------------
     @property

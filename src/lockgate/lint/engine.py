@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from lockgate.checksum import normalise_text
 from lockgate.errors import ConfigError
@@ -26,8 +26,7 @@ PARALLEL_THRESHOLD = 64
 """Below this many files a process pool costs more in start-up than it saves."""
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(NamedTuple):
     """The findings of one file, in (line, column, rule) order."""
 
     path: str
@@ -35,13 +34,23 @@ class FileResult:
     statements: int = 0
 
 
-@dataclass(frozen=True)
 class LintReport:
     """Everything a renderer needs; renderers compute nothing else."""
 
-    files: tuple[FileResult, ...]
-    rule_ids: tuple[str, ...] = ()
-    """The rules that were enabled, so a SARIF consumer knows which checks ran and found nothing."""
+    __slots__ = ("files", "rule_ids")
+
+    def __init__(self, files: tuple[FileResult, ...], rule_ids: tuple[str, ...] = ()) -> None:
+        self.files = files
+        self.rule_ids = rule_ids
+        """The rules that were enabled, so a SARIF consumer knows which checks ran and found nothing."""
+
+    def __repr__(self) -> str:
+        return f"LintReport(files={self.files!r}, rule_ids={self.rule_ids!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LintReport) and (self.files, self.rule_ids) == (other.files, other.rule_ids)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking container: compared, never hashed
 
     @property
     def findings(self) -> list[Finding]:

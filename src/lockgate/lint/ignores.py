@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from lockgate import pgparser as pg_parser
 from lockgate.lint.findings import Span
@@ -22,16 +21,22 @@ REASON = re.compile(r"\s--|#")
 COMMENT = re.compile(r"^--\s*lockgate-ignore(?P<file>-file)?\s*:\s*(?P<rules>.*?)\s*$")
 
 
-@dataclass
 class Ignore:
     """One suppression comment: which rules, where it is, and which lines it covers."""
 
-    span: Span
-    rule_ids: tuple[str, ...]
-    file_level: bool
-    lines: range | None
-    """Lines of the statement it applies to; None for file-level or when no statement follows."""
-    used: set[str] = field(default_factory=set)
+    __slots__ = ("file_level", "lines", "rule_ids", "span", "used")
+
+    def __init__(self, span: Span, rule_ids: tuple[str, ...], file_level: bool, lines: range | None) -> None:
+        self.span = span
+        self.rule_ids = rule_ids
+        self.file_level = file_level
+        self.lines = lines
+        """Lines of the statement it applies to; None for file-level or when no statement follows."""
+        self.used: set[str] = set()
+        """The rule ids it actually suppressed (the engine reports the unused ones)."""
+
+    def __repr__(self) -> str:
+        return f"Ignore({self.span!r}, {self.rule_ids!r}, file_level={self.file_level}, lines={self.lines!r})"
 
     def covers(self, rule_id: str, line: int) -> bool:
         if rule_id not in self.rule_ids:

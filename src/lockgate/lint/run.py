@@ -7,16 +7,15 @@ pre-commit entry, no click import) cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lockgate.config import load_config
 from lockgate.errors import ConfigError
 from lockgate.lint.formats import render
 
 
-@dataclass(frozen=True)
-class LintOptions:
+class LintOptions(NamedTuple):
     """What the user asked for on the command line."""
 
     paths: tuple[Path, ...] = ()

@@ -8,11 +8,10 @@ the key: a misspelt rule id in a safety tool must never silently disable nothing
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockgate.errors import ConfigError
 from lockgate.lint.findings import Severity
@@ -26,12 +25,11 @@ KEYS = ("select", "extend-select", "ignore", "severity")
 OFF = "off"
 
 
-@dataclass(frozen=True)
-class LintSettings:
+class LintSettings(NamedTuple):
     """The effective lint configuration for one run."""
 
     enabled: frozenset[str]
-    severities: Mapping[str, Severity] = field(default_factory=dict)
+    severities: Mapping[str, Severity] = MappingProxyType({})
     pg_major: int = DEFAULT_PG_MAJOR
     exposed_schemas: tuple[str, ...] = ("public",)
 
@@ -158,6 +156,8 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
     if configured:
         return configured
     for candidate in supabase_config_files(root, migrations_path):
+        import tomllib  # only when there is a file to read: the import costs hook start-up time
+
         try:
             document = tomllib.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -14,7 +14,6 @@ Exposed schemas come from lockgate's config (``exposed_schemas``), else ``[api] 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +74,8 @@ def api_schemas(config_toml: Path) -> tuple[str, ...] | None:
     A broken file is not this rule family's to report (``supabase start`` does that), so it falls back
     to the default rather than failing the lint.
     """
+    import tomllib  # only when there is a file to read: the import costs hook start-up time
+
     try:
         document = tomllib.loads(config_toml.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
