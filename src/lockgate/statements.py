@@ -111,11 +111,14 @@ class LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self._data = data
+        self._ascii = data.isascii()
         self._starts = [0] + [match.end() for match in _NEWLINE.finditer(data)]
 
     def position(self, byte_offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._starts, byte_offset)
         start = self._starts[line - 1]
+        if self._ascii:  # the common case: a byte is a character
+            return line, byte_offset - start + 1
         column = len(self._data[start:byte_offset].decode("utf-8", errors="replace")) + 1
         return line, column
 
@@ -144,6 +147,8 @@ def _syntax_error(text: str, exc: Exception) -> SqlError:
 def read_directives(text: str) -> frozenset[str]:
     """``-- lockgate: no-transaction`` comment lines; unknown directives are errors, never ignored."""
     found: set[str] = set()
+    if "lockgate:" not in text:  # nearly every file: skip the multi-line regex
+        return frozenset()
     for match in DIRECTIVE.finditer(text):
         for word in (w.strip() for w in match.group("body").split(",")):
             if not word:
@@ -182,22 +187,15 @@ def parse_sql(text: str) -> ParsedSql:
     return ParsedSql(tuple(statements), directives, _is_wrapped(statements))
 
 
+_LEADING = re.compile(rb"(?:\s+|--[^\n]*\n?|/\*(?:.*?\*/|.*\Z))*", re.DOTALL)
+"""Whitespace, line comments and block comments (an unclosed one runs to the end of the statement)."""
+
+
 def _trim(data: bytes, start: int, end: int) -> tuple[int, int]:
     """Skip whitespace and comments before a statement so its line is where its first keyword is."""
-    while start < end:
-        if data[start : start + 1].isspace():
-            start += 1
-        elif data.startswith(b"--", start):
-            newline = data.find(b"\n", start)
-            start = end if newline == -1 or newline >= end else newline + 1
-        elif data.startswith(b"/*", start):
-            close = data.find(b"*/", start + 2)
-            start = end if close == -1 or close >= end else close + 2
-        else:
-            break
-    while end > start and data[end - 1 : end].isspace():
-        end -= 1
-    return start, end
+    match = _LEADING.match(data, start, end)
+    start = match.end() if match else start
+    return start, start + len(data[start:end].rstrip())
 
 
 def _is_wrapped(statements: list[Statement]) -> bool:

@@ -8,8 +8,7 @@ linted: a hook that crashes tells the author nothing about where the problem is.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,7 +17,7 @@ from lockgate.errors import ConfigError
 from lockgate.lint.context import FileContext
 from lockgate.lint.findings import Finding, Severity, Span, Violation
 from lockgate.lint.ignores import Ignore, find_ignores
-from lockgate.lint.registry import REGISTRY, Rule, load_rules
+from lockgate.lint.registry import REGISTRY, FileCheck, Rule, StatementCheck, load_rules
 from lockgate.lint.settings import LintSettings, build_settings
 from lockgate.statements import ParsedSql, SqlError, Statement, parse_sql
 
@@ -106,6 +105,9 @@ class _Collector:
             )
         )
 
+    def rule_failed(self, rule: Rule, exc: Exception) -> None:
+        self.add_at("internal-error", 1, 1, f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
+
     def add_at(self, rule_id: str, line: int, column: int, message: str, help: str | None = None) -> None:
         source = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
         end = max(len(source.rstrip()) + 1, column + 1)
@@ -166,41 +168,53 @@ def _parse(text: str, collector: _Collector) -> ParsedSql | None:
     return None
 
 
-_DISPATCH: dict[frozenset[str], tuple[list[Rule], dict[str, list[Rule]]]] = {}
+_StatementRules = dict[str, list[tuple[Rule, StatementCheck, bool]]]
+_FileRules = list[tuple[Rule, FileCheck]]
+_DISPATCH: dict[frozenset[str], tuple[_FileRules, _StatementRules]] = {}
 
 
-def _dispatch(settings: LintSettings) -> tuple[list[Rule], dict[str, list[Rule]]]:
-    """Enabled rules and statement rules by node kind, built once per rule set (not per file)."""
+def _dispatch(settings: LintSettings) -> tuple[_FileRules, _StatementRules]:
+    """Enabled file rules, and statement rules by node kind, built once per rule set (not per file).
+
+    Each entry carries the check function and whether it also runs on statements inside ``DO`` blocks,
+    so the per-statement loop (the engine's hottest) does no attribute look-ups or ``None`` tests.
+    """
     cached = _DISPATCH.get(settings.enabled)
     if cached is None:
-        rules = settings.active_rules()
-        by_kind: dict[str, list[Rule]] = {}
-        for rule in rules:
-            for kind in rule.kinds or ():
-                by_kind.setdefault(kind, []).append(rule)
-        cached = _DISPATCH[settings.enabled] = (rules, by_kind)
+        file_rules: _FileRules = []
+        by_kind: _StatementRules = {}
+        for rule in settings.active_rules():
+            if rule.file_check is not None:
+                file_rules.append((rule, rule.file_check))
+            if rule.statement_check is not None:
+                for kind in rule.kinds or ():
+                    by_kind.setdefault(kind, []).append((rule, rule.statement_check, rule.embedded))
+        cached = _DISPATCH[settings.enabled] = (file_rules, by_kind)
     return cached
 
 
 def _run_rules(context: FileContext, settings: LintSettings, collector: _Collector) -> None:
-    rules, by_kind = _dispatch(settings)
+    file_rules, by_kind = _dispatch(settings)
+    add = collector.add
     for statement in context.executed:
+        checks = by_kind.get(statement.kind)
+        if checks is None:
+            continue
         embedded = context.is_embedded(statement)
-        for rule in by_kind.get(statement.kind, ()):
-            statement_check = rule.statement_check
-            if statement_check is not None and (rule.embedded or not embedded):
-                _collect(rule, collector, partial(statement_check, context, statement))
-    for rule in rules:
-        if rule.file_check is not None:
-            _collect(rule, collector, partial(rule.file_check, context))
-
-
-def _collect(rule: Rule, collector: _Collector, run: Callable[[], Iterable[Violation]]) -> None:
-    try:
-        for violation in run():
-            collector.add(rule, violation)
-    except Exception as exc:  # a rule bug must not hide the file's other findings
-        collector.add_at("internal-error", 1, 1, f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
+        for rule, check, on_embedded in checks:
+            if embedded and not on_embedded:
+                continue
+            try:
+                for violation in check(context, statement):
+                    add(rule, violation)
+            except Exception as exc:  # a rule bug must not hide the file's other findings
+                collector.rule_failed(rule, exc)
+    for rule, file_check in file_rules:
+        try:
+            for violation in file_check(context):
+                add(rule, violation)
+        except Exception as exc:
+            collector.rule_failed(rule, exc)
 
 
 def _apply_ignores(
@@ -286,7 +300,11 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.glob("*.sql") if p.is_file()))
+            # scandir, not glob: one system call for the listing and the file types, and no Path per
+            # non-SQL entry; names sort like the paths they become.
+            with os.scandir(path) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(".sql") and e.is_file())
+            found.extend(path / name for name in names)
         elif path.exists() or path.is_symlink():
             found.append(path)
         else:
@@ -297,6 +315,8 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
     """The path relative to the working directory when it is inside it (what editors and CI expect)."""
+    if not path.is_absolute() and ".." not in path.parts:
+        return str(path)  # already relative to the working directory (and pathlib dropped any "./")
     try:
         cwd = cwd or Path.cwd().resolve()
         absolute = path if path.is_absolute() else cwd / path
@@ -305,13 +325,8 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
-def _lint_one(args: tuple[Path, LintSettings, Path]) -> FileResult:
-    path, settings, cwd = args
-    return lint_file(path, settings, display_path(path, cwd))
-
-
-def _lint_share(share: list[tuple[Path, LintSettings, Path]]) -> list[FileResult]:
-    return [_lint_one(item) for item in share]
+def _lint_share(share: Sequence[Path], settings: LintSettings, cwd: Path) -> list[FileResult]:
+    return [lint_file(path, settings, display_path(path, cwd)) for path in share]
 
 
 def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs: int = 1) -> LintReport:
@@ -320,20 +335,19 @@ def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs
     settings = settings or default_settings()
     files = collect_files(paths)
     cwd = Path.cwd().resolve()
-    work = [(path, settings, cwd) for path in files]
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
     if workers > 1 and len(files) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
         # One contiguous share per CPU; this process lints the first share itself instead of waiting,
         # so N CPUs cost N-1 extra processes and each result crosses a pipe once.
-        size = -(-len(work) // workers)
-        shares = [work[start : start + size] for start in range(0, len(work), size)]
+        size = -(-len(files) // workers)
+        shares = [files[start : start + size] for start in range(0, len(files), size)]
         with ProcessPoolExecutor(max_workers=len(shares) - 1) as pool:
-            pending = [pool.submit(_lint_share, share) for share in shares[1:]]
-            results = _lint_share(shares[0])
+            pending = [pool.submit(_lint_share, share, settings, cwd) for share in shares[1:]]
+            results = _lint_share(shares[0], settings, cwd)
             for future in pending:
                 results.extend(future.result())
     else:
-        results = [_lint_one(item) for item in work]
+        results = _lint_share(files, settings, cwd)
     return LintReport(tuple(results), tuple(sorted(settings.enabled)))
