@@ -127,22 +127,26 @@ def exposed_schemas(ctx: FileContext) -> frozenset[str]:
     that is the default, the ``supabase/config.toml`` beside the file's ``migrations`` directory is
     read (once per directory).
     """
-    schemas: tuple[str, ...] = ctx.exposed_schemas
-    if tuple(schemas) == DEFAULT_EXPOSED:
-        schemas = _schemas_beside_file(ctx.path)
+    schemas: tuple[str, ...] = tuple(ctx.exposed_schemas)
+    if schemas == DEFAULT_EXPOSED:
+        schemas = _resolved_schemas_beside(os.path.dirname(ctx.path) or ".")
+    return _served(schemas)
+
+
+@lru_cache(maxsize=64)
+def _served(schemas: tuple[str, ...]) -> frozenset[str]:
+    """``schemas`` minus Supabase's own, built once per configuration rather than per rule and file."""
     return frozenset(schemas) - MANAGED_SCHEMAS
-
-
-@lru_cache(maxsize=256)
-def _schemas_beside_file(path: str) -> tuple[str, ...]:
-    """``_schemas_beside`` for a file's directory, resolved once per directory (``Path.resolve`` is a
-    system call per path component: too slow to repeat for every rule of every file)."""
-    directory = os.path.dirname(path) or "."
-    return _resolved_schemas_beside(directory)
 
 
 @lru_cache(maxsize=64)
 def _resolved_schemas_beside(directory: str) -> tuple[str, ...]:
+    """``_schemas_beside`` for a file's directory, resolved once per directory (``Path.resolve`` is a
+    system call per path component: too slow to repeat for every rule of every file).
+
+    Keyed by directory, not by file: a per-file cache missed on every file of a run longer than its
+    size, and a file's directory is one ``os.path.dirname`` away.
+    """
     try:
         resolved = str(Path(directory).resolve())
     except (OSError, RuntimeError, ValueError):  # unresolvable paths (loops, NUL bytes)
@@ -167,12 +171,16 @@ def _alter_commands(statement: Statement) -> Iterator[dict[str, Any]]:
 
 
 def _rls_enabled_tables(ctx: FileContext) -> set[str]:
-    return {
-        ctx.qualified(statement.node.get("relation"))
-        for statement in ctx.executed
-        if statement.kind == "AlterTableStmt"
-        and any(cmd.get("subtype") == "AT_EnableRowSecurity" for cmd in _alter_commands(statement))
-    }
+    enabled: set[str] = set()
+    for statement in ctx.executed:
+        if statement.kind != "AlterTableStmt":
+            continue
+        for command in statement.node.get("cmds") or ():
+            cmd = nodes.unwrap(command, "AlterTableCmd")
+            if cmd is not None and cmd.get("subtype") == "AT_EnableRowSecurity":
+                enabled.add(ctx.qualified(statement.node.get("relation")))
+                break
+    return enabled
 
 
 def _option_truthy(elem: dict[str, Any]) -> bool:
@@ -195,43 +203,149 @@ def _policy_label(ctx: FileContext, statement: Statement) -> str:
     )
 
 
-def _policy_expressions(statement: Statement) -> Iterator[tuple[str, Any]]:
-    for key, clause in (("qual", "USING"), ("with_check", "WITH CHECK")):
-        expression = statement.node.get(key)
-        if expression is not None:
-            yield clause, expression
+_POLICY_CLAUSES = (("qual", "USING"), ("with_check", "WITH CHECK"))
+"""A policy's expression fields and the clause each is written as."""
 
 
 def _function_key(call: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(name.lower() for name in nodes.name_list(call.get("funcname")))
+    """The lower-case name parts of a ``FuncCall`` (``("auth", "uid")``).
+
+    ``nodes.name_list`` inlined: this runs for every function call of every policy.
+    """
+    parts: list[str] = []
+    for item in call.get("funcname") or ():
+        if item.__class__ is dict:
+            inner = item.get("String")
+            string = inner if inner.__class__ is dict else item
+            if "sval" in string:
+                parts.append(str(string["sval"]).lower())
+    return tuple(parts)
 
 
-def _per_row_calls(expression: Any) -> Iterator[tuple[dict[str, Any], str]]:
-    """auth.*() / current_setting() calls not in the select list of a sub-select.
+def _names_raw_user_meta_data(fields: Any) -> bool:
+    """Whether a ``ColumnRef``'s name parts include ``raw_user_meta_data`` (``nodes.name_list``
+    inlined: every column reference of every policy is checked)."""
+    for item in fields or ():
+        if item.__class__ is dict:
+            inner = item.get("String")
+            string = inner if inner.__class__ is dict else item
+            if "sval" in string and str(string["sval"]) == "raw_user_meta_data":
+                return True
+    return False
+
+
+class _PolicyScan(NamedTuple):
+    """What the policy-expression rules need from one expression, found in a single walk."""
+
+    per_row: list[tuple[dict[str, Any], str]]
+    """auth.*() / current_setting() calls not in the select list of a sub-select, with their labels.
 
     ``(select auth.uid())`` is planned as an InitPlan and runs once per query; anywhere else
     (including a sub-select's WHERE clause, which may be correlated) it runs per row.
     """
-    if not any(_function_key(call) in PER_ROW_FUNCTIONS for call in nodes.find(expression, "FuncCall")):
-        return  # the common case, answered from the shared node index without a walk of our own
-    stack: list[tuple[Any, bool]] = [(expression, False)]
+    metadata: dict[str, Any] | None
+    """``_user_metadata_reference`` of the expression."""
+
+
+_JWT_FUNCTIONS = frozenset({("auth", "jwt"), ("current_setting",), ("pg_catalog", "current_setting")})
+"""Functions that read the JWT claims (where Auth copies ``user_metadata`` to)."""
+
+_LEAF_NODES = frozenset({"String", "Integer", "Float", "Boolean", "BitString", "A_Star", "ParamRef"})
+"""Node types with no node inside: the scan does not descend into them (nor into ``A_Const`` and
+``ColumnRef``, whose parts are constants, Strings and ``*``)."""
+
+_SCANNED = _LEAF_NODES | {"SelectStmt", "FuncCall", "ColumnRef", "A_Const"}
+
+_SCAN_LIMIT = 1024
+_scans: dict[int, tuple[Any, _PolicyScan]] = {}
+
+
+def _scan_policy_expression(expression: Any) -> _PolicyScan:
+    """One walk of a policy expression for both ``auth-call-per-row`` and ``policy-uses-user-metadata``.
+
+    Each rule used to walk the expression itself (auth-call-per-row after a full ``nodes.index`` to
+    see whether there was a FuncCall at all): policies are the most common Supabase statement, so
+    those walks were most of the family's time. Cached by identity like ``nodes.index`` (the entry
+    holds ``expression``, so its id cannot be reused while the entry lives).
+
+    Per-row calls come out in the order of the walk auth-call-per-row always used, because findings
+    at the same position (every call in a DO block's statement points at the same line) are reported
+    in that order: a popped dict's entries are looked at in order, its children then popped last
+    first, lists in order. The fields of a node (the dict under a type name) are pushed at once
+    rather than as one more stack entry: the same dicts are popped in the same order, since type
+    names are looked for among the entries of the dicts holding nodes, never among node fields.
+    ``_user_metadata_reference`` wants the *first* match in source order (``nodes.walk``); the scan
+    meets the same nodes, so a single candidate is that match, and only with several is the
+    source-order walk repeated to choose.
+    """
+    identity = id(expression)
+    cached = _scans.get(identity)
+    if cached is not None and cached[0] is expression:
+        return cached[1]
+    per_row: list[tuple[dict[str, Any], str]] = []
+    reads_jwt = False
+    column_refs = 0
+    metadata_column: dict[str, Any] | None = None
+    constants = 0
+    metadata_constant: dict[str, Any] | None = None
+    labels, scanned = PER_ROW_FUNCTIONS, _SCANNED
+    stack: list[tuple[Any, bool]] = []
+    pop, push = stack.pop, stack.append
+    if expression.__class__ is dict or expression.__class__ is list:
+        push((expression, False))
     while stack:
-        current, wrapped = stack.pop()
-        if isinstance(current, list):
-            stack.extend((item, wrapped) for item in reversed(current))
-            continue
-        if not isinstance(current, dict):
+        current, wrapped = pop()
+        if current.__class__ is list:
+            for item in reversed(current):
+                if item.__class__ is dict or item.__class__ is list:
+                    push((item, wrapped))
             continue
         for key, value in current.items():
-            if key == "SelectStmt" and isinstance(value, dict):
-                stack.extend((child, name == "targetList") for name, child in value.items())
-            elif key == "FuncCall" and isinstance(value, dict):
-                label = PER_ROW_FUNCTIONS.get(_function_key(value))
-                if label is not None and not wrapped:
-                    yield value, label
-                stack.append((value, wrapped))
-            elif isinstance(value, dict | list):
-                stack.append((value, wrapped))
+            if value.__class__ is list:
+                push((value, wrapped))
+            elif value.__class__ is not dict:
+                continue
+            elif key >= "a":  # a field (or a wrapper under one): looked into when popped
+                push((value, wrapped))
+            else:  # a node type name (pglast's are capitalised, field names are not)
+                if key in scanned:
+                    if key == "SelectStmt":
+                        for name, child in value.items():
+                            if child.__class__ is dict or child.__class__ is list:
+                                push((child, name == "targetList"))
+                        continue
+                    if key == "FuncCall":
+                        function = _function_key(value)
+                        label = labels.get(function)
+                        if label is not None and not wrapped:
+                            per_row.append((value, label))
+                        if function in _JWT_FUNCTIONS:
+                            reads_jwt = True
+                    else:
+                        if key == "ColumnRef":
+                            if _names_raw_user_meta_data(value.get("fields")):
+                                column_refs += 1
+                                metadata_column = value
+                        elif key == "A_Const":
+                            text = (value.get("sval") or {}).get("sval")
+                            if isinstance(text, str) and "user_metadata" in text:
+                                constants += 1
+                                metadata_constant = value
+                        continue
+                for child in value.values():
+                    if child.__class__ is dict or child.__class__ is list:
+                        push((child, wrapped))
+    if column_refs > 1 or (column_refs == 0 and reads_jwt and constants > 1):
+        metadata = _user_metadata_reference(expression)  # several candidates: the first in source order
+    elif column_refs:
+        metadata = metadata_column
+    else:
+        metadata = metadata_constant if reads_jwt else None
+    scan = _PolicyScan(per_row, metadata)
+    if len(_scans) >= _SCAN_LIMIT:
+        _scans.clear()
+    _scans[identity] = (expression, scan)
+    return scan
 
 
 def _always_true(expression: Any) -> bool:
@@ -296,16 +410,21 @@ def _policy_roles(statement: Statement) -> set[str]:
 )
 def rls_not_enabled(ctx: FileContext) -> Iterator[Violation]:
     exposed = exposed_schemas(ctx)
-    enabled = _rls_enabled_tables(ctx)
+    enabled: set[str] | None = None  # looked for only once a table in an exposed schema is created
     for statement in ctx.executed:
-        if statement.kind == "CreateStmt":
+        kind = statement.kind
+        if kind == "CreateStmt":
             relation = statement.node.get("relation")
-        elif statement.kind == "CreateTableAsStmt" and statement.node.get("objtype") == "OBJECT_TABLE":
+        elif kind == "CreateTableAsStmt" and statement.node.get("objtype") == "OBJECT_TABLE":
             relation = (statement.node.get("into") or {}).get("rel")
         else:
             continue
+        if _is_temp(relation) or _schema_of(relation) not in exposed:
+            continue
+        if enabled is None:
+            enabled = _rls_enabled_tables(ctx)
         name = ctx.qualified(relation)
-        if _is_temp(relation) or _schema_of(relation) not in exposed or name in enabled:
+        if name in enabled:
             continue
         yield Violation(
             ctx.span_at(statement, relation),
@@ -373,10 +492,12 @@ def rls_disabled(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     help="Add `ALTER TABLE <table> ENABLE ROW LEVEL SECURITY;` so the policy takes effect.",
 )
 def policy_without_rls(ctx: FileContext) -> Iterator[Violation]:
-    enabled = _rls_enabled_tables(ctx)
+    enabled: set[str] | None = None  # looked for only in files that create a policy
     for statement in ctx.executed:
         if statement.kind != "CreatePolicyStmt":
             continue
+        if enabled is None:
+            enabled = _rls_enabled_tables(ctx)
         table = statement.node.get("table")
         name = ctx.qualified(table)
         if name in enabled or _is_temp(table) or name not in ctx.created_tables(before=statement):
@@ -413,8 +534,12 @@ def policy_without_rls(ctx: FileContext) -> Iterator[Violation]:
     help="Wrap the call in a sub-select, e.g. `(select auth.uid())`, so it is evaluated once per query.",
 )
 def auth_call_per_row(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
-    for clause, expression in _policy_expressions(statement):
-        for call, label in _per_row_calls(expression):
+    node = statement.node
+    for key, clause in _POLICY_CLAUSES:
+        expression = node.get(key)
+        if expression is None:
+            continue
+        for call, label in _scan_policy_expression(expression).per_row:
             wrapped = "(select current_setting(...))" if label == "current_setting()" else f"(select {label})"
             yield Violation(
                 ctx.span_at(statement, call),
@@ -521,8 +646,12 @@ def _user_metadata_reference(expression: Any) -> dict[str, Any] | None:
     help="Use `app_metadata` (server-written) or a role table users cannot change, never `user_metadata`.",
 )
 def policy_uses_user_metadata(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
-    for clause, expression in _policy_expressions(statement):
-        reference = _user_metadata_reference(expression)
+    node = statement.node
+    for key, clause in _POLICY_CLAUSES:
+        expression = node.get(key)
+        if expression is None:
+            continue
+        reference = _scan_policy_expression(expression).metadata
         if reference is not None:
             yield Violation(
                 ctx.span_at(statement, reference),
@@ -682,8 +811,8 @@ def _views_made_invoker(ctx: FileContext) -> set[str]:
     "silent when `pg_major` < 15 (there, revoke the view from anon/authenticated instead).",
 )
 def view_without_security_invoker(ctx: FileContext) -> Iterator[Violation]:
-    if ctx.pg_major < 15:
-        return
+    if ctx.pg_major < 15 or not any(statement.kind == "ViewStmt" for statement in ctx.executed):
+        return  # most files create no view: skip looking for ALTER VIEW and REVOKE
     exposed = exposed_schemas(ctx)
     made_invoker = _views_made_invoker(ctx) | _hidden_from_api(ctx)
     for statement in ctx.executed:
@@ -738,6 +867,54 @@ def view_exposes_auth_users(ctx: FileContext, statement: Statement) -> Iterator[
 
 
 # -- references into Supabase's schemas ------------------------------------------------------------
+def _table_constraints(statement: Statement) -> list[dict[str, Any]]:
+    """The ``Constraint`` nodes of a CREATE TABLE / ALTER TABLE, in source order.
+
+    Looked up where the grammar puts them instead of with ``nodes.find``, which indexes every node of
+    the statement (column types, defaults, check expressions) and was most of this rule's time.
+    Constraints appear only as table elements or ``ALTER TABLE`` command definitions, each either
+    the ``Constraint`` itself (``CONSTRAINT ... FOREIGN KEY``, ``ADD CONSTRAINT``) or a ``ColumnDef``
+    carrying it (``col uuid REFERENCES ...``, ``ADD COLUMN``); expressions cannot hold one (a
+    sub-select cannot contain DDL). ``constraints``/``nnconstraints`` are empty in a raw parse tree
+    but would be searched by ``nodes.find``, so they are too.
+    """
+    node = statement.node
+    found: list[dict[str, Any]] = []
+    if statement.kind == "CreateStmt":
+        _element_constraints(node.get("tableElts"), found)
+        _element_constraints(node.get("constraints"), found)
+        _element_constraints(node.get("nnconstraints"), found)
+    else:
+        definitions = [
+            definition
+            for item in node.get("cmds") or ()
+            if (cmd := nodes.unwrap(item, "AlterTableCmd")) is not None
+            and (definition := cmd.get("def")) is not None
+        ]
+        if definitions:  # ENABLE ROW LEVEL SECURITY, SET/DROP ...: nothing defined
+            _element_constraints(definitions, found)
+    return found
+
+
+def _element_constraints(elements: Any, found: list[dict[str, Any]]) -> None:
+    """Append the ``Constraint`` of each element: the element itself or a ``ColumnDef``'s."""
+    if elements.__class__ is not list and elements.__class__ is not tuple:
+        return
+    for element in elements:
+        if element.__class__ is not dict:
+            continue
+        constraint = element.get("Constraint")
+        if constraint.__class__ is dict:
+            found.append(constraint)
+            continue
+        column = element.get("ColumnDef")
+        if column.__class__ is dict:
+            for item in column.get("constraints") or ():
+                constraint = item.get("Constraint") if item.__class__ is dict else None
+                if constraint.__class__ is dict:
+                    found.append(constraint)
+
+
 @statement_rule(
     id="auth-users-foreign-key-not-id",
     family="supabase",
@@ -759,7 +936,7 @@ def view_exposes_auth_users(ctx: FileContext, statement: Statement) -> Iterator[
     help="Reference `auth.users (id)` and look other fields up through it.",
 )
 def auth_users_foreign_key_not_id(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
-    for fields in nodes.find(statement.node, "Constraint"):
+    for fields in _table_constraints(statement):
         if fields.get("contype") != "CONSTR_FOREIGN":
             continue
         if ctx.qualified(fields.get("pktable")) != AUTH_USERS:
@@ -893,6 +1070,30 @@ def _managed_targets(ctx: FileContext, statement: Statement) -> Iterator[_Target
             yield _drop_target(node, obj)
 
 
+def _may_touch_managed(statement: Statement) -> bool:
+    """False when ``_managed_targets`` can only yield a target outside Supabase's schemas.
+
+    Most DDL names one relation: its schema is checked here without building the targets (two
+    qualified names and a label each), which the rule did for every table, index and policy.
+    """
+    node = statement.node
+    kind = statement.kind
+    if kind == "CreateTableAsStmt":
+        relation = (node.get("into") or {}).get("rel")
+    else:
+        field = _RELATION_FIELDS.get(kind)
+        if field is None:
+            return True  # functions, types, DROP: the full look
+        relation = node.get(field)
+        if not relation:
+            return False  # no target at all
+    if relation.__class__ is not dict:
+        return False  # ``_schema_of`` is ``public``
+    inner = relation.get("RangeVar")
+    fields = inner if inner.__class__ is dict else relation
+    return (fields.get("schemaname") or nodes.DEFAULT_SCHEMA) in MANAGED_SCHEMAS
+
+
 def _allowed_in_managed(statement: Statement, table: str | None) -> bool:
     """Supabase's documented extension points: triggers on auth.users, storage access policies."""
     node = statement.node
@@ -951,6 +1152,8 @@ def _allowed_in_managed(statement: Statement, table: str | None) -> bool:
     help="Keep your objects in your own schema (public or a private one) and reference Supabase's.",
 )
 def supabase_managed_schema_ddl(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
+    if not _may_touch_managed(statement):
+        return
     for target in _managed_targets(ctx, statement):
         if target.schema not in MANAGED_SCHEMAS or _allowed_in_managed(statement, target.table):
             continue
