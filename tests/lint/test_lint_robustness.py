@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lockgate.lint import engine, parallel
 from lockgate.lint.engine import lint_file, lint_paths, lint_text
 from lockgate.lint.findings import Finding, Severity
+from lockgate.lint.settings import build_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "migrations").glob("*.sql"))
@@ -121,6 +126,42 @@ def test_process_pool_gives_the_same_report(tmp_path: Path) -> None:
     parallel = lint_paths([tmp_path], jobs=2)
     assert parallel == serial
     assert len(serial.findings) == 70
+    assert lint_paths([tmp_path], jobs=5) == serial
+
+
+def _shares(tmp_path: Path) -> list[list[Path]]:
+    for number in range(9):
+        sql = "CREATE INDEX i ON t (a);\n" if number % 2 else "ALTER TABLE t ADD COLUMN c int NOT NULL;\n"
+        (tmp_path / f"{20250101000000 + number}_m.sql").write_text(sql)
+    files = sorted(tmp_path.glob("*.sql"))
+    return [files[:3], files[3:6], files[6:]]
+
+
+def test_a_child_that_dies_costs_time_not_results(tmp_path: Path) -> None:
+    """A crashed or killed worker must not drop its share: the parent lints it itself."""
+    shares = _shares(tmp_path)
+    share_linter = engine._ShareLinter(build_settings(), tmp_path)
+    parent = os.getpid()
+
+    def flaky(share: Sequence[Path]) -> list[engine.FileResult]:
+        if os.getpid() != parent and share is shares[1]:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if os.getpid() != parent:
+            raise RuntimeError("a rule bug in the worker")
+        return share_linter(share)
+
+    expected = [result for share in shares for result in share_linter(share)]
+    assert parallel.lint_shares(shares, flaky) == expected
+    assert len(expected) == 9 and all(result.findings for result in expected)
+
+
+def test_the_process_pool_fallback_gives_the_same_results(tmp_path: Path) -> None:
+    """macOS and Windows get spawned pool workers instead of forks; same results, same order."""
+    shares = _shares(tmp_path)
+    share_linter = engine._ShareLinter(build_settings(), tmp_path)
+    expected = [result for share in shares for result in share_linter(share)]
+    assert parallel._pooled(shares, share_linter) == expected
+    assert parallel._forked(shares, share_linter) == expected
 
 
 def test_a_thousand_files_stay_fast(tmp_path: Path) -> None:
