@@ -93,6 +93,34 @@ def test_out_of_order_fails_unless_allowed(repo: Workspace, db_url: str) -> None
     assert report.plan[0].out_of_order and report.count("warning", "plan") == 1
 
 
+def test_a_supabase_push_lockgate_never_adopted_stops_the_merge(repo: Workspace, db_url: str) -> None:
+    """Check mode reports what `lockgate validate` reports, Supabase's shared history included."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA supabase_migrations")
+        conn.execute(
+            "CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], "
+            "name text)"
+        )
+        conn.execute(
+            "INSERT INTO supabase_migrations.schema_migrations VALUES ('20250801000000', NULL, 'accounts')"
+        )
+    code, report, out = check(repo, {PREFS: PREFS_TX_SQL}, database_url=db_url)
+    assert code == 1
+    (issue,) = [issue for issue in report.issues if issue.code == "supabase-not-adopted"]
+    assert (issue.source, issue.severity, issue.file) == ("plan", "error", ACCOUNTS)
+    assert "lockgate adopt" in issue.message
+    assert f"::error file={ACCOUNTS}" in out
+
+
+def test_supabase_file_checks_run_without_a_database(repo: Workspace) -> None:
+    repo.commit({"pyproject.toml": "[tool.lockgate]\nsupabase = true\n"}, "supabase project")
+    short = "migrations/20250830_short_version.sql"
+    code, report, _ = check(repo, {short: "SELECT 1;\n"})
+    assert code == 1
+    (issue,) = [issue for issue in report.issues if issue.code == "supabase-version-format"]
+    assert issue.file == short and issue.severity == "error"
+
+
 def test_fail_on_warning_turns_lint_warnings_into_a_failure(repo: Workspace) -> None:
     index = "migrations/20250829120000_index_email.sql"
     code, report, out = check(repo, {index: INDEX_SQL})

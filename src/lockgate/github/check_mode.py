@@ -91,18 +91,22 @@ def _database_plan(
     workflow: Workflow,
     report: ActionReport,
 ) -> None:
-    """Checksums of every applied migration against the PR's files, and what merging would apply."""
-    from lockgate.service import read_state
+    """Checksums of every applied migration against the PR's files, and what merging would apply.
+
+    The problems are exactly ``lockgate validate``'s, Supabase's shared-history checks included: a version
+    the Supabase CLI pushed but lockgate never adopted must stop the merge here, not fail the deploy.
+    """
+    from lockgate.service import validate
 
     target = resolve_target(url)
     if target is None:
         raise ConfigError("input database-url: empty")
     report.database = target.masked
-    state = read_state(config, target)
+    state, problems = validate(config, target)
     plan = state.plan
     report.applied_history = sum(1 for entry in plan.entries if entry.state in APPLIED_STATES)
     report.plan = plan_rows(root, plan.pending, latest_applied_version(plan), lint_counts)
-    issues = [problem_issue(root, problem) for problem in plan.problems]
+    issues = [problem_issue(root, problem) for problem in problems]
     _annotate(workflow, issues)
     report.issues += issues
     if not state.table_exists:
@@ -118,9 +122,15 @@ def _files_plan(
     report: ActionReport,
 ) -> None:
     """Without a database: the files the PR adds, plus the problems visible in the files alone."""
+    from lockgate.supabase.checks import supabase_problems
+    from lockgate.supabase.history import supabase_project
+
     source = discover(config.migrations_path)
     plan = build_plan(source, [], config, parse_pending=False)
-    issues = [problem_issue(root, p) for p in plan.problems if p.code in SOURCE_ONLY_PROBLEMS]
+    problems = [p for p in plan.problems if p.code in SOURCE_ONLY_PROBLEMS]
+    if supabase_project(config, has_table=False):  # the file-only Supabase checks (version format...)
+        problems += supabase_problems(source, [], None)
+    issues = [problem_issue(root, p) for p in problems]
     _annotate(workflow, issues)
     report.issues += issues
     added = set(diff.added) if diff else set()
