@@ -178,7 +178,7 @@ def _parse(text: str, collector: _Collector) -> ParsedSql | None:
 
 
 _StatementRules = dict[str, list[tuple[Rule, StatementCheck, bool]]]
-_FileRules = list[tuple[Rule, FileCheck]]
+_FileRules = list[tuple[Rule, FileCheck, frozenset[str] | None]]
 _DISPATCH: dict[frozenset[str], tuple[_FileRules, _StatementRules]] = {}
 
 
@@ -194,9 +194,9 @@ def _dispatch(settings: LintSettings) -> tuple[_FileRules, _StatementRules]:
         by_kind: _StatementRules = {}
         for rule in settings.active_rules():
             if rule.file_check is not None:
-                file_rules.append((rule, rule.file_check))
+                file_rules.append((rule, rule.file_check, rule.kinds))
             if rule.statement_check is not None:
-                for kind in rule.kinds or ():
+                for kind in rule.kinds or ():  # (a file rule's kinds only gate it: see _run_rules)
                     by_kind.setdefault(kind, []).append((rule, rule.statement_check, rule.embedded))
         cached = _DISPATCH[settings.enabled] = (file_rules, by_kind)
     return cached
@@ -218,7 +218,13 @@ def _run_rules(context: FileContext, settings: LintSettings, collector: _Collect
                     add(rule, violation)
             except Exception as exc:  # a rule bug must not hide the file's other findings
                 collector.rule_failed(rule, exc)
-    for rule, file_check in file_rules:
+    present: set[str] | None = None
+    for rule, file_check, needs in file_rules:
+        if needs is not None:
+            if present is None:
+                present = {statement.kind for statement in context.executed}
+            if needs.isdisjoint(present):
+                continue
         try:
             for violation in file_check(context):
                 add(rule, violation)

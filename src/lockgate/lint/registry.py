@@ -80,6 +80,8 @@ class Rule(NamedTuple):
     required: bool = False
     """Engine rules that cannot be turned off (a file that does not parse must never pass silently)."""
     kinds: frozenset[str] | None = None
+    """Statement rules: the node kinds they are called for. File rules: they run only in files with a
+    statement of one of these kinds (None: every file)."""
     statement_check: StatementCheck | None = None
     file_check: FileCheck | None = None
     embedded: bool = True
@@ -176,12 +178,14 @@ def file_rule(
     help: str,
     opt_in: bool = False,
     pg_versions: str | None = None,
+    kinds: Iterable[str] | None = None,
 ) -> Callable[[FileCheck], FileCheck]:
-    """Register ``check(ctx)``, called once per parsed file."""
+    """Register ``check(ctx)``, called once per parsed file; with ``kinds``, only for files that contain
+    a statement of one of those kinds (most files have no BEGIN, so most files skip BEGIN checks)."""
 
     def decorate(check: FileCheck) -> FileCheck:
         meta = _meta(id, family, severity, summary, why, bad, good, help, opt_in, pg_versions)
-        _register(meta._replace(file_check=check))
+        _register(meta._replace(file_check=check, kinds=frozenset(kinds) if kinds is not None else None))
         return check
 
     return decorate

@@ -130,6 +130,7 @@ def no_transaction_mixed(ctx: FileContext) -> Iterator[Violation]:
 
 @file_rule(
     id="transaction-control",
+    kinds=["TransactionStmt"],
     family="apply-correctness",
     severity="error",
     summary="`BEGIN`/`COMMIT`/`ROLLBACK` other than one wrapping `BEGIN ... COMMIT`.",
@@ -180,6 +181,7 @@ def _unmatched_begins(statements: tuple[Statement, ...]) -> list[Statement]:
 
 @file_rule(
     id="begin-without-commit",
+    kinds=["TransactionStmt"],
     family="apply-correctness",
     severity="error",
     summary="`BEGIN` with no `COMMIT` after it.",
@@ -264,6 +266,7 @@ def _added_enum_values(ctx: FileContext) -> list[tuple[int, str, str]]:
 
 @file_rule(
     id="enum-value-used-in-transaction",
+    kinds=["AlterEnumStmt"],
     family="apply-correctness",
     severity="error",
     summary="An enum value added with `ALTER TYPE ... ADD VALUE` is used later in the same transaction.",
