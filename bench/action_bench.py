@@ -21,14 +21,10 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,11 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # bench/ is not a package: the helpers sit beside this script
     DEFAULT_DATABASE_URL,
     BenchError,
+    Timing,
     bench_environment,
     load_average,
     lockgate_command,
     machine_summary,
     replace_section,
+    run_timed,
     scratch_database,
 )
 from core_bench import MigrationWriter, markdown, plain
@@ -53,43 +51,6 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_EMAIL": "bench@example.com",
     "GIT_CONFIG_NOSYSTEM": "1",
 }
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Wall-clock and client-CPU seconds of one contender over the rounds."""
-
-    label: str
-    walls: tuple[float, ...]
-    cpus: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.walls)
-
-
-def timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[float, float]:
-    """(wall, CPU) seconds of one command, start-up included; ``BenchError`` when it fails.
-
-    CPU is the child's own user + system time (and its children's, e.g. git), which does not swing with
-    the machine's load the way wall time does on a shared runner.
-    """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    completed = subprocess.run(
-        list(command),
-        cwd=cwd,
-        env=dict(env or bench_environment()),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if completed.returncode != 0:
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-15:]
-        raise BenchError(f"{' '.join(command[:3])} ... exited {completed.returncode}:\n" + "\n".join(tail))
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -197,11 +158,11 @@ def measure(
     for round_number in range(repeat):
         for label, commands in contenders.items():
             env = action_env if "github" in label else None
-            samples = [timed(command, cwd=repo, env=env) for command in commands]
-            walls[label].append(sum(wall for wall, _ in samples))
-            cpus[label].append(sum(cpu for _, cpu in samples))
+            samples = [run_timed(command, cwd=repo, env=env) for command in commands]
+            walls[label].append(sum(sample.wall for sample in samples))
+            cpus[label].append(sum(sample.cpu for sample in samples))
         print(f"  round {round_number + 1}/{repeat} done", flush=True)
-    return [Timing(label, tuple(walls[label]), tuple(cpus[label])) for label in contenders]
+    return [Timing(label, tuple(walls[label]), cpu=tuple(cpus[label])) for label in contenders]
 
 
 def table(timings: list[Timing]) -> list[list[str]]:
@@ -212,9 +173,9 @@ def table(timings: list[Timing]) -> list[list[str]]:
             [
                 timing.label,
                 f"{timing.median:.2f}",
-                f"{min(timing.walls):.2f}",
-                f"{max(timing.walls):.2f}",
-                f"{statistics.median(timing.cpus):.2f}",
+                f"{timing.best:.2f}",
+                f"{timing.worst:.2f}",
+                f"{timing.cpu_median:.2f}",
                 f"{timing.median / separate:.2f}x",
             ]
         )
@@ -239,9 +200,9 @@ def results_body(args: argparse.Namespace, machine: str, timings: list[Timing]) 
             f"separately (two process start-ups). Median of {args.repeat} rounds, wall clock including start-up.",
             markdown(table(timings)),
             f"Client CPU (the processes' own user + system time, git included) is the steadier figure on a "
-            f"shared machine: {timings[0].label} {statistics.median(timings[0].cpus):.2f} s vs "
-            f"{statistics.median(timings[1].cpus):.2f} s for the two separate commands "
-            f"({statistics.median(timings[0].cpus) / statistics.median(timings[1].cpus):.2f}x), so one check that also "
+            f"shared machine: {timings[0].label} {timings[0].cpu_median:.2f} s vs "
+            f"{timings[1].cpu_median:.2f} s for the two separate commands "
+            f"({timings[0].cpu_median / timings[1].cpu_median:.2f}x), so one check that also "
             "diffs, checks naming/immutability and builds the plan costs about what lint + status cost alone: "
             "one interpreter start-up and one import of psycopg instead of two pays for the extra work.",
         ]
@@ -274,12 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         try:
             with scratch_database(args.database_url, f"bench_action_{os.getpid()}") as url:
-                timed(
+                run_timed(
                     [*lockgate_command(), "baseline", "--version", latest_base, "--database-url", url],
                     cwd=repo,
                 )
                 for command in ("github", "lint", "status"):  # cache bytecode before timing
-                    timed([*lockgate_command(), command, "--help"], cwd=repo)
+                    run_timed([*lockgate_command(), command, "--help"], cwd=repo)
                 print(
                     f"check: {args.added} added on {args.history} applied x {args.repeat} rounds", flush=True
                 )
