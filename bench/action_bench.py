@@ -202,9 +202,10 @@ def results_body(args: argparse.Namespace, machine: str, timings: list[Timing]) 
             f"Client CPU (the processes' own user + system time, git included) is the steadier figure on a "
             f"shared machine: {timings[0].label} {timings[0].cpu_median:.2f} s vs "
             f"{timings[1].cpu_median:.2f} s for the two separate commands "
-            f"({timings[0].cpu_median / timings[1].cpu_median:.2f}x), so one check that also "
-            "diffs, checks naming/immutability and builds the plan costs about what lint + status cost alone: "
-            "one interpreter start-up and one import of psycopg instead of two pays for the extra work.",
+            f"({timings[0].cpu_median / timings[1].cpu_median:.2f}x). The check does more than lint + status: "
+            "the git diff against the base, naming and immutability against the base, the merged plan with lock "
+            "levels, and `lockgate validate`'s Supabase history check (a second read-only connection); one "
+            "interpreter start-up and one import of psycopg instead of two pays for part of it.",
         ]
     )
 
