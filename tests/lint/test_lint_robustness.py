@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -153,6 +155,27 @@ def test_a_child_that_dies_costs_time_not_results(tmp_path: Path) -> None:
     expected = [result for share in shares for result in share_linter(share)]
     assert parallel.lint_shares(shares, flaky) == expected
     assert len(expected) == 9 and all(result.findings for result in expected)
+
+
+def test_a_threaded_caller_gets_the_pool_not_a_fork(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forking while another thread holds a lock can deadlock the child; servers get the pool."""
+    shares = _shares(tmp_path)
+    share_linter = engine._ShareLinter(build_settings(), tmp_path)
+    used: list[str] = []
+    pooled, forked = parallel._pooled, parallel._forked
+    monkeypatch.setattr(parallel, "_pooled", lambda *args: used.append("pool") or pooled(*args))
+    monkeypatch.setattr(parallel, "_forked", lambda *args: used.append("fork") or forked(*args))
+    expected = [result for share in shares for result in share_linter(share)]
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert parallel.lint_shares(shares, share_linter) == expected
+    finally:
+        stop.set()
+        worker.join()
+    assert parallel.lint_shares(shares, share_linter) == expected
+    assert used == ["pool", "fork"]
 
 
 def test_the_process_pool_fallback_gives_the_same_results(tmp_path: Path) -> None:

@@ -36,9 +36,16 @@ def lint_shares(shares: Sequence[Sequence[Path]], lint_share: LintShare) -> list
     """``lint_share`` over every share, the first one in this process; results in share order."""
     if len(shares) <= 1:
         return lint_share(shares[0]) if shares else []
-    if hasattr(os, "fork") and sys.platform.startswith("linux"):
+    if hasattr(os, "fork") and sys.platform.startswith("linux") and not _threaded():
         return _forked(shares, lint_share)
     return _pooled(shares, lint_share)  # pragma: no cover - macOS/Windows: spawned workers
+
+
+def _threaded() -> bool:
+    """Whether other threads run (a server calling the linter): forking then could copy a lock another
+    thread holds, so the pool is used instead. Without ``threading`` imported there are none."""
+    threading = sys.modules.get("threading")
+    return threading is not None and threading.active_count() > 1
 
 
 def _forked(shares: Sequence[Sequence[Path]], lint_share: LintShare) -> list[FileResult]:
