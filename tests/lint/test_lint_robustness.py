@@ -153,29 +153,36 @@ def test_a_child_that_dies_costs_time_not_results(tmp_path: Path) -> None:
         return share_linter(share)
 
     expected = [result for share in shares for result in share_linter(share)]
-    assert parallel.lint_shares(shares, flaky) == expected
+    assert parallel._forked(shares, flaky) == expected
     assert len(expected) == 9 and all(result.findings for result in expected)
 
 
-def test_a_threaded_caller_gets_the_pool_not_a_fork(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threads_are_noticed() -> None:
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert parallel._threaded()
+    finally:
+        stop.set()
+        worker.join()
+
+
+@pytest.mark.parametrize(("threaded", "path"), [(True, "pool"), (False, "fork")])
+def test_a_threaded_caller_gets_the_pool_not_a_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threaded: bool, path: str
+) -> None:
     """Forking while another thread holds a lock can deadlock the child; servers get the pool."""
     shares = _shares(tmp_path)
     share_linter = engine._ShareLinter(build_settings(), tmp_path)
     used: list[str] = []
     pooled, forked = parallel._pooled, parallel._forked
+    monkeypatch.setattr(parallel, "_threaded", lambda: threaded)
     monkeypatch.setattr(parallel, "_pooled", lambda *args: used.append("pool") or pooled(*args))
     monkeypatch.setattr(parallel, "_forked", lambda *args: used.append("fork") or forked(*args))
     expected = [result for share in shares for result in share_linter(share)]
-    stop = threading.Event()
-    worker = threading.Thread(target=stop.wait)
-    worker.start()
-    try:
-        assert parallel.lint_shares(shares, share_linter) == expected
-    finally:
-        stop.set()
-        worker.join()
     assert parallel.lint_shares(shares, share_linter) == expected
-    assert used == ["pool", "fork"]
+    assert used == [path]
 
 
 def test_the_process_pool_fallback_gives_the_same_results(tmp_path: Path) -> None:
