@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect, resolve_target
@@ -19,6 +19,9 @@ from lockgate.metadata import run_metadata
 from lockgate.plan import Plan, Problem, build_plan
 from lockgate.runner import AppliedHook, ProgressCallback, Runner, RunResult
 from lockgate.source import Source, discover
+
+if TYPE_CHECKING:
+    import psycopg
 
 Notify = Callable[[str], None]
 
@@ -50,14 +53,24 @@ class State:
 
 def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = True) -> State:
     """Read-only: files + tracking rows -> plan. Never creates anything in the database."""
+    source = _source(config)
+    with connect(target, command="status", read_only=True) as conn:
+        return _state(conn, config, source, parse_pending)
+
+
+def _source(config: Config) -> Source:
     from lockgate.local import LOCAL_DIR
 
-    source = discover(config.migrations_path, cache_dir=config.root / LOCAL_DIR)
-    with connect(target, command="status", read_only=True) as conn:
-        history = History(conn, config.table, config.log_table)
-        exists = history.exists()
-        records = history.records() if exists else []
-        conn.rollback()
+    return discover(config.migrations_path, cache_dir=config.root / LOCAL_DIR)
+
+
+def _state(
+    conn: psycopg.Connection[Any], config: Config, source: Source, parse_pending: bool = True
+) -> State:
+    history = History(conn, config.table, config.log_table)
+    exists = history.exists()
+    records = history.records() if exists else []
+    conn.rollback()
     return State(
         source, tuple(records), build_plan(source, records, config, parse_pending=parse_pending), exists
     )
@@ -65,11 +78,14 @@ def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = 
 
 def validate(config: Config, target: DatabaseTarget) -> tuple[State, list[Problem]]:
     """Every validation problem a door should report: the plan's, plus Supabase's shared-history checks
-    when this is a Supabase project (so ``lockgate validate`` and ``POST /api/migrations`` agree)."""
+    when this is a Supabase project (so ``lockgate validate``, the Action and ``POST /api/migrations``
+    agree). One read-only connection serves both."""
     from lockgate.supabase.service import validation_problems
 
-    state = read_state(config, target)
-    return state, [*state.plan.problems, *validation_problems(config, target, state)]
+    source = _source(config)
+    with connect(target, command="validate", read_only=True) as conn:
+        state = _state(conn, config, source)
+        return state, [*state.plan.problems, *validation_problems(config, conn, state)]
 
 
 @dataclass

@@ -1,14 +1,15 @@
 """The Supabase operations the doors offer: ``adopt`` and the extra ``validate`` problems.
 
-Like ``lockgate.service``, these take a ``Config`` and a ``DatabaseTarget``, open and close their own
-connections, and return data for the door to render.
+Like ``lockgate.service``, ``adopt`` takes a ``Config`` and a ``DatabaseTarget`` and opens its own
+connection; the ``validate`` problems are read on ``service.validate``'s read-only connection (one connection
+per validation). Both return data for the door to render.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect
@@ -30,17 +31,20 @@ from lockgate.supabase.history import (
     table_exists,
 )
 
+if TYPE_CHECKING:
+    import psycopg
+
 Notify = Callable[[str], None]
 
 
-def validation_problems(config: Config, target: DatabaseTarget, state: State) -> list[Problem]:
-    """Supabase problems for ``lockgate validate`` (none when this is not a Supabase project)."""
+def validation_problems(config: Config, conn: psycopg.Connection[Any], state: State) -> list[Problem]:
+    """Supabase problems for ``lockgate validate`` (none when this is not a Supabase project), read on
+    the caller's read-only connection."""
     if config.supabase is False:
         return []
-    with connect(target, command="validate", read_only=True) as conn:
-        exists = table_exists(conn)
-        rows = read_rows(conn) if exists else None
-        conn.rollback()
+    exists = table_exists(conn)
+    rows = read_rows(conn) if exists else None
+    conn.rollback()
     if not supabase_project(config, exists):
         return []
     if rows is None and config.supabase:
