@@ -204,8 +204,8 @@ def results_body(args: argparse.Namespace, machine: str, timings: list[Timing]) 
             f"{timings[1].cpu_median:.2f} s for the two separate commands "
             f"({timings[0].cpu_median / timings[1].cpu_median:.2f}x). The check does more than lint + status: "
             "the git diff against the base, naming and immutability against the base, the merged plan with lock "
-            "levels, and `lockgate validate`'s Supabase history check (a second read-only connection); one "
-            "interpreter start-up and one import of psycopg instead of two pays for part of it.",
+            "levels, and `lockgate validate`'s Supabase history check; one interpreter start-up and one "
+            "import of psycopg instead of two pays for most of it.",
         ]
     )
 
