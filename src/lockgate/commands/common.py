@@ -110,7 +110,10 @@ class Output:
             sys.stdout.write(message + "\n")
 
     def json(self, document: Any) -> None:
-        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        """Indented for a person at a terminal; one compact line for a pipe (``| jq``, scripts), which
+        lets the C encoder do it: ``status --json`` over 10,000 migrations spent a tenth of its time
+        in the pure-Python indenting encoder."""
+        sys.stdout.write(json.dumps(document, indent=2 if self.interactive else None, default=str) + "\n")
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
         if not self.interactive:
