@@ -157,6 +157,19 @@ def test_a_child_that_dies_costs_time_not_results(tmp_path: Path) -> None:
     assert len(expected) == 9 and all(result.findings for result in expected)
 
 
+def test_no_fork_available_means_linting_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of processes or memory (fork raises): the parent lints every share itself, nothing is lost."""
+    shares = _shares(tmp_path)
+    share_linter = engine._ShareLinter(build_settings(), tmp_path)
+    expected = [result for share in shares for result in share_linter(share)]
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert parallel._forked(shares, share_linter) == expected
+
+
 def test_threads_are_noticed() -> None:
     stop = threading.Event()
     worker = threading.Thread(target=stop.wait)

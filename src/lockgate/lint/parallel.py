@@ -51,10 +51,20 @@ def _threaded() -> bool:
 def _forked(shares: Sequence[Sequence[Path]], lint_share: LintShare) -> list[FileResult]:
     children: list[tuple[int, int, Sequence[Path]]] = []
     for share in shares[1:]:
-        read_end, write_end = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:  # out of descriptors: this process lints the share (below)
+            children.append((0, -1, share))
+            continue
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: the same
+            os.close(read_end)
+            os.close(write_end)
+            children.append((0, -1, share))
+            continue
         if pid == 0:  # the child: lint, send, and leave without running the parent's exit handlers
             status = 1
             try:
@@ -67,9 +77,11 @@ def _forked(shares: Sequence[Sequence[Path]], lint_share: LintShare) -> list[Fil
         children.append((pid, read_end, share))
     results = lint_share(shares[0])
     for pid, read_end, share in children:
-        payload = _read_all(read_end)
-        _, status = os.waitpid(pid, 0)
-        received = _from_wire(payload) if status == 0 else None
+        received = None
+        if pid:
+            payload = _read_all(read_end)
+            _, status = os.waitpid(pid, 0)
+            received = _from_wire(payload) if status == 0 else None
         results.extend(received if received is not None else lint_share(share))
     return results
 
