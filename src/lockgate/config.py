@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from lockgate.durations import parse_duration_ms
@@ -94,7 +93,7 @@ class Config(NamedTuple):
     exposed_schemas: tuple[str, ...] = ()
     supabase: bool | None = None
     executed_by: str | None = None
-    lint: Mapping[str, Any] = MappingProxyType({})
+    lint: Mapping[str, Any] = {}  # one shared empty dict: read-only by type (Mapping), and picklable
 
     @property
     def migrations_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import threading
 import time
@@ -13,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lockgate.config import load_config
 from lockgate.lint import engine, parallel
 from lockgate.lint.engine import lint_file, lint_paths, lint_text
 from lockgate.lint.findings import Finding, Severity
-from lockgate.lint.settings import build_settings
+from lockgate.lint.settings import LintSettings, build_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "migrations").glob("*.sql"))
@@ -168,6 +170,14 @@ def test_no_fork_available_means_linting_here(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert parallel._forked(shares, share_linter) == expected
+
+
+def test_default_settings_and_config_cross_process_boundaries() -> None:
+    """The process pool pickles the settings (and doors may pickle the config): defaults included."""
+    settings, config = build_settings(), load_config()
+    assert pickle.loads(pickle.dumps(LintSettings(frozenset()))) == LintSettings(frozenset())
+    assert pickle.loads(pickle.dumps(settings)) == settings
+    assert pickle.loads(pickle.dumps(config)) == config
 
 
 def test_threads_are_noticed() -> None:

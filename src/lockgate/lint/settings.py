@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockgate.errors import ConfigError
@@ -29,7 +28,7 @@ class LintSettings(NamedTuple):
     """The effective lint configuration for one run."""
 
     enabled: frozenset[str]
-    severities: Mapping[str, Severity] = MappingProxyType({})
+    severities: Mapping[str, Severity] = {}  # one shared empty dict: read-only by type, and picklable
     pg_major: int = DEFAULT_PG_MAJOR
     exposed_schemas: tuple[str, ...] = ("public",)
 
