@@ -37,6 +37,8 @@ class _lazy(Generic[T]):
         self.__doc__ = func.__doc__
 
     def __get__(self, instance: Any, owner: type | None = None) -> T:
+        if instance is None:  # looked up on the class (introspection, docs)
+            return self  # type: ignore[return-value]
         value = self.func(instance)
         instance.__dict__[self.name] = value
         return value
