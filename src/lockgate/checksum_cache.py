@@ -47,8 +47,10 @@ class ChecksumCache:
         entries = document.get("directories", {}).get(cache.directory, {})
         if isinstance(entries, dict):
             for name, value in entries.items():
-                if isinstance(value, list) and len(value) == 5 and all(isinstance(v, int) for v in value[:4]):
-                    cache.entries[name] = ((value[0], value[1], value[2], value[3]), str(value[4]))
+                if value.__class__ is list and len(value) == 5:
+                    ino, size, mtime, ctime, digest = value
+                    if ino.__class__ is size.__class__ is mtime.__class__ is ctime.__class__ is int:
+                        cache.entries[name] = ((ino, size, mtime, ctime), str(digest))
         return cache
 
     def get(self, name: str, key: Key) -> str | None:

@@ -8,7 +8,6 @@ midnight of that day, so ``20250828_a.sql`` and ``20250828000000_b.sql`` are the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -16,13 +15,32 @@ FILENAME = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.sql$")
 SNAKE_NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 
 
-@dataclass(frozen=True)
 class ParsedName:
-    """What a file name says: the normalised 14-digit version, the text as written, and the name."""
+    """What a file name says: the normalised 14-digit version, the text as written, and the name.
 
-    version: int
-    version_text: str
-    name: str
+    A slotted class: ``discover`` builds one per file (10,000 in a long-lived project), and the naming
+    hook imports this module, so it pays neither for a frozen dataclass nor for importing ``typing``.
+    """
+
+    __slots__ = ("name", "version", "version_text")
+
+    def __init__(self, version: int, version_text: str, name: str) -> None:
+        self.version = version
+        self.version_text = version_text
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ParsedName) and (self.version, self.version_text, self.name) == (
+            other.version,
+            other.version_text,
+            other.name,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.version, self.version_text, self.name))
+
+    def __repr__(self) -> str:
+        return f"ParsedName(version={self.version}, version_text={self.version_text!r}, name={self.name!r})"
 
     @property
     def instant(self) -> datetime:
