@@ -163,6 +163,10 @@ class LazyJson(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._decoded()[key]
 
+    def to_dict(self) -> dict[str, Any]:
+        """A plain copy in one step (``dict(mapping)`` would go through a look-up per key)."""
+        return dict(self._decoded())
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._decoded())
 

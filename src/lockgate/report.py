@@ -6,11 +6,12 @@ versioned (``"schema": 1``) because CI scripts and the dashboard depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from lockgate.durations import format_ms
+from lockgate.history import LazyJson
 from lockgate.plan import Entry, Plan, Problem
 from lockgate.runner import MigrationResult, RunResult
 
@@ -35,8 +36,12 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "executed_by": record.executed_by if record else None,
         "execution_time_ms": record.execution_time_ms if record else None,
         "error_message": record.error_message if record else None,
-        "metadata": dict(record.metadata) if record else None,
+        "metadata": _plain(record.metadata) if record else None,
     }
+
+
+def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return metadata.to_dict() if isinstance(metadata, LazyJson) else dict(metadata)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -65,6 +70,9 @@ def status_counts(plan: Plan) -> dict[str, int]:
 def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dict[str, Any]:
     """The status document shared by ``lockgate status --json`` and ``GET /api/migrations``."""
     latest = plan.latest_applied
+    pending = {
+        id(migration) for migration in plan.pending
+    }  # identity: ``in`` on the tuple was O(n * pending)
     return {
         "schema": SCHEMA_VERSION,
         "database": database,
@@ -73,7 +81,7 @@ def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dic
         "counts": status_counts(plan),
         "latest_applied": entry_json(latest) if latest else None,
         "applied": [entry_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}],
-        "pending": [entry_json(e) for e in plan.entries if e.migration in plan.pending],
+        "pending": [entry_json(e) for e in plan.entries if id(e.migration) in pending],
         "failed": [entry_json(e) for e in plan.entries if e.state in {"failed", "running"}],
         "problems": [problem_json(p) for p in plan.problems],
         "valid": not plan.errors,
