@@ -31,8 +31,18 @@ code = main(sys.argv[1:])
 print(" ".join(sorted(sys.modules)), file=sys.stderr)
 """
 
+CLI_PROBE = """
+import sys
+from lockgate.cli import main
+try:
+    main(["lint", *sys.argv[1:]])
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
 
-def _modules_after_linting(tmp_path: Path, count: int) -> set[str]:
+
+def _modules_after_linting(tmp_path: Path, count: int, probe: str = PROBE) -> set[str]:
     directory = tmp_path / "migrations"
     directory.mkdir()
     for number in range(count):
@@ -41,7 +51,7 @@ def _modules_after_linting(tmp_path: Path, count: int) -> set[str]:
         )
     target = directory if count > 1 else next(directory.iterdir())
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(target)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe, str(target)], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return set(result.stderr.split())
@@ -56,4 +66,11 @@ def test_one_file_loads_nothing_heavy(tmp_path: Path) -> None:
 def test_many_files_in_parallel_load_nothing_heavy(tmp_path: Path) -> None:
     loaded = _modules_after_linting(tmp_path, 70)
     assert "lockgate.lint.parallel" in loaded
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_lockgate_lint_through_the_console_script_skips_click(tmp_path: Path) -> None:
+    """`lockgate lint` is what hooks/pre-commit (the plain git hook) runs: the same budget applies."""
+    loaded = _modules_after_linting(tmp_path, 1, CLI_PROBE)
+    assert "lockgate.lint.rules.locks" in loaded
     assert sorted(loaded & set(HEAVY)) == []

@@ -183,8 +183,8 @@ def lockgate(
     def invoke(*args: str) -> CliResult:
         capsys.readouterr()
         try:
-            main(list(args))
-            code = 0
+            returned = main(list(args))  # click returns the exit code in non-standalone mode
+            code = returned if isinstance(returned, int) else 0
         except SystemExit as exc:
             code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
         captured = capsys.readouterr()

