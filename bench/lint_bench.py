@@ -172,7 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "python -m lockgate.lint (1 file, the pre-commit hook)",
                     [sys.executable, "-m", "lockgate.lint", one],
                 ),
-                ("lockgate lint (1 file, the click CLI)", [lockgate, "lint", one]),
+                (
+                    "lockgate lint (1 file, the console script, as hooks/pre-commit runs it)",
+                    [lockgate, "lint", one],
+                ),
             ],
             Path(tmp),
             args.repeat,
@@ -191,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Targets: 1,000 files ≤ 1.0× squawk's wall time — **{many_ratio:.2f}×** (median of the per-round "
             f"ratios; medians {many.median * 1000:.0f} ms vs {many_squawk.median * 1000:.0f} ms); one file under "
             f"150 ms including start-up — **{one_hook.median * 1000:.0f} ms** median through the pre-commit "
-            f"entry point (`python -m lockgate.lint`), {one_cli.median * 1000:.0f} ms through the click CLI.",
+            f"entry point (`python -m lockgate.lint`), {one_cli.median * 1000:.0f} ms through the `lockgate lint` console script.",
             f"Machine load changes wall times (this VM's speed drifts by up to 2x); the CPU column and the "
             f"per-round ratios are steadier. Load average during the run: {_load()}.",
         ]
