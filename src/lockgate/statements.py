@@ -107,7 +107,8 @@ class ParsedSql(NamedTuple):
 
 
 class LineIndex:
-    """Maps byte offsets of UTF-8 text to 1-based (line, column-in-characters)."""
+    """Maps byte offsets of UTF-8 text to 1-based (line, column-in-characters); offsets outside the text
+    are clamped to it. Used for statement positions here and for finding spans in the linter."""
 
     def __init__(self, data: bytes) -> None:
         self._data = data
@@ -115,6 +116,7 @@ class LineIndex:
         self._starts = [0] + [match.end() for match in _NEWLINE.finditer(data)]
 
     def position(self, byte_offset: int) -> tuple[int, int]:
+        byte_offset = max(0, min(byte_offset, len(self._data)))
         line = bisect.bisect_right(self._starts, byte_offset)
         start = self._starts[line - 1]
         if self._ascii:  # the common case: a byte is a character

@@ -8,7 +8,6 @@ to turn a node's byte offset into a 1-based line/column span.
 
 from __future__ import annotations
 
-import bisect
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -16,7 +15,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from lockgate import pgparser as pg_parser
 from lockgate.lint import nodes
 from lockgate.lint.findings import Span
-from lockgate.statements import ParsedSql, Statement
+from lockgate.statements import LineIndex, ParsedSql, Statement
 
 NO_TRANSACTION = "no-transaction"
 
@@ -42,26 +41,6 @@ class _lazy(Generic[T]):
         value = self.func(instance)
         instance.__dict__[self.name] = value
         return value
-
-
-class ByteLines:
-    """Byte offset -> 1-based (line, column in characters) for UTF-8 text; built in C-speed loops."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        starts = [0]
-        position = data.find(b"\n")
-        while position != -1:
-            starts.append(position + 1)
-            position = data.find(b"\n", position + 1)
-        self._starts = starts
-
-    def position(self, byte_offset: int) -> tuple[int, int]:
-        byte_offset = max(0, min(byte_offset, len(self._data)))
-        line = bisect.bisect_right(self._starts, byte_offset)
-        start = self._starts[line - 1]
-        column = len(self._data[start:byte_offset].decode("utf-8", errors="replace")) + 1
-        return line, column
 
 
 class PlpgsqlBody(NamedTuple):
@@ -128,8 +107,8 @@ class FileContext:
         return self.text.split("\n")
 
     @_lazy
-    def _byte_lines(self) -> ByteLines:
-        return ByteLines(self.data)
+    def _byte_lines(self) -> LineIndex:
+        return LineIndex(self.data)
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
