@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_helpers import CliResult, CliRunner
+from core_helpers import CliRunner
 
-from lockgate.cli import main
+from cli_runner import CliResult, run_cli
 
 
 @pytest.fixture
@@ -21,13 +21,6 @@ def lockgate(
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
     def invoke(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            returned = main(list(args))  # click returns the exit code in non-standalone mode
-            code = returned if isinstance(returned, int) else 0
-        except SystemExit as exc:
-            code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
+        return run_cli(list(args), capsys)
 
     return invoke

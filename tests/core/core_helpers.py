@@ -4,22 +4,12 @@ folders with a conftest.py run together)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from cli_runner import CliResult
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "migrations"
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
 
 
 CliRunner = Callable[..., CliResult]

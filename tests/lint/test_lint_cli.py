@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from lockgate.cli import main
+from cli_runner import run_cli
 from lockgate.lint.engine import LintReport, lint_text
 from lockgate.lint.formats import render
 from lockgate.lint.formats.github_format import annotation, escape_property
@@ -21,12 +21,8 @@ ERROR_SQL = "ALTER TABLE public.orders ADD COLUMN currency text NOT NULL;\n"
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Exit code as the console script sees it (``sys.exit(main())``), stdout, stderr."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+    result = run_cli(argv, capsys)
+    return result.code, result.out, result.err
 
 
 @pytest.fixture

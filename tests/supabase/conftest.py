@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
-from sbhelpers import STATE_DIR, CliResult
+from sbhelpers import STATE_DIR
+
+from cli_runner import CliResult, run_cli
 
 SUPABASE_CLI_VERSION = "2.117.0"
 
@@ -173,22 +175,13 @@ def lockgate(
     sb_project: Path, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., CliResult]:
     """``lockgate("adopt")`` runs the real CLI in-process in the Supabase project against the test database."""
-    from lockgate.cli import main
-
     monkeypatch.chdir(sb_project)
     monkeypatch.setenv("LOCKGATE_DATABASE_URL", db_url)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("LOCKGATE_SUPABASE", raising=False)
 
     def invoke(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            returned = main(list(args))  # click returns the exit code in non-standalone mode
-            code = returned if isinstance(returned, int) else 0
-        except SystemExit as exc:
-            code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
+        return run_cli(list(args), capsys)
 
     return invoke
 

@@ -6,24 +6,12 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR = Path(os.environ.get("LOCKGATE_TEST_STATE_DIR", "/tmp/lockgate-test-state"))
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "migrations"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
 
 
 LIST_ROW = re.compile(r"^\s*`?\s*(?P<local>\d*)\s*`?\s*\|\s*`?\s*(?P<remote>\d*)\s*`?\s*\|")

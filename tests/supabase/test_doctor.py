@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from sbhelpers import CliResult
+
+from cli_runner import CliResult
 
 pytestmark = pytest.mark.db
 

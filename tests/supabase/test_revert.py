@@ -15,7 +15,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sbhelpers import FIXTURES, SAMPLE, CliResult
+from sbhelpers import FIXTURES, SAMPLE
+
+from cli_runner import CliResult
 
 pytestmark = pytest.mark.db
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sbhelpers import FIXTURES, CliResult, copy_sample, migration_list
+from sbhelpers import FIXTURES, copy_sample, migration_list
 
+from cli_runner import CliResult
 from lockgate.supabase.split import split_statements
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
