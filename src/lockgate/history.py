@@ -444,6 +444,16 @@ class History:
             sql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(self.table), (checksum, version)
         )
 
+    def set_progress(self, version: int, completed: int) -> None:
+        """How many statements of a no-transaction migration have run (kept on its ``running`` row)."""
+        self.conn.execute(
+            sql.SQL(
+                "UPDATE {} SET metadata = jsonb_set(coalesce(metadata, '{{}}'::jsonb), "
+                "'{{statements_completed}}', to_jsonb(%s::int)) WHERE version = %s AND status = 'running'"
+            ).format(self.table),
+            (completed, version),
+        )
+
     def delete(self, version: int) -> None:
         self.conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(self.table), (version,))
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import errors as pg_errors
 
 from lockgate.db import DatabaseTarget, connect
@@ -80,6 +81,26 @@ def run_lock(
                 last_notice = time.monotonic()
         yield
     finally:
-        if not conn.closed:
-            conn.rollback()
-            conn.close()
+        _release(conn, table, notify)
+
+
+def _release(conn: Any, table: str, notify: Callable[[str], None]) -> None:
+    """End the lock's transaction. A lock connection that died during the run (a DBA's
+    ``pg_terminate_backend``, a pooler restart) is not a failed run: every migration took its own lock and
+    re-read its record before applying, so none ran twice; say so instead of failing a finished run."""
+    if conn.closed:
+        if conn.broken:
+            notify(_LOST_LOCK.format(table=table))
+        return
+    try:
+        conn.rollback()
+    except psycopg.Error:
+        notify(_LOST_LOCK.format(table=table))
+    finally:
+        conn.close()
+
+
+_LOST_LOCK = (
+    "the run lock's connection on {table} was lost during the run; each migration still took its own lock "
+    "and re-checked its record, so none was applied twice"
+)

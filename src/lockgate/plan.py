@@ -19,6 +19,7 @@ from lockgate.history import Record
 from lockgate.naming import version_to_datetime
 from lockgate.source import Migration, Source
 from lockgate.statements import stray_transaction_control
+from lockgate.unsupported import refusals
 
 ERROR = "error"
 WARNING = "warning"
@@ -267,6 +268,18 @@ def _unrunnable(pending: Iterable[Migration]) -> Iterable[Problem]:
             parsed = migration.parsed
         except SourceError as exc:
             yield Problem("invalid-sql", ERROR, str(exc), str(migration.path), version=migration.version)
+            continue
+        refused = refusals(parsed)
+        if refused:
+            refusal = refused[0]
+            yield Problem(
+                "unsupported-statement",
+                ERROR,
+                f"{migration.where(refusal.statement.line)}: {refusal.message()}",
+                str(migration.path),
+                refusal.statement.line,
+                migration.version,
+            )
             continue
         if "no-transaction" in parsed.directives:
             continue

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import pq
 
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed
@@ -87,10 +88,22 @@ AppliedHook = Callable[["psycopg.Connection[Any]", Migration], None]
 so the extra record commits or rolls back together with lockgate's."""
 
 
-def _statement_error(exc: psycopg.Error, statement: Statement | None) -> StatementError:
+_STAGES = {
+    "body": "",
+    "reset": "while resetting the session after the migration: ",
+    "record": "while recording the migration: ",
+    "commit": "at COMMIT: ",
+    "progress": "while recording progress: ",
+}
+"""How a failure that no statement of the file caused is introduced (it still fails the migration)."""
+
+
+def _statement_error(exc: psycopg.Error, statement: Statement | None, stage: str = "body") -> StatementError:
     diag = exc.diag
     lines = str(exc).strip().splitlines()
     message = diag.message_primary or (lines[0] if lines else type(exc).__name__)
+    if statement is None:
+        message = _STAGES.get(stage, "") + message
     line = statement.line if statement else None
     if statement is not None and diag.statement_position:
         try:
@@ -108,14 +121,40 @@ def _statement_error(exc: psycopg.Error, statement: Statement | None) -> Stateme
     )
 
 
+SESSION_RESET: tuple[str, ...] = (
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "RESET ROLE",
+    "RESET ALL",
+    "CLOSE ALL",
+    "UNLISTEN *",
+    "SELECT pg_catalog.pg_advisory_unlock_all()",
+    "DISCARD PLANS",
+    "DISCARD TEMP",
+    "DISCARD SEQUENCES",
+)
+"""What ``DISCARD ALL`` does, in statements that PostgreSQL accepts inside a transaction block.
+
+Sent at the end of every migration's own transaction, so whatever the migration changed for the
+session (``SET search_path``, ``SET ROLE``, ``SET SESSION CHARACTERISTICS``, temp tables, session
+advisory locks, cursors, ``LISTEN``...) is undone before the tracking row is written and before the next
+migration starts: a file behaves the same whether it runs first in a ``run`` or after twenty others. In the
+same transaction, because ``DISCARD ALL`` itself refuses a transaction block, and because behind a
+transaction pooler only the migration's own transaction is sure to reach the server connection the
+migration changed."""
+
+DEALLOCATE_SQL_PREPARED = (
+    "DO $lockgate$ DECLARE prepared record; BEGIN "
+    "FOR prepared IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP "
+    "EXECUTE pg_catalog.format('DEALLOCATE %I', prepared.name); END LOOP; END $lockgate$"
+)
+"""``DEALLOCATE`` only what SQL ``PREPARE`` created: ``DEALLOCATE ALL`` would also drop the protocol-level
+statements a pooler (PgBouncer 1.21+, Supavisor) prepares on that server connection for its other clients."""
+
+
 def is_transactional(migration: Migration) -> bool:
     """Files marked ``no-transaction``, or made only of statements that refuse a transaction block,
     run outside one."""
-    parsed = migration.parsed
-    if "no-transaction" in parsed.directives:
-        return False
-    body = parsed.body
-    return not (body and all(s.non_transactional for s in body))
+    return migration.parsed.transactional
 
 
 class Runner:
@@ -130,6 +169,7 @@ class Runner:
         progress: ProgressCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_applied: Sequence[AppliedHook] = (),
+        reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
     ) -> None:
         self.conn = conn
         self.history = history
@@ -138,6 +178,8 @@ class Runner:
         self.progress = progress or (lambda event, migration, result: None)
         self.sleep = sleep
         self.on_applied = tuple(on_applied)
+        self.reconnect = reconnect
+        self._reset: tuple[str, ...] | None = None
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
@@ -169,30 +211,53 @@ class Runner:
             migration, NOT_TRIED, transactional=False, note="runs outside a transaction; not tried"
         )
 
+    # -- session state ------------------------------------------------------------------------------
+    def session_reset(self) -> tuple[str, ...]:
+        """The statements that undo a migration's session changes (see ``SESSION_RESET``). SQL-level
+        prepared statements are deallocated with a ``DO`` block, so only where PL/pgSQL is installed."""
+        if self._reset is None:
+            row = self.conn.execute(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql')"
+            ).fetchone()
+            extra = (DEALLOCATE_SQL_PREPARED,) if row and row[0] else ()
+            self._reset = SESSION_RESET + extra
+        return self._reset
+
     # -- transactional path -------------------------------------------------------------------------
     def _apply_one(self, migration: Migration) -> MigrationResult:
         if not is_transactional(migration):
             return self._apply_outside_transaction(migration)
+        reset = self.session_reset()
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.commit()  # the look-up above opened a transaction; each migration starts its own
         attempts = 0
         while True:
             attempts += 1
             started = time.perf_counter()
             statement: Statement | None = None
+            stage = "body"
             try:
                 with self.conn.transaction():
+                    for setup in migration.parsed.transaction_setup:
+                        self.conn.execute(setup.encode())
                     taken = self._claim(migration, set_timeouts=True)
                     if taken:
                         return MigrationResult(migration, SKIPPED, attempts=attempts, note=taken)
-                    self._execute_body(migration.parsed.body)
+                    self._execute_body(migration.parsed.body, after=reset)
+                    stage = "record"
                     elapsed = _ms_since(started)
                     self._record_success(migration, elapsed, attempts, transactional=True)
+                    stage = "commit"
                 return MigrationResult(migration, APPLIED, elapsed, attempts)
             except _BodyFailed as failure:
                 statement, exc = failure.statement, failure.error
+                if statement is None:
+                    stage = "reset"
             except psycopg.Error as caught:
                 exc = caught
-            self._raise_if_disconnected(exc)
-            error = _statement_error(exc, statement)
+            error = _statement_error(exc, statement, stage)
+            if self._disconnected():
+                return self._after_disconnect(migration, error, started, attempts, True, 0)
             if not isinstance(exc, pg_errors.LockNotAvailable) or attempts > self.config.lock_retries:
                 return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
             self._log_retry(migration, error, attempts)
@@ -206,21 +271,65 @@ class Runner:
             with self.conn.transaction():
                 for statement in migration.parsed.body:
                     self.conn.execute(statement.text.encode())
+            statement = None
+            # What ``run`` does after each migration, so the next file meets the same session here too.
+            for reset in self.session_reset():
+                self.conn.execute(reset.encode())
+            self._set_timeouts(local=True)
         except psycopg.Error as exc:
-            self._raise_if_disconnected(exc)
+            if self._disconnected():
+                raise self._lost(exc) from None
             return MigrationResult(
                 migration, FAILED, _ms_since(started), error=_statement_error(exc, statement)
             )
         return MigrationResult(migration, DRY_RUN_OK, _ms_since(started))
 
-    def _raise_if_disconnected(self, exc: psycopg.Error) -> None:
-        """A lost connection is not a migration failure: nothing can be recorded, say so and stop."""
-        if self.conn.broken or self.conn.closed:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConnectionFailed(
-                f"lost the database connection while migrating ({first_line}); a transactional migration was "
-                "rolled back by the server, run `lockgate status` to see where things stand"
-            ) from None
+    def _disconnected(self) -> bool:
+        return bool(self.conn.broken or self.conn.closed)
+
+    @staticmethod
+    def _lost(exc: BaseException) -> ConnectionFailed:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return ConnectionFailed(
+            f"lost the database connection ({first_line}); a dry run changes nothing, run it again"
+        )
+
+    def _after_disconnect(
+        self,
+        migration: Migration,
+        error: StatementError,
+        started: float,
+        attempts: int,
+        transactional: bool,
+        completed: int,
+    ) -> MigrationResult:
+        """The connection died mid-migration (a DBA's ``pg_terminate_backend``, a failover, a pooler
+        restart). Say exactly what happened, and record it through a new connection when one can be had,
+        so no ``running`` row outlives the run."""
+        total = len(migration.parsed.body)
+        if transactional:
+            what = "the server rolled the migration back"
+        else:
+            what = f"{completed} of {total} statement(s) had completed outside a transaction"
+        message = f"lost the database connection while applying it ({error.message}); {what}"
+        lost = StatementError(message, error.sqlstate, error.line, error.statement_index)
+        elapsed = _ms_since(started)
+        if self.reconnect is None:
+            return MigrationResult(migration, FAILED, elapsed, attempts, transactional, lost, completed)
+        try:
+            self.conn = self.reconnect()
+            self.history.conn = self.conn
+            self._reset = None
+            return self._record_failure(migration, lost, elapsed, attempts, transactional, completed)
+        except (psycopg.Error, ConnectionFailed) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            unrecorded = StatementError(
+                f"{message}; the failure could not be recorded either ({first})",
+                error.sqlstate,
+                error.line,
+                error.statement_index,
+            )
+            return MigrationResult(migration, FAILED, elapsed, attempts, transactional, unrecorded, completed)
 
     def _claim(self, migration: Migration, *, set_timeouts: bool = False) -> str | None:
         """Inside the migration's transaction: serialise with other runners and re-check the history.
@@ -236,17 +345,19 @@ class Runner:
             return None
         return f"already {record.status} (by another runner)"
 
-    def _execute_body(self, statements: Sequence[Statement]) -> None:
-        """Send every statement at once (pipeline mode: one network round trip instead of one per
-        statement) and, on failure, name the statement PostgreSQL stopped at: the first whose result
-        never arrived."""
-        sent: list[tuple[Statement, psycopg.Cursor[Any]]] = []
+    def _execute_body(self, statements: Sequence[Statement], after: Sequence[str] = ()) -> None:
+        """Send every statement, then ``after`` (the session reset), at once (pipeline mode: one network
+        round trip instead of one per statement) and, on failure, name the statement PostgreSQL stopped
+        at: the first whose result never arrived (None when it was one of ``after``)."""
+        sent: list[tuple[Statement | None, psycopg.Cursor[Any]]] = []
         current: Statement | None = None
         try:
             with self.conn.pipeline():
                 for current in statements:
                     sent.append((current, self.conn.execute(current.text.encode())))
                 current = None
+                for query in after:
+                    sent.append((None, self.conn.execute(query.encode())))
         except psycopg.Error as exc:
             failed = next((statement for statement, cursor in sent if cursor.pgresult is None), current)
             raise _BodyFailed(failed, exc) from exc
@@ -309,9 +420,10 @@ class Runner:
         )
 
     def _record_success(
-        self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool
+        self, migration: Migration, elapsed: int, attempts: int, *, transactional: bool, **more: Any
     ) -> None:
-        row = self._row(migration, APPLIED, self._row_metadata(migration, attempts, transactional), elapsed)
+        metadata = self._row_metadata(migration, attempts, transactional, **more)
+        row = self._row(migration, APPLIED, metadata, elapsed)
         self.history.upsert_and_log(row, self._entry(row))
         for hook in self.on_applied:
             hook(self.conn, migration)
@@ -325,7 +437,9 @@ class Runner:
         transactional: bool,
         completed: int,
     ) -> MigrationResult:
-        """Write the ``failed`` row and the audit entry in their own transaction (the migration's rolled back)."""
+        """Write the ``failed`` row and the audit entry in their own transaction (the migration's rolled
+        back). The session is reset first: a no-transaction file's ``SET ROLE`` or ``SET SESSION
+        CHARACTERISTICS AS TRANSACTION READ ONLY`` must not stop its own failure from being recorded."""
         metadata = self._row_metadata(
             migration,
             attempts,
@@ -335,9 +449,29 @@ class Runner:
             statements_completed=completed,
         )
         row = self._row(migration, FAILED, metadata, elapsed, error.one_line(migration))
-        with self.conn.transaction():
-            self.history.upsert_and_log(row, self._entry(row, error))
+        self._in_clean_transaction(lambda: self.history.upsert_and_log(row, self._entry(row, error)))
         return MigrationResult(migration, FAILED, elapsed, attempts, transactional, error, completed)
+
+    def _in_clean_transaction(self, write: Callable[[], None]) -> None:
+        """``write`` in a read-write transaction of its own, after the session reset."""
+        self._leave_open_transaction()
+        reset = self.session_reset()
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.commit()
+        with self.conn.transaction():
+            with self.conn.pipeline():
+                for query in reset:
+                    self.conn.execute(query.encode())
+                self.conn.execute(b"SET TRANSACTION READ WRITE")
+            write()
+
+    def _leave_open_transaction(self) -> None:
+        """A statement run in autocommit mode can still leave the server in a transaction block (a
+        ``BEGIN`` that slipped past the checks, a failed ``COMMIT``): end it, so the connection can be
+        used to record what happened."""
+        status = self.conn.info.transaction_status
+        if self.conn.autocommit and status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+            self.conn.execute(b"ROLLBACK")
 
     def _log_retry(self, migration: Migration, error: StatementError, attempts: int) -> None:
         """Log the lock timeout, then back off exponentially with full jitter before the next attempt."""
@@ -366,7 +500,11 @@ class Runner:
 
     # -- non-transactional path ---------------------------------------------------------------------
     def _apply_outside_transaction(self, migration: Migration) -> MigrationResult:
-        """Each statement on its own; a ``running`` row first so an interruption is never invisible."""
+        """Each statement on its own; a ``running`` row first so an interruption is never invisible, and
+        its ``statements_completed`` kept up to date so an interruption says exactly how far it got."""
+        self.session_reset()
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.commit()
         with self.conn.transaction():
             taken = self._claim(migration)
             if taken:
@@ -379,30 +517,70 @@ class Runner:
         completed = 0
         attempts = 1
         autocommit = self.conn.autocommit
-        self.conn.autocommit = True
         error: StatementError | None = None
         try:
+            self.conn.autocommit = True
             self._set_timeouts(local=False)
             for statement in migration.parsed.body:
                 try:
                     attempts = max(attempts, self._execute_with_retries(migration, statement))
                 except psycopg.Error as exc:
-                    self._raise_if_disconnected(exc)
                     error = _statement_error(exc, statement)
                     break
                 completed += 1
-            self.conn.execute("RESET statement_timeout")
-            self.conn.execute("RESET lock_timeout")
-        finally:
+                self.history.set_progress(migration.version, completed)
+        except psycopg.Error as exc:  # recording progress failed: the connection is gone or unusable
+            error = _statement_error(exc, None, "progress")
+        except BaseException as interruption:  # Ctrl-C, a bug: record how far it got, then go on raising
+            self._record_interrupted(migration, interruption, started, attempts, completed, autocommit)
+            raise
+        if error is not None and self._disconnected():
+            return self._after_disconnect(migration, error, started, attempts, False, completed)
+        try:
+            self._leave_open_transaction()
             self.conn.autocommit = autocommit
-        if error is not None:
-            return self._record_failure(migration, error, _ms_since(started), attempts, False, completed)
-        elapsed = _ms_since(started)
-        with self.conn.transaction():
-            self._record_success(migration, elapsed, attempts, transactional=False)
+            if error is not None:
+                return self._record_failure(migration, error, _ms_since(started), attempts, False, completed)
+            elapsed = _ms_since(started)
+            self._in_clean_transaction(
+                lambda: self._record_success(
+                    migration, elapsed, attempts, transactional=False, statements_completed=completed
+                )
+            )
+        except psycopg.Error as exc:
+            failure = error or _statement_error(exc, None, "record")
+            if self._disconnected():
+                return self._after_disconnect(migration, failure, started, attempts, False, completed)
+            raise
         return MigrationResult(
             migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed
         )
+
+    def _record_interrupted(
+        self,
+        migration: Migration,
+        interruption: BaseException,
+        started: float,
+        attempts: int,
+        completed: int,
+        autocommit: bool,
+    ) -> None:
+        """Best effort on the way out of an interruption: turn the ``running`` row into ``failed`` with
+        the count of statements that ran, so the next ``status`` need not guess."""
+        reason = (
+            "interrupted (Ctrl-C)"
+            if isinstance(interruption, KeyboardInterrupt)
+            else (f"interrupted by {type(interruption).__name__}")
+        )
+        error = StatementError(reason, None, None, None)
+        try:
+            if self.conn.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+                getattr(self.conn, "cancel_safe", self.conn.cancel)()
+            self._leave_open_transaction()
+            self.conn.autocommit = autocommit
+            self._record_failure(migration, error, _ms_since(started), attempts, False, completed)
+        except Exception:  # the interruption is what the user must see, not this
+            return
 
     def _execute_with_retries(self, migration: Migration, statement: Statement) -> int:
         attempts = 0

@@ -137,6 +137,7 @@ def run(
             run_metadata(config.via, config.migrations_path, metadata),
             progress,
             on_applied=(*on_applied, *supabase_hooks),
+            reconnect=lambda: connect(target, command="run"),
         )
         result = runner.dry_run(pending) if dry_run else runner.apply(pending)
         return RunOutcome(plan, result, dry_run=dry_run)

@@ -10,13 +10,14 @@ faster than building Python node objects, which matters for linting a thousand f
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from typing import Any, NamedTuple
 
+from lockgate import treejson
+
 Node = dict[str, Any]
 
-DIRECTIVE = re.compile(r"^\s*--\s*lockgate:\s*(?P<body>.*?)\s*$", re.MULTILINE)
+DIRECTIVE = re.compile(r"--\s*lockgate:\s*(?P<body>.*?)\s*$")
 KNOWN_DIRECTIVES = frozenset({"no-transaction"})
 _NEWLINE = re.compile(rb"\n")
 
@@ -99,11 +100,41 @@ class ParsedSql(NamedTuple):
     directives: frozenset[str]
     wrapped: bool
     """True when the only transaction control is one BEGIN first and one COMMIT last."""
+    hoisted: int = 0
+    """How many leading ``SET TRANSACTION ...`` statements the runner sends before anything else."""
+
+    @property
+    def inner(self) -> tuple[Statement, ...]:
+        """The statements without a wrapping BEGIN/COMMIT (the runner owns the transaction)."""
+        return self.statements[1:-1] if self.wrapped else self.statements
 
     @property
     def body(self) -> tuple[Statement, ...]:
-        """Statements to execute: a wrapping BEGIN/COMMIT is dropped, the runner owns the transaction."""
-        return self.statements[1:-1] if self.wrapped else self.statements
+        """Statements to execute as the migration's body, in order."""
+        return self.inner[self.hoisted :]
+
+    @property
+    def transactional(self) -> bool:
+        """Files marked ``no-transaction``, or made only of statements that refuse a transaction block,
+        run outside one; every other file runs in one transaction with its tracking row."""
+        if "no-transaction" in self.directives:
+            return False
+        body = self.body
+        return not (body and all(s.non_transactional for s in body))
+
+    @property
+    def transaction_setup(self) -> tuple[str, ...]:
+        """SQL that must open the migration's transaction: the wrapping ``BEGIN ISOLATION LEVEL ...``'s
+        characteristics and leading ``SET TRANSACTION`` statements. PostgreSQL only accepts them before
+        the transaction's first query, so the runner sends them before its own bookkeeping; dropping
+        them silently would run a SERIALIZABLE migration at READ COMMITTED."""
+        setup: list[str] = []
+        if self.wrapped:
+            characteristics = transaction_characteristics(self.statements[0].node.get("options"))
+            if characteristics:
+                setup.append(f"SET TRANSACTION {characteristics}")
+        setup.extend(s.text for s in self.inner[: self.hoisted])
+        return tuple(setup)
 
 
 class LineIndex:
@@ -129,47 +160,76 @@ def _pg_message(exc: Exception) -> str:
     return str(exc.args[0]) if exc.args else str(exc)
 
 
+_META_COMMAND = re.compile(r"\\[A-Za-z!?.]")
+
+
 def _syntax_error(text: str, exc: Exception) -> SqlError:
     location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
     location = max(0, min(location, len(text)))
     line = text.count("\n", 0, location) + 1
     column = location - (text.rfind("\n", 0, location) + 1) + 1
     line_text = text.splitlines()[line - 1] if text.splitlines()[line - 1 : line] else ""
-    if line_text.lstrip().startswith("\\"):
-        command = line_text.strip().split()[0]
+    leading = line_text.lstrip().startswith("\\")
+    meta = _META_COMMAND.search(line_text, 0 if leading else max(0, column - 1))
+    if meta is not None and (leading or meta.start() == column - 1):
+        command = line_text[meta.start() :].split()[0]
         return SqlError(
             f"psql meta-command {command} is not SQL; lockgate runs plain SQL (inline the file or "
             "statement instead)",
             line,
-            line_text.index("\\") + 1,
+            meta.start() + 1,
         )
+    copy = _copy_data_before(text, location)
+    if copy is not None:
+        return copy
     return SqlError(_pg_message(exc), line, column)
 
 
-def read_directives(text: str) -> frozenset[str]:
-    """``-- lockgate: no-transaction`` comment lines; unknown directives are errors, never ignored."""
-    found: set[str] = set()
-    if "lockgate:" not in text:  # nearly every file: skip the multi-line regex
-        return frozenset()
-    for match in DIRECTIVE.finditer(text):
-        for word in (w.strip() for w in match.group("body").split(",")):
-            if not word:
-                continue
-            if word not in KNOWN_DIRECTIVES:
-                line = text.count("\n", 0, match.start()) + 1
-                known = ", ".join(sorted(KNOWN_DIRECTIVES))
-                raise SqlError(f"unknown lockgate directive {word!r} (known: {known})", line, 1)
-            found.add(word)
-    return frozenset(found)
+def _copy_data_before(text: str, location: int) -> SqlError | None:
+    """A syntax error right after ``COPY ... FROM stdin;`` is its inline data (a pg_dump file): say so,
+    at the COPY, instead of reporting the first data row as bad SQL."""
+    from lockgate import pgparser as pg_parser
+
+    prefix_end = text.rfind("\n", 0, location) + 1
+    try:
+        tree = treejson.loads(pg_parser.parse_sql_json(text[:prefix_end]))
+    except (pg_parser.ParseError, ValueError):
+        return None
+    statements = tree.get("stmts") or []
+    if not statements:
+        return None
+    last = statements[-1]
+    ((kind, node),) = last["stmt"].items()
+    if kind != "CopyStmt" or not node.get("is_from") or node.get("filename"):
+        return None
+    copy_line = text[:prefix_end].encode("utf-8").count(b"\n", 0, last.get("stmt_location", 0)) + 1
+    return SqlError(
+        "COPY ... FROM stdin with inline data (pg_dump style) is psql input, not SQL; lockgate sends plain "
+        "SQL: turn the rows into INSERT ... VALUES",
+        copy_line,
+        1,
+    )
 
 
 def parse_sql(text: str) -> ParsedSql:
-    """Split ``text`` into statements; raise ``SqlError`` with PostgreSQL's message and position."""
+    """Split ``text`` into statements; raise ``SqlError`` with PostgreSQL's message and position.
+
+    Every byte either belongs to a statement that will run, or is whitespace, a comment or a ``;``:
+    anything else (a NUL byte, after which libpg_query and libpq stop reading) is refused, so the file
+    that runs is exactly the file that was linted and reviewed."""
     from lockgate import pgparser as pg_parser  # imported on first parse: `status` never parses SQL
 
-    directives = read_directives(text)
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise SqlError(
+            "NUL byte (\\0) in the file: PostgreSQL's parser and libpq stop reading there, so the rest of "
+            "the file would be silently skipped; remove it",
+            line,
+            nul - (text.rfind("\n", 0, nul) + 1) + 1,
+        )
     try:
-        tree = json.loads(pg_parser.parse_sql_json(text))
+        tree = treejson.loads(pg_parser.parse_sql_json(text))
     except pg_parser.ParseError as exc:
         raise _syntax_error(text, exc) from None
     data = text.encode("utf-8")
@@ -186,7 +246,109 @@ def parse_sql(text: str) -> ParsedSql:
         statements.append(
             Statement(index, statement_text, line, column, end_line, kind, node, byte_start=start)
         )
-    return ParsedSql(tuple(statements), directives, _is_wrapped(statements))
+    _check_coverage(data, statements, lines)
+    directives = read_directives(text, data, statements)
+    wrapped = _is_wrapped(statements)
+    inner = statements[1:-1] if wrapped else statements
+    return ParsedSql(tuple(statements), directives, wrapped, _leading_characteristics(inner))
+
+
+_GAP = re.compile(rb"(?:\s+|;|--[^\n]*(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*\*/)*\Z")
+"""What may lie between statements: whitespace, semicolons and (non-nested) comments."""
+
+
+def _check_coverage(data: bytes, statements: list[Statement], lines: LineIndex) -> None:
+    """Refuse bytes that belong to no statement and are not whitespace, ``;`` or a comment: the parser
+    did not read them, so they would neither run nor be linted."""
+    previous_end = 0
+    for statement in [*statements, None]:
+        gap_end = statement.byte_start if statement is not None else len(data)
+        gap = data[previous_end:gap_end]
+        if gap and not _GAP.match(gap) and not _nested_comments_only(gap):
+            offset = previous_end + len(gap) - len(gap.lstrip())
+            line, column = lines.position(offset)
+            raise SqlError(
+                "text that PostgreSQL's parser did not read as part of any statement; it would not run",
+                line,
+                column,
+            )
+        if statement is not None:
+            previous_end = statement.byte_start + len(statement.text.encode("utf-8"))
+
+
+def _nested_comments_only(gap: bytes) -> bool:
+    """PostgreSQL's block comments nest (``/* a /* b */ c */``), which a regular expression cannot
+    follow: strip them with a depth counter, then check what is left."""
+    out = bytearray()
+    depth = 0
+    index = 0
+    while index < len(gap):
+        pair = gap[index : index + 2]
+        if pair == b"/*":
+            depth += 1
+            index += 2
+        elif pair == b"*/" and depth:
+            depth -= 1
+            index += 2
+        else:
+            if not depth:
+                out.append(gap[index])
+            index += 1
+    return depth == 0 and _GAP.match(bytes(out)) is not None
+
+
+def read_directives(text: str, data: bytes, statements: list[Statement]) -> frozenset[str]:
+    """``-- lockgate: no-transaction`` comments outside every statement (from the scanner's tokens, so
+    the same words inside a string or a ``$$`` function body are text, not directives); unknown
+    directives are errors, never ignored, and so is a directive inside a statement, which would
+    otherwise look like it applies."""
+    if "lockgate:" not in text:  # nearly every file: skip the scanner
+        return frozenset()
+    from lockgate import pgparser as pg_parser
+
+    found: set[str] = set()
+    tokens = pg_parser.scan(text)
+    code_tokens = [t.start for t in tokens if t.name not in _COMMENT_TOKENS]
+    ranges = [(s.byte_start, s.byte_start + len(s.text.encode("utf-8"))) for s in statements]
+    for token in tokens:
+        if token.name != "SQL_COMMENT":
+            continue
+        comment = data[token.start : token.end + 1].decode("utf-8", "replace")
+        match = DIRECTIVE.match(comment)
+        if match is None:
+            continue
+        line = data.count(b"\n", 0, token.start) + 1
+        if _inside_statement(token.start, ranges, code_tokens):
+            raise SqlError(
+                "a `-- lockgate:` directive inside a statement has no effect; put it on its own line "
+                "before the first statement",
+                line,
+                1,
+            )
+        for word in (w.strip() for w in match.group("body").split(",")):
+            if not word:
+                continue
+            if word not in KNOWN_DIRECTIVES:
+                known = ", ".join(sorted(KNOWN_DIRECTIVES))
+                raise SqlError(f"unknown lockgate directive {word!r} (known: {known})", line, 1)
+            found.add(word)
+    return frozenset(found)
+
+
+_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+
+
+def _inside_statement(offset: int, ranges: list[tuple[int, int]], code_tokens: list[int]) -> bool:
+    """True when a statement's own tokens come both before and after ``offset`` (a trailing comment of
+    the last statement, which runs to the end of the file, is outside it)."""
+    index = bisect.bisect_right(ranges, (offset, 1 << 62)) - 1
+    if index < 0:
+        return False
+    start, end = ranges[index]
+    if not start <= offset < end:
+        return False
+    after = bisect.bisect_right(code_tokens, offset)
+    return after < len(code_tokens) and code_tokens[after] < end
 
 
 _LEADING = re.compile(rb"(?:\s+|--[^\n]*\n?|/\*(?:.*?\*/|.*\Z))*", re.DOTALL)
@@ -212,6 +374,52 @@ def _is_wrapped(statements: list[Statement]) -> bool:
         and last.node.get("kind") in _TX_END_KINDS
         and not last.node.get("chain", False)
     )
+
+
+TRANSACTION_SETTINGS = frozenset({"transaction_isolation", "transaction_read_only", "transaction_deferrable"})
+
+
+def sets_transaction_characteristics(statement: Statement) -> bool:
+    """``SET TRANSACTION ...`` or ``SET [LOCAL] transaction_isolation = ...`` (and the other two)."""
+    if statement.kind != "VariableSetStmt":
+        return False
+    name = statement.node.get("name")
+    return name == "TRANSACTION" or name in TRANSACTION_SETTINGS
+
+
+def _leading_characteristics(inner: list[Statement]) -> int:
+    count = 0
+    for statement in inner:
+        if not sets_transaction_characteristics(statement):
+            break
+        count += 1
+    return count
+
+
+def _option_flag(option: Node) -> bool:
+    value: dict[str, Any] = next(iter((option.get("arg") or {}).values()), {})
+    inner = value.get("ival", value.get("boolval", value.get("sval")))
+    if isinstance(inner, dict):
+        inner = next(iter(inner.values()), 0)
+    return str(inner).lower() in {"1", "true", "on", "yes"}
+
+
+def transaction_characteristics(options: list[Node] | None) -> str:
+    """``BEGIN``/``START TRANSACTION`` options as the text ``SET TRANSACTION`` takes ("" for none)."""
+    parts: list[str] = []
+    for item in options or []:
+        option = item.get("DefElem", {})
+        name = option.get("defname")
+        if name == "transaction_isolation":
+            constant: dict[str, Any] = next(iter((option.get("arg") or {}).values()), {})
+            level = (constant.get("sval") or {}).get("sval", "")
+            if level:
+                parts.append(f"ISOLATION LEVEL {str(level).upper()}")
+        elif name == "transaction_read_only":
+            parts.append("READ ONLY" if _option_flag(option) else "READ WRITE")
+        elif name == "transaction_deferrable":
+            parts.append("DEFERRABLE" if _option_flag(option) else "NOT DEFERRABLE")
+    return ", ".join(parts)
 
 
 def stray_transaction_control(parsed: ParsedSql) -> Statement | None:

@@ -13,7 +13,6 @@ is not used for that: it ignores constants, so ``DEFAULT 1`` -> ``DEFAULT 2`` wo
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shlex
 import sys
@@ -45,11 +44,7 @@ from lockgate.hooks.git import (
 # Not typing.TYPE_CHECKING: importing typing costs a hook several ms of start-up on every commit.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     import click
-
-_POSITION_KEYS = re.compile(r"^(location|.*_location|stmt_len)$")
 
 
 class Edit(Enum):
@@ -76,27 +71,18 @@ class Finding:
     blocking: bool
 
 
-def _without_positions(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            key: _without_positions(value) for key, value in node.items() if not _POSITION_KEYS.match(key)
-        }
-    if isinstance(node, list):
-        return [_without_positions(item) for item in node]
-    return node
+def _meaning(text: str) -> str | None:
+    """The fingerprint of what a migration tells the database (its directives and position-free tree).
 
-
-def _meaning(text: str) -> tuple[frozenset[str], Any] | None:
-    """What a migration tells the database: its ``-- lockgate:`` directives and its position-free tree.
-
-    None when the text does not parse: two unparseable versions are never called equivalent.
+    None when the text does not parse (or holds bytes the parser would not read): two unparseable
+    versions are never called equivalent.
     """
-    from lockgate import pgparser as pg_parser  # only a modified migration pays for importing pglast
-    from lockgate.statements import SqlError, read_directives
+    from lockgate.fingerprint import fingerprint  # only a modified migration pays for importing pglast
+    from lockgate.statements import SqlError, parse_sql
 
     try:
-        return read_directives(text), _without_positions(json.loads(pg_parser.parse_sql_json(text)))
-    except (pg_parser.ParseError, SqlError):
+        return fingerprint(parse_sql(text))
+    except SqlError:
         return None
 
 

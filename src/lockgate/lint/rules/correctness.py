@@ -16,6 +16,7 @@ from lockgate.lint.context import FileContext
 from lockgate.lint.findings import Violation
 from lockgate.lint.registry import file_rule, statement_rule
 from lockgate.statements import Statement
+from lockgate.unsupported import refusals
 
 _OPENERS = {"BEGIN", "START"}
 _CLOSERS = {"COMMIT", "ROLLBACK", "PREPARE", "COMMIT_PREPARED", "ROLLBACK_PREPARED"}
@@ -204,6 +205,37 @@ def _unmatched_begins(statements: tuple[Statement, ...]) -> list[Statement]:
 def begin_without_commit(ctx: FileContext) -> Iterator[Violation]:
     for statement in _unmatched_begins(ctx.statements):
         yield Violation(ctx.span(statement), f"{_control_word(statement)} is never committed in this file")
+
+
+@file_rule(
+    id="unsupported-statement",
+    kinds=["CopyStmt", "TransactionStmt", "VariableSetStmt", "LockStmt"],
+    family="apply-correctness",
+    severity="error",
+    summary="A statement that cannot work in a migration (`COPY ... FROM stdin`, `BEGIN` in a no-transaction file...).",
+    why="""
+        lockgate sends each statement as plain SQL, in the file's transaction or, for a file marked
+        `-- lockgate: no-transaction`, each on its own. Some statements cannot work that way:
+        `COPY ... FROM stdin` waits for rows only psql can send, `COPY ... TO stdout` has nowhere to
+        send its rows, transaction control or `LOCK TABLE` in a no-transaction file would leave a
+        transaction open or lock nothing, `SET LOCAL` there changes nothing, `SET TRANSACTION` after
+        other statements is refused by PostgreSQL, and a `READ ONLY` transaction cannot write the
+        tracking row. `lockgate validate` and `lockgate run` refuse the same statements before anything
+        runs.
+    """,
+    bad="""
+        COPY public.countries (code, name) FROM stdin;
+    """,
+    good="""
+        INSERT INTO public.countries (code, name) VALUES ('FR', 'France'), ('JP', 'Japan');
+    """,
+    help="Rewrite it as plain SQL that runs in the migration's transaction (the message says how).",
+)
+def unsupported_statement(ctx: FileContext) -> Iterator[Violation]:
+    for refusal in refusals(ctx.parsed):
+        yield Violation(
+            ctx.span(refusal.statement), refusal.reason, refusal.fix[:1].upper() + refusal.fix[1:] + "."
+        )
 
 
 def _plpgsql_kinds(ctx: FileContext, statement: Statement, kinds: set[str]) -> Iterator[tuple[str, int]]:
