@@ -9,21 +9,17 @@ tens of milliseconds instead of re-running the shim every time.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from lockgate.local import shim_sql
+from pg_databases import TEMPLATE, database_url, fresh_database
 
-# Named after the shim's content so a changed shim never reuses a stale template on a long-lived server.
-TEMPLATE = f"lockgate_test_template_{hashlib.sha256(shim_sql().encode()).hexdigest()[:10]}"
 STATE_DIR = Path(os.environ.get("LOCKGATE_TEST_STATE_DIR", "/tmp/lockgate-test-state"))
 
 
@@ -69,29 +65,11 @@ def _ensure_template(url: str) -> None:
         conn.execute(shim_sql().encode())
 
 
-def database_url(server_url: str, name: str) -> str:
-    return (
-        make_conninfo(server_url, dbname=name) if "://" not in server_url else _replace_db(server_url, name)
-    )
-
-
-def _replace_db(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
-
-
 @pytest.fixture
 def db_url(pg_server_url: str) -> Iterator[str]:
     """A fresh database (with the Supabase shim) for one test, dropped afterwards."""
-    name = f"lg_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    try:
-        yield database_url(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -528,7 +528,7 @@ class Runner:
                     error = _statement_error(exc, statement)
                     break
                 completed += 1
-                self.history.set_progress(migration.version, completed)
+                self._record_progress(migration, completed)
         except psycopg.Error as exc:  # recording progress failed: the connection is gone or unusable
             error = _statement_error(exc, None, "progress")
         except BaseException as interruption:  # Ctrl-C, a bug: record how far it got, then go on raising
@@ -555,6 +555,20 @@ class Runner:
         return MigrationResult(
             migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed
         )
+
+    def _record_progress(self, migration: Migration, completed: int) -> None:
+        """Update the ``running`` row between two statements of a no-transaction file, in a transaction
+        that steps out of what the file set so far (its ``SET ROLE``, a read-only default, a tiny
+        ``statement_timeout``) only for itself: the file's next statement still sees its own settings."""
+        with self.conn.transaction(), self.conn.pipeline():
+            self.conn.execute(b"SET TRANSACTION READ WRITE")
+            self.conn.execute(b"SET LOCAL SESSION AUTHORIZATION DEFAULT")
+            self.conn.execute(b"SET LOCAL ROLE NONE")
+            self.conn.execute(
+                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
+            )
+            self.history.set_progress(migration.version, completed)
 
     def _record_interrupted(
         self,

@@ -253,7 +253,7 @@ def parse_sql(text: str) -> ParsedSql:
     return ParsedSql(tuple(statements), directives, wrapped, _leading_characteristics(inner))
 
 
-_GAP = re.compile(rb"(?:\s+|;|--[^\n]*(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*\*/)*\Z")
+_GAP = re.compile(rb"(?:\s+|;|--[^\n]*(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*\*/)*")
 """What may lie between statements: whitespace, semicolons and (non-nested) comments."""
 
 
@@ -264,9 +264,9 @@ def _check_coverage(data: bytes, statements: list[Statement], lines: LineIndex) 
     for statement in [*statements, None]:
         gap_end = statement.byte_start if statement is not None else len(data)
         gap = data[previous_end:gap_end]
-        if gap and not _GAP.match(gap) and not _nested_comments_only(gap):
-            offset = previous_end + len(gap) - len(gap.lstrip())
-            line, column = lines.position(offset)
+        allowed = _GAP.match(gap)
+        if allowed is not None and allowed.end() < len(gap) and not _nested_comments_only(gap):
+            line, column = lines.position(previous_end + allowed.end())
             raise SqlError(
                 "text that PostgreSQL's parser did not read as part of any statement; it would not run",
                 line,
@@ -294,7 +294,9 @@ def _nested_comments_only(gap: bytes) -> bool:
             if not depth:
                 out.append(gap[index])
             index += 1
-    return depth == 0 and _GAP.match(bytes(out)) is not None
+    rest = bytes(out)
+    allowed = _GAP.match(rest)
+    return depth == 0 and allowed is not None and allowed.end() == len(rest)
 
 
 def read_directives(text: str, data: bytes, statements: list[Statement]) -> frozenset[str]:

@@ -6,7 +6,8 @@ raises). PostgreSQL's parser accepts far deeper input: ``SELECT 'b' || 'b' || ..
 already ~1,800 levels of JSON, and such files do exist (generated SQL, long concatenations). So the C
 decoder is tried first (it is ten times faster and nearly every file fits), and a deep document is
 decoded by an iterative decoder with an explicit stack instead. Its input is libpg_query's own output,
-so it only needs to be correct for well-formed JSON; it still refuses anything it does not understand.
+so it only needs to be correct for well-formed JSON: it refuses unknown tokens, unbalanced brackets and
+trailing data, but does not check where commas and colons stand.
 """
 
 from __future__ import annotations
