@@ -2,7 +2,7 @@
 
 Every door (CLI, hooks, Action, API) turns a ``LockgateError`` into a single line naming the file,
 line or setting at fault; anything else escaping is a bug. The exit codes are the CLI contract:
-0 ok, 1 validation errors or a failed migration, 2 usage/config/connection errors.
+0 ok, 1 validation errors or a failed migration, 2 usage/config/connection errors, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: 128 + SIGINT, what shells and CI runners report for an interrupted command."""
 
 
 class LockgateError(Exception):

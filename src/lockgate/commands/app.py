@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from lockgate import __version__
-from lockgate.errors import EXIT_USAGE, LockgateError
+from lockgate.errors import EXIT_INTERRUPTED, EXIT_USAGE, LockgateError
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
@@ -63,7 +63,11 @@ def run(argv: list[str] | None = None) -> Any:
     except LockgateError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; it is an interruption (exit 130, as shells report SIGINT).
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         click.echo("aborted", err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
@@ -73,7 +77,7 @@ def run(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
         # A database error that no stage turned into a LockgateError (a permission the role lacks, a
         # server shutting down mid-command): still one masked line, never a traceback. psycopg is not
