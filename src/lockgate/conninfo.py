@@ -138,7 +138,8 @@ def _uri_readings(rest: str) -> set[str]:
     """Raw (still percent-encoded) passwords that libpq, ``urllib`` or a person would read in a URI.
 
     libpq ends the user info at the first ``@`` before any ``/``; ``urllib`` at the last ``@`` before the
-    first ``/``, ``?`` or ``#``; a person at the last ``@`` before the query (``u:p/q@host``).
+    first ``/``, ``?`` or ``#``; a person at the last ``@`` before the query (``u:p/q@host``). A
+    ``password=`` query parameter is read up to the next ``&`` and, in case that ``&`` was meant, to the end.
     """
     readings: set[str] = set()
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
@@ -150,11 +151,12 @@ def _uri_readings(rest: str) -> set[str]:
     ):
         if ":" in userinfo:
             readings.add(userinfo.partition(":")[2])
-    query = rest.partition("?")[2]
-    for pair in query.split("&"):
+    pairs = rest.partition("?")[2].split("&")
+    for index, pair in enumerate(pairs):
         key, _, value = pair.partition("=")
         if unquote(key) in PASSWORD_KEYS:
-            readings.add(value)
+            # An unencoded & ends the value for libpq, which then quotes the rest as a bad parameter.
+            readings |= {value, "&".join([value, *pairs[index + 1 :]])}
     return readings
 
 

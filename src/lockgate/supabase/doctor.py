@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lockgate.config import Config
@@ -80,6 +80,15 @@ def parse_endpoint(url: str) -> Endpoint:
 
 
 def run_checks(config: Config, target: DatabaseTarget, timeout: float = 5.0) -> Iterator[Check]:
+    """Every check in connection order, each scrubbed of the password here, in one place: a check may quote
+    a field libpq read out of a mis-encoded password (the host of ``postgresql://u:p@ss@host``)."""
+    for check in _run_checks(config, target, timeout):
+        yield replace(
+            check, detail=mask_secrets(check.detail, target.url), fix=mask_secrets(check.fix, target.url)
+        )
+
+
+def _run_checks(config: Config, target: DatabaseTarget, timeout: float) -> Iterator[Check]:
     """Every check in connection order; stops after a failure the later checks depend on."""
     url_check, endpoint = _check_url(target)
     yield url_check
