@@ -32,7 +32,7 @@ import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 HIDDEN = "***"
 MIN_ANYWHERE = 3
@@ -128,7 +128,7 @@ def _forms(conninfo: str, pgpassword: str) -> tuple[str, ...]:
         passwords.add(pgpassword)  # libpq sends PGPASSWORD when the string has no password
     forms: set[str] = set()
     for password in passwords:
-        for value in {password, unquote(password)}:
+        for value in {password, unquote(password), unquote_plus(password)}:
             forms |= _encodings(value)
             forms |= set(_FRAGMENT_SEPARATORS.split(value))
     return tuple(sorted((form for form in forms if form.strip()), key=lambda form: (-len(form), form)))
