@@ -117,6 +117,7 @@ def _pgpassword(environ: Mapping[str, str]) -> str:
 
 @lru_cache(maxsize=64)
 def _forms(conninfo: str, pgpassword: str) -> tuple[str, ...]:
+    """Cached, as is ``_matcher``: the Action scrubs every line it writes with them."""
     params = _parse(conninfo)
     passwords = {params.get(key, "") for key in PASSWORD_KEYS} if params is not None else set()
     head, separator, rest = conninfo.strip().partition("://")

@@ -174,3 +174,15 @@ def test_the_console_script_with_the_issue_example(project: Path) -> None:
         "error: cannot connect to postgresql://u:***@***:1/db (from DATABASE_URL): "
     )
     assert len(proc.stderr.splitlines()) == 1 and not leaked("Two@AtS3cret", proc.stderr)
+
+
+def test_a_message_without_its_target_is_scrubbed_of_every_url_this_process_used() -> None:
+    """The CLI's last-resort handler for a stray database error does not know the target."""
+    from lockgate.db import mask_known_secrets
+
+    url = "postgresql://u:Known@S3cretUsed@127.0.0.1:1/db"
+    with pytest.raises(ConnectionFailed):
+        connect(DatabaseTarget(url, "test"), connect_timeout=2)
+    assert mask_known_secrets("server said S3cretUsed@127.0.0.1 and Known@S3cretUsed") == (
+        "server said ***@127.0.0.1 and ***"
+    )
