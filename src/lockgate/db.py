@@ -2,71 +2,59 @@
 
 The URL is resolved in the order users expect from libpq tools: ``--database-url`` / ``LOCKGATE_DATABASE_URL`` /
 config, then ``DATABASE_URL``, then libpq's ``PG*`` variables; with none of them, the embedded local database.
-A password never leaves this module unmasked: every message goes through ``mask_url``/``mask_secrets``.
+A password never leaves this module: URLs are shown as ``DatabaseTarget.masked`` (rebuilt from libpq's
+parse, without the password) and messages go through ``mask_secrets`` (see ``lockgate.conninfo``).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
+from lockgate.conninfo import display_url, scrub, uri_scheme
 from lockgate.errors import ConnectionFailed
 
 if TYPE_CHECKING:
     import psycopg
 
 PG_ENV_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
-_URI_PASSWORD = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<at>@)")
-_KV_PASSWORD = re.compile(r"(?P<prefix>\bpassword\s*=\s*)(?P<password>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_QUERY_PASSWORD = re.compile(r"(?P<prefix>[?&]password=)(?P<password>[^&\s]*)", re.IGNORECASE)
+PG_ENV_DISPLAY = "(libpq defaults from PG* environment variables)"
+
+_connected: dict[str, None] = {}
+"""Every connection string this process connected with (insertion-ordered, no duplicates), so that a
+message that reaches the top level without its target can still be scrubbed of their passwords."""
 
 
 @dataclass(frozen=True)
 class DatabaseTarget:
     """A resolved connection string and where it came from (for messages)."""
 
-    url: str
+    url: str = field(repr=False)  # a repr (a log line, a failed assertion) must not carry the password
     origin: str
     embedded: bool = False
 
     @property
     def masked(self) -> str:
-        return mask_url(self.url) if self.url else "(libpq defaults from PG* environment variables)"
-
-
-def mask_url(url: str) -> str:
-    """Replace any password in a URI or key=value connection string with ``***``."""
-    masked = _URI_PASSWORD.sub(lambda m: f"{m['prefix']}***{m['at']}" if m["password"] else m[0], url)
-    masked = _QUERY_PASSWORD.sub(lambda m: f"{m['prefix']}***", masked)
-    return _KV_PASSWORD.sub(lambda m: f"{m['prefix']}***", masked)
-
-
-def password_of(url: str) -> str | None:
-    """The password in ``url``, so messages from the server or driver can be scrubbed of it too."""
-    try:
-        if "://" in url:
-            parts = urlsplit(url)
-            if parts.password:
-                return unquote(parts.password)
-            query = re.search(r"[?&]password=([^&]*)", url)
-            return unquote(query.group(1)) if query else None
-    except ValueError:
-        return None
-    match = _KV_PASSWORD.search(url)
-    return match.group("password").strip("'") if match else None
+        """The connection string for messages and documents, without its password (see ``display_url``)."""
+        return display_url(self.url) if self.url else PG_ENV_DISPLAY
 
 
 def mask_secrets(text: str, url: str | None) -> str:
-    """Scrub ``text`` (e.g. a driver error) of the URL's password in any form."""
-    text = mask_url(text)
-    secret = password_of(url) if url else None
-    if secret and len(secret) >= 3:
-        text = text.replace(secret, "***")
+    """``text`` (a driver or server message) scrubbed of every form of ``url``'s password.
+
+    With ``url`` empty or None only ``PGPASSWORD`` is scrubbed: that is what libpq sends then. Forms
+    shorter than ``MIN_ANYWHERE`` characters are replaced only as whole tokens (see ``lockgate.conninfo``).
+    """
+    return scrub(text, url or "")
+
+
+def mask_known_secrets(text: str) -> str:
+    """``text`` scrubbed of the password of every connection string this process connected with."""
+    for url in (*_connected, ""):
+        text = scrub(text, url)
     return text
 
 
@@ -102,10 +90,10 @@ def connect(
     """Open a connection, or raise ``ConnectionFailed`` with one masked line saying what went wrong."""
     import psycopg
 
-    scheme = target.url.split("://", 1)[0].lower() if "://" in target.url else None
+    scheme = uri_scheme(target.url)
     if scheme is not None and scheme not in {"postgres", "postgresql"}:
         raise ConnectionFailed(
-            f"database URL {target.masked} (from {target.origin}) must start with postgresql://, not {scheme}://"
+            f"the database URL (from {target.origin}) must start with postgresql://, not {scheme}://"
         )
     options = "-c default_transaction_read_only=on" if read_only else None
     kwargs: dict[str, Any] = {
@@ -117,6 +105,7 @@ def connect(
     }
     if options:
         kwargs["options"] = options
+    _connected[target.url] = None
     try:
         return psycopg.connect(target.url, **kwargs)
     except psycopg.Error as exc:  # includes a malformed URL (ProgrammingError)

@@ -139,13 +139,3 @@ def test_a_role_without_create_privilege_gets_one_line(
     finally:
         conn.execute("DROP OWNED BY lg_readonly")
         conn.execute("DROP ROLE lg_readonly")
-
-
-def test_passwords_in_foreign_urls_are_masked() -> None:
-    from lockgate.db import mask_url
-
-    assert mask_url("mysql://root:pw-123@db/x") == "mysql://root:***@db/x"
-    assert (
-        mask_url("postgresql://u:p%40ss@h:6543/postgres?sslmode=require")
-        == "postgresql://u:***@h:6543/postgres?sslmode=require"
-    )

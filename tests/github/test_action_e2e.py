@@ -12,7 +12,9 @@ from gh_workspace import FORK_TOKEN, Workspace
 
 from lockgate import service
 from lockgate.config import load_config
+from lockgate.conninfo import display_url
 from lockgate.db import resolve_target
+from masking_cases import EXAMPLE, WORKING, Member, Server, _raw, create_role, leaked
 
 pytestmark = pytest.mark.db
 
@@ -225,44 +227,56 @@ def test_marker_is_found_among_300_comments(based: Workspace, db_url: str, fake_
     assert len(pages) >= 10  # every page of 30 was read
 
 
+E2E_MEMBERS = [
+    Member("plain", "s3cret-Pa55word-lg", _raw),
+    *(
+        member
+        for member in WORKING
+        if member.name
+        in {"raw tab", "percent-encoded @ space / # ?", "key=value with quotes and backslashes"}
+    ),
+]
+
+
+@pytest.mark.parametrize("member", E2E_MEMBERS, ids=str)
 def test_database_password_never_appears_anywhere(
-    based: Workspace, pg_server_url: str, db_url: str, fake_github: FakeGitHub
+    member: Member, based: Workspace, db_url: str, fake_github: FakeGitHub
 ) -> None:
-    password = "s3cret-Pa55word-lg"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'lg_ci'").fetchone()
-        verb = "ALTER" if exists else "CREATE"
-        conn.execute(f"{verb} ROLE lg_ci LOGIN SUPERUSER PASSWORD '{password}'")
-    secret_url = url_with_password(db_url, "lg_ci", password)
-    base = based.git("rev-parse", "main")
-    bad = "migrations/20250831000000_bad.sql"
-    checked = check(based, secret_url, {PREFS: PREFS_TX_SQL, bad: "SELEC 1;\n"})
-    merge = based.git("rev-parse", "HEAD")
-    fake_github.commit_pulls[merge] = [PR]
-    applied = based.run("push", based.push_event(base, merge), merge, {"database-url": secret_url})
+    with create_role(db_url, member.password) as role:
+        secret_url = member.url(Server.of(db_url), role)
+        base = based.git("rev-parse", "main")
+        bad = "migrations/20250831000000_bad.sql"
+        checked = check(based, secret_url, {PREFS: PREFS_TX_SQL, bad: "SELEC 1;\n"})
+        merge = based.git("rev-parse", "HEAD")
+        fake_github.commit_pulls[merge] = [PR]
+        applied = based.run("push", based.push_event(base, merge), merge, {"database-url": secret_url})
 
     # Both runs reached the database and failed for the SQL, not for the connection.
     assert checked.failed and applied.failed
     report = json.loads(Path(applied.outputs["report-json"]).read_text())
     assert {issue["code"] for issue in report["issues"]} == {"invalid-sql"}
-    assert report["database"].startswith("postgresql://lg_ci:***@")
+    assert report["database"] == display_url(secret_url) and role in report["database"]
     masks = [line for line in checked.stdout.splitlines() if line.startswith("::add-mask::")]
-    assert any(password in line for line in masks)  # the runner is told to hide it ...
+    assert any(member.password in line for line in masks)  # the runner is told to hide it ...
     texts = [checked.log, applied.log, checked.summary, applied.summary, *fake_github.bodies(PR)]
     for run in (checked, applied):
         texts += [Path(run.outputs["report-json"]).read_text(), json.dumps(run.outputs)]
-    assert all(password not in text for text in texts)  # ... and nothing else ever contains it
-    assert any("lg_ci:***@" in text for text in texts)
+    assert not leaked(member.password, *texts)  # ... and nothing else ever contains it
+    assert any(display_url(secret_url) in text for text in texts)
 
 
-def url_with_password(conninfo: str, user: str, password: str) -> str:
-    """A ``postgresql://user:password@...`` URL to the same database (socket directories as ``?host=``)."""
-    params = psycopg.conninfo.conninfo_to_dict(conninfo)
-    host, port, dbname = (
-        str(params.get("host", "localhost")),
-        str(params.get("port", "5432")),
-        params["dbname"],
-    )
-    if host.startswith("/"):
-        return f"postgresql://{user}:{password}@/{dbname}?host={host}&port={port}"
-    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
+def test_the_issues_example_is_registered_whole_and_never_printed(
+    based: Workspace, fake_github: FakeGitHub
+) -> None:
+    """``postgresql://u:Two@AtS3cret@host``: libpq sends "Two" and quotes "AtS3cret@host" as the host."""
+    run = check(based, EXAMPLE + "?connect_timeout=2", {PREFS: PREFS_TX_SQL})
+    assert run.failed and run.step("run").returncode != 0
+    masks = {
+        line.removeprefix("::add-mask::").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+        for line in run.stdout.splitlines()
+        if line.startswith("::add-mask::")
+    }  # as the runner reads them back
+    assert {"Two@AtS3cret", "AtS3cret", "Two", "Two%40AtS3cret"} <= masks
+    report = Path(run.outputs["report-json"]).read_text()
+    texts = [run.log, run.summary, report, json.dumps(run.outputs), *fake_github.bodies(PR)]
+    assert "cannot connect" in run.log and not leaked("Two@AtS3cret", *texts)

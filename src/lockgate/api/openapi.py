@@ -74,7 +74,7 @@ COUNT_NAMES = [
 STATUS = _object(
     {
         "schema": {"const": 1},
-        "database": {"type": "string", "description": "the database URL, password masked"},
+        "database": {"type": "string", "description": "the database URL without its password"},
         "table": {"type": "string"},
         "migrations_dir": {"type": "string"},
         "counts": _object({name: {"type": "integer", "minimum": 0} for name in COUNT_NAMES}),

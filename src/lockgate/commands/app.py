@@ -84,12 +84,13 @@ def run(argv: list[str] | None = None) -> Any:
         # imported here so that the lint path stays light; its errors are recognised by module.
         if not type(exc).__module__.startswith("psycopg"):
             raise
-        from lockgate.db import mask_url
+        from lockgate.db import mask_known_secrets
 
         lines = str(exc).strip().splitlines()
         sqlstate = getattr(getattr(exc, "diag", None), "sqlstate", None)
         code = f" (SQLSTATE {sqlstate})" if sqlstate else ""
         click.echo(
-            f"error: database error: {mask_url(lines[0] if lines else type(exc).__name__)}{code}", err=True
+            f"error: database error: {mask_known_secrets(lines[0] if lines else type(exc).__name__)}{code}",
+            err=True,
         )
         sys.exit(EXIT_USAGE)

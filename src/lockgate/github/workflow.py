@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from lockgate.db import mask_secrets, password_of
+from lockgate.conninfo import MIN_ANYWHERE, secret_forms
+from lockgate.db import mask_secrets
 from lockgate.lint.formats.github_format import escape_data, escape_property
 
 MAX_SUMMARY_BYTES = 1_000_000
@@ -45,12 +46,21 @@ class Workflow:
         self.out.flush()
 
     def add_masks(self) -> None:
-        """``::add-mask::`` for each URL and its password, so no later step can print them."""
+        """``::add-mask::`` for each URL and every form of its password, so no later step can print them.
+
+        The runner hides a registered value wherever it occurs in a later log line, by exact match and
+        line by line (older runners do not split a multi-line value), so each line of each value is
+        registered on its own too. Forms shorter than ``MIN_ANYWHERE`` characters are not registered:
+        the runner would blank those letters in every word of the log.
+        """
+        values: dict[str, None] = {}
         for url in self.secret_urls:
-            values = [url, password_of(url)]
-            for value in values:
-                if value:
-                    self.out.write(f"::add-mask::{escape_data(value)}\n")
+            values[url] = None
+            values.update(dict.fromkeys(form for form in secret_forms(url) if len(form) >= MIN_ANYWHERE))
+        for value in values:
+            for line in dict.fromkeys([value, *value.splitlines()]):
+                if line.strip():
+                    self.out.write(f"::add-mask::{escape_data(line)}\n")
         self.out.flush()
 
     def annotate(

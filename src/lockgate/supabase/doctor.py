@@ -14,10 +14,11 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lockgate.config import Config
+from lockgate.conninfo import uri_scheme
 from lockgate.db import DatabaseTarget, connect, mask_secrets
 from lockgate.errors import ConnectionFailed
 from lockgate.supabase.pooler import SUPAVISOR_TRANSACTION_PORT, direct_url_hint, observe_pooler
@@ -79,6 +80,15 @@ def parse_endpoint(url: str) -> Endpoint:
 
 
 def run_checks(config: Config, target: DatabaseTarget, timeout: float = 5.0) -> Iterator[Check]:
+    """Every check in connection order, each scrubbed of the password here, in one place: a check may quote
+    a field libpq read out of a mis-encoded password (the host of ``postgresql://u:p@ss@host``)."""
+    for check in _run_checks(config, target, timeout):
+        yield replace(
+            check, detail=mask_secrets(check.detail, target.url), fix=mask_secrets(check.fix, target.url)
+        )
+
+
+def _run_checks(config: Config, target: DatabaseTarget, timeout: float) -> Iterator[Check]:
     """Every check in connection order; stops after a failure the later checks depend on."""
     url_check, endpoint = _check_url(target)
     yield url_check
@@ -108,10 +118,10 @@ def run_checks(config: Config, target: DatabaseTarget, timeout: float = 5.0) -> 
 
 def _check_url(target: DatabaseTarget) -> tuple[Check, Endpoint | None]:
     masked = target.masked
-    if target.url and "://" in target.url:
-        scheme = target.url.split("://", 1)[0].lower()
+    scheme = uri_scheme(target.url)
+    if scheme is not None:
         if scheme not in {"postgres", "postgresql"}:
-            # mask_url only knows postgresql:// URLs: show nothing of another scheme's URL but its scheme.
+            # libpq cannot parse another scheme's URL, so nothing of it is shown but its scheme.
             return Check("url", FAIL, f"the URL starts with {scheme}://", "use a postgresql:// URL"), None
         authority = target.url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
         if authority.count("@") > 1:

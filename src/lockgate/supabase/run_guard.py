@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
-from lockgate.db import DatabaseTarget, mask_url
+from lockgate.db import DatabaseTarget
 from lockgate.errors import ConnectionFailed, LockgateError
 from lockgate.runner import AppliedHook, is_transactional
 from lockgate.supabase.history import (
@@ -64,7 +64,7 @@ def _refuse_session_state_through_pooler(target: DatabaseTarget, pending: Sequen
     if verdict.mode != "transaction":
         return
     raise ConnectionFailed(
-        f"{outside[0].filename} runs outside a transaction, and {mask_url(target.url)} is a transaction-mode "
+        f"{outside[0].filename} runs outside a transaction, and {target.masked} is a transaction-mode "
         f"pooler ({verdict.how}): its session-level lock_timeout could be lost; nothing was run — "
         f"{direct_url_hint(target.url)}"
     )
