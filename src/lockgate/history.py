@@ -439,9 +439,15 @@ class History:
         )
         self.upsert_and_log(row, entry)
 
-    def set_checksum(self, version: int, checksum: str) -> None:
+    def set_checksum(self, version: int, checksum: str, fingerprint: str | None = None) -> None:
+        """Accept ``checksum`` for ``version`` (and the fingerprint that goes with it, when known)."""
         self.conn.execute(
-            sql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(self.table), (checksum, version)
+            sql.SQL(
+                "UPDATE {} SET checksum = %s, metadata = CASE WHEN %s::text IS NULL THEN metadata "
+                "ELSE jsonb_set(coalesce(metadata, '{{}}'::jsonb), '{{fingerprint}}', to_jsonb(%s::text)) END "
+                "WHERE version = %s"
+            ).format(self.table),
+            (checksum, fingerprint, fingerprint, version),
         )
 
     def set_progress(self, version: int, completed: int) -> None:

@@ -138,3 +138,9 @@ parse_sql_json = _parser.parse_sql_json
 parse_plpgsql_json = _parser.parse_plpgsql_json
 scan = _parser.scan
 ParseError: type[Exception] = _parser.ParseError
+
+
+def postgresql_major() -> int:
+    """The PostgreSQL major version whose grammar this libpg_query speaks."""
+    version = _parser.get_postgresql_version()
+    return int(version[0] if isinstance(version, tuple) else str(version).split(".")[0])

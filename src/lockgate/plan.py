@@ -92,8 +92,25 @@ def _state(migration: Migration | None, record: Record | None) -> str:
         return "missing"
     if record.status in {"applied", "baselined"}:
         assert migration is not None
-        return "modified" if migration.checksum != record.checksum else str(record.status)
+        if migration.checksum == record.checksum or same_meaning(migration, record):
+            return str(record.status)
+        return "modified"
     return str(record.status or "failed")
+
+
+def same_meaning(migration: Migration, record: Record) -> bool:
+    """Whether an edited file still says what the recorded one said (only whitespace or comments
+    changed): its fingerprint equals the one recorded when it was applied. Rows recorded before
+    fingerprints existed, and files that no longer parse, never match."""
+    recorded = record.metadata.get("fingerprint")
+    if not isinstance(recorded, str):
+        return False
+    from lockgate.fingerprint import fingerprint
+
+    try:
+        return fingerprint(migration.parsed) == recorded
+    except SourceError:
+        return False
 
 
 def build_plan(
@@ -152,12 +169,29 @@ def _checksums_and_names(entries: Iterable[Entry]) -> Iterable[Problem]:
         if migration is None or record is None:
             continue
         if entry.state == "modified":
+            unknown = (
+                "; its record predates fingerprints, so a whitespace- or comment-only edit cannot be told "
+                "apart: check the edit, then accept it with `lockgate repair`"
+                if "fingerprint" not in record.metadata
+                else ""
+            )
             yield Problem(
                 "checksum-mismatch",
                 ERROR,
                 f"{migration.path} was modified after it was {record.status} "
                 f"(checksum {record.checksum[:12]} in {record.status} record, {migration.checksum[:12]} on disk); "
-                "restore the original and put the change in a new migration, or accept it with `lockgate repair`",
+                "restore the original and put the change in a new migration, or accept it with `lockgate repair`"
+                + unknown,
+                str(migration.path),
+                version=entry.version,
+            )
+        elif migration.checksum != record.checksum:
+            yield Problem(
+                "cosmetic-edit",
+                WARNING,
+                f"{migration.path} changed after it was {record.status}, but only in whitespace or comments "
+                "(same parse tree as recorded): nothing to run; `lockgate repair --cosmetic` records the new "
+                "checksum",
                 str(migration.path),
                 version=entry.version,
             )

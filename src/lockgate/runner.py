@@ -371,9 +371,12 @@ class Runner:
     def _row_metadata(
         self, migration: Migration, attempts: int, transactional: bool, **more: Any
     ) -> dict[str, Any]:
+        from lockgate.fingerprint import fingerprint
+
         return {
             **self.metadata,
             "filename": migration.filename,
+            "fingerprint": fingerprint(migration.parsed),
             "statements": len(migration.parsed.body),
             "transactional": transactional,
             "attempts": attempts,

@@ -16,9 +16,9 @@ from lockgate.errors import LockgateError
 from lockgate.history import History, LogEntry, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
-from lockgate.plan import Plan, Problem, build_plan
+from lockgate.plan import Plan, Problem, build_plan, same_meaning
 from lockgate.runner import AppliedHook, ProgressCallback, Runner, RunResult
-from lockgate.source import Source, discover
+from lockgate.source import Migration, Source, discover
 
 if TYPE_CHECKING:
     import psycopg
@@ -39,6 +39,17 @@ def database_target(config: Config, notify: Notify) -> DatabaseTarget:
         "(set --database-url or DATABASE_URL for another)"
     )
     return DatabaseTarget(url, "embedded PostgreSQL", embedded=True)
+
+
+def fingerprint_or_none(migration: Migration) -> str | None:
+    """The file's fingerprint, or None when it does not parse (it is recorded as it is, all the same)."""
+    from lockgate.errors import SourceError
+    from lockgate.fingerprint import fingerprint
+
+    try:
+        return fingerprint(migration.parsed)
+    except SourceError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -167,15 +178,25 @@ def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notif
                     version=migration.version,
                     checksum=migration.checksum,
                     executed_by=config.executed_by,
-                    metadata={**metadata, "filename": migration.filename, "baseline_version": version},
+                    metadata={
+                        **metadata,
+                        "filename": migration.filename,
+                        "baseline_version": version,
+                        "fingerprint": fingerprint_or_none(migration),
+                    },
                     action="baseline",
                 )
                 done.append(migration.id)
     return done
 
 
-def repair(config: Config, target: DatabaseTarget, notify: Notify) -> list[str]:
-    """Accept current checksums of modified files and clear failed/running records, logging each change."""
+def repair(
+    config: Config, target: DatabaseTarget, notify: Notify, *, cosmetic_only: bool = False
+) -> list[str]:
+    """Accept current checksums of modified files and clear failed/running records, logging each change.
+
+    With ``cosmetic_only``, accept only edits whose parse tree matches the recorded fingerprint (whitespace
+    and comments): safe to run in bulk on every database, since it cannot hide a change that would matter."""
     source = discover(config.migrations_path)
     files = {m.version: m for m in source.migrations}
     actions: list[str] = []
@@ -190,9 +211,12 @@ def repair(config: Config, target: DatabaseTarget, notify: Notify) -> list[str]:
             for record in history.records():
                 migration = files.get(record.version)
                 if record.status in {"failed", "running"}:
-                    actions.append(_clear_record(history, record, config, metadata))
+                    if not cosmetic_only:
+                        actions.append(_clear_record(history, record, config, metadata))
                 elif migration is not None and migration.checksum != record.checksum:
-                    actions.append(_accept_checksum(history, record, migration.checksum, config, metadata))
+                    cosmetic = same_meaning(migration, record)
+                    if cosmetic or not cosmetic_only:
+                        actions.append(_accept_checksum(history, record, migration, cosmetic, config, metadata))
     return actions
 
 
@@ -215,13 +239,21 @@ def _clear_record(history: History, record: Record, config: Config, metadata: di
 
 
 def _accept_checksum(
-    history: History, record: Record, checksum: str, config: Config, metadata: dict[str, Any]
+    history: History,
+    record: Record,
+    migration: Migration,
+    cosmetic: bool,
+    config: Config,
+    metadata: dict[str, Any],
 ) -> str:
-    history.set_checksum(record.version, checksum)
+    """Record the file's checksum (and its fingerprint, so later cosmetic edits are recognised even on a
+    row written before fingerprints existed)."""
+    checksum = migration.checksum
+    history.set_checksum(record.version, checksum, fingerprint_or_none(migration))
     history.log(
         LogEntry(
             "repair",
-            "checksum-accepted",
+            "cosmetic-edit-accepted" if cosmetic else "checksum-accepted",
             migration_id=record.id,
             version=record.version,
             name=record.name,

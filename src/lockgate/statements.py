@@ -102,6 +102,8 @@ class ParsedSql(NamedTuple):
     """True when the only transaction control is one BEGIN first and one COMMIT last."""
     hoisted: int = 0
     """How many leading ``SET TRANSACTION ...`` statements the runner sends before anything else."""
+    tree: str = ""
+    """libpg_query's JSON of the whole text, kept for the fingerprint (see ``lockgate.fingerprint``)."""
 
     @property
     def inner(self) -> tuple[Statement, ...]:
@@ -229,9 +231,10 @@ def parse_sql(text: str) -> ParsedSql:
             nul - (text.rfind("\n", 0, nul) + 1) + 1,
         )
     try:
-        tree = treejson.loads(pg_parser.parse_sql_json(text))
+        tree_json = pg_parser.parse_sql_json(text)
     except pg_parser.ParseError as exc:
         raise _syntax_error(text, exc) from None
+    tree = treejson.loads(tree_json)
     data = text.encode("utf-8")
     lines = LineIndex(data)
     statements = []
@@ -250,7 +253,7 @@ def parse_sql(text: str) -> ParsedSql:
     directives = read_directives(text, data, statements)
     wrapped = _is_wrapped(statements)
     inner = statements[1:-1] if wrapped else statements
-    return ParsedSql(tuple(statements), directives, wrapped, _leading_characteristics(inner))
+    return ParsedSql(tuple(statements), directives, wrapped, _leading_characteristics(inner), tree_json)
 
 
 _GAP = re.compile(rb"(?:\s+|;|--[^\n]*(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*\*/)*")

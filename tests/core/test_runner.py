@@ -264,7 +264,7 @@ def test_repair_accepts_an_edited_checksum_and_logs_the_old_one(
 ) -> None:
     path = add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
     assert lockgate("run").code == 0
-    path.write_text("-- explained\nCREATE TABLE a (id int);\n", encoding="utf-8")
+    path.write_text("CREATE TABLE a (id bigint);\n", encoding="utf-8")
     assert lockgate("validate").code == 1
     assert lockgate("run").code == 1
     result = lockgate("repair")

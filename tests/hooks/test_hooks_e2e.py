@@ -206,7 +206,7 @@ def test_misnamed_file_is_blocked_with_the_suggested_name(project: Project) -> N
 def test_edit_of_committed_migration_is_blocked(project: Project) -> None:
     project.repo.write(INIT, GOOD_SQL.replace("bigint", "integer"))
     project.repo.stage(INIT)
-    assert_blocked(project.commit(), f"{INIT}: modifies a migration already committed on HEAD")
+    assert_blocked(project.commit(), f"{INIT}: error[checksum-mismatch] modifies a migration already committed on HEAD")
 
 
 def test_commit_all_of_an_unstaged_edit_is_blocked(project: Project) -> None:
@@ -220,7 +220,7 @@ def test_commit_all_of_an_unstaged_edit_is_blocked(project: Project) -> None:
         text=True,
         check=False,
     )
-    assert_blocked(result, f"{INIT}: modifies a migration already committed on HEAD")
+    assert_blocked(result, f"{INIT}: error[checksum-mismatch] modifies a migration already committed on HEAD")
 
 
 def test_rename_of_committed_migration_is_blocked(project: Project) -> None:
@@ -230,7 +230,7 @@ def test_rename_of_committed_migration_is_blocked(project: Project) -> None:
 
 def test_delete_of_committed_migration_is_blocked(project: Project) -> None:
     project.repo.git("rm", "--quiet", INIT)
-    assert_blocked(project.commit(), f"{INIT}: deletes a migration already committed on HEAD")
+    assert_blocked(project.commit(), f"{INIT}: error[missing-file] deletes a migration already committed on HEAD")
 
 
 def test_whitespace_edit_of_committed_migration_commits(project: Project) -> None:
@@ -253,7 +253,7 @@ def test_ci_run_from_the_base_branch_checks_the_whole_branch(framework_project: 
         capture_output=True,
         text=True,
     )
-    assert_blocked(result, f"{INIT}: modifies a migration already committed on main")
+    assert_blocked(result, f"{INIT}: error[checksum-mismatch] modifies a migration already committed on main")
 
 
 def test_plain_hook_ignores_commits_without_migrations(plain_project: Project) -> None:
@@ -316,5 +316,48 @@ def test_try_repo_runs_the_hooks_from_this_checkout(tmp_path: Path) -> None:
     assert_blocked(
         result,
         "migrations/add_orders.sql: migration files must be named",
-        f"{INIT}: deletes a migration already committed on HEAD",
+        f"{INIT}: error[missing-file] deletes a migration already committed on HEAD",
     )
+
+
+def _lockgate(project: Project, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**project.env, "LOCKGATE_DATABASE_URL": db_url}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [str(VENV_BIN / "lockgate"), *args],
+        cwd=project.repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_hook_validate_and_run_agree_on_edits_of_an_applied_migration(project: Project, db_url: str) -> None:
+    """One verdict from commit to deploy: a comment-only edit passes every gate with the same warning and
+    runs nothing; a semantic edit is blocked by the hook and, forced past it, by validate and run under
+    the same rule id."""
+    applied = _lockgate(project, db_url, "run")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    project.repo.write(INIT, GOOD_SQL + "-- reviewed by the DBA\n")
+    project.repo.stage(INIT)
+    committed = project.commit("comment on the migration")
+    assert committed.returncode == 0, committed.stdout + committed.stderr
+    for command in ("validate", "run"):
+        result = _lockgate(project, db_url, command)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "cosmetic-edit" in output and "checksum-mismatch" not in output
+    assert "nothing to do" in _lockgate(project, db_url, "run").stdout
+
+    project.repo.write(INIT, GOOD_SQL.replace("bigint", "integer"))
+    project.repo.stage(INIT)
+    assert_blocked(project.commit(), f"{INIT}: error[checksum-mismatch]")
+    forced = project.repo.git("commit", "--no-verify", "-m", "forced")
+    assert forced.returncode == 0
+    for command in ("validate", "run"):
+        result = _lockgate(project, db_url, command)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "checksum-mismatch" in result.stdout + result.stderr

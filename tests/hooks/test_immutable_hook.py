@@ -45,7 +45,7 @@ def test_edit_is_blocked(committed: Repo, capsys: pytest.CaptureFixture[str]) ->
     assert code == 1
     assert len(out) == 1
     assert out[0].startswith(
-        f"{INIT}: modifies a migration already committed on HEAD (revert it with `git checkout "
+        f"{INIT}: error[checksum-mismatch] modifies a migration already committed on HEAD (revert it with `git checkout "
     )
     assert out[0].endswith(f" -- {INIT}` and put the change in a new migration: lockgate create <name>)")
 
@@ -69,9 +69,9 @@ def test_whitespace_and_comment_edit_is_a_warning(
     code, out, _ = run(capsys, INIT)
     assert code == 0
     assert out == [
-        f"{INIT}: warning: only whitespace or comments changed in a migration already committed on HEAD "
-        "(allowed; its checksum changes, so databases that already applied it report checksum-mismatch "
-        "until you run `lockgate repair` there)"
+        f"{INIT}: warning[cosmetic-edit] only whitespace or comments changed in a migration already committed "
+        "on HEAD (allowed: databases that applied it report the same cosmetic-edit warning and run nothing; "
+        "`lockgate repair --cosmetic` records the new checksum there)"
     ]
 
 
@@ -105,7 +105,7 @@ def test_rename_is_blocked(committed: Repo, capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(capsys, "migrations/20250101000000_initial schema.sql")
     assert code == 1
     assert out == [
-        f"migrations/20250101000000_initial schema.sql: renames {INIT}, "
+        f"migrations/20250101000000_initial schema.sql: error[renamed-migration] renames {INIT}, "
         "a migration already committed on HEAD "
         f"(rename it back with `git mv 'migrations/20250101000000_initial schema.sql' {INIT}`; "
         "put any change in a new migration)"
@@ -128,7 +128,7 @@ def test_delete_is_blocked_without_any_file_argument(
     assert code == 1
     assert len(out) == 1
     assert out[0].startswith(
-        f"{INIT}: deletes a migration already committed on HEAD (restore it with `git checkout "
+        f"{INIT}: error[missing-file] deletes a migration already committed on HEAD (restore it with `git checkout "
     )
 
 
@@ -216,7 +216,7 @@ def test_base_branch_compares_with_the_merge_base(
     code, out, _ = run(capsys, "--base", "main")
     assert code == 1
     assert len(out) == 1
-    assert out[0].startswith(f"{INIT}: modifies a migration already committed on main (revert it with")
+    assert out[0].startswith(f"{INIT}: error[checksum-mismatch] modifies a migration already committed on main (revert it with")
 
 
 def test_pre_commit_from_ref_is_the_default_base(
@@ -229,7 +229,7 @@ def test_pre_commit_from_ref_is_the_default_base(
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", "main")
     code, out, _ = run(capsys)
     assert code == 1
-    assert out[0].startswith(f"{INIT}: deletes a migration already committed on main")
+    assert out[0].startswith(f"{INIT}: error[missing-file] deletes a migration already committed on main")
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", "gone")
     code, _, err = run(capsys)
     assert code == 2
@@ -240,7 +240,7 @@ def test_pre_commit_from_ref_is_the_default_base(
 def test_cli_command_exits_with_the_hook_status(committed: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     committed.git("rm", "--quiet", INIT)
     assert cli_main(["check-immutable"]) == 1
-    assert f"{INIT}: deletes a migration" in capsys.readouterr().out
+    assert f"{INIT}: error[missing-file] deletes a migration" in capsys.readouterr().out
 
 
 def test_unusual_file_names_arrive_intact(committed: Repo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -250,4 +250,4 @@ def test_unusual_file_names_arrive_intact(committed: Repo, capsys: pytest.Captur
     committed.git("rm", "--quiet", name)
     code, out, _ = run(capsys)
     assert code == 1
-    assert out[0].startswith(f"{name}: deletes a migration already committed on HEAD")
+    assert out[0].startswith(f"{name}: error[missing-file] deletes a migration already committed on HEAD")

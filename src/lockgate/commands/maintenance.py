@@ -36,14 +36,24 @@ def baseline(
 
 @click.command()
 @config_options
+@click.option(
+    "--cosmetic",
+    "cosmetic_only",
+    is_flag=True,
+    help="Only accept edits of whitespace and comments (same parse tree as recorded); touch nothing else.",
+)
 def repair(
-    migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None
+    migrations_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    table: str | None,
+    cosmetic_only: bool,
 ) -> None:
     """After a human fixed things: accept current checksums and clear failed/running records (all logged)."""
     config = build_config(migrations_dir, database_url, config_file, table)
     output = Output()
     target = database_target(config, output.notice)
-    actions = repair_service(config, target, output.notice)
+    actions = repair_service(config, target, output.notice, cosmetic_only=cosmetic_only)
     for action in actions:
         output.line(action)
     output.line(

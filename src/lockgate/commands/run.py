@@ -97,10 +97,10 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
 def _render(output: Output, outcome: RunOutcome, database: str) -> None:
     plan = outcome.plan
     for problem in plan.warnings:
-        output.warn(problem.message)
+        output.warn(f"[{problem.code}] {problem.message}")
     if outcome.blocked:
         for problem in plan.errors:
-            output.error(problem.message)
+            output.error(f"[{problem.code}] {problem.message}")
         output.error(f"nothing was run: {len(plan.errors)} validation error(s); see `lockgate validate`")
         return
     results = outcome.result.results

@@ -46,7 +46,7 @@ def status(as_json: bool, **options: object) -> None:
     for migration in state.plan.pending:
         output.line(f"pending: {migration.filename}")
     for problem in state.plan.problems:
-        (output.error if problem.severity == "error" else output.warn)(problem.message)
+        (output.error if problem.severity == "error" else output.warn)(f"[{problem.code}] {problem.message}")
     if not state.plan.problems:
         output.line("no validation problems", style="green")
 

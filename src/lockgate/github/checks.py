@@ -80,8 +80,8 @@ def immutability_issues(diff: PullRequestDiff, base_label: str) -> list[Issue]:
             Issue(
                 source="immutable",
                 severity="error" if verdict.blocking else "warning",
-                code="immutable-migration",
-                message=verdict.message.removeprefix(f"{change.path}: "),
+                code=verdict.code or "immutable-migration",
+                message=verdict.text or verdict.message.removeprefix(f"{change.path}: "),
                 file=change.path,
                 help="a migration that may have run somewhere is never edited: revert it and add a new one",
             )

@@ -65,10 +65,22 @@ class Base:
 
 @dataclass(frozen=True)
 class Finding:
-    """One line of output; only blocking findings fail the commit."""
+    """One line of output; only blocking findings fail the commit.
+
+    ``code`` is the rule id ``lockgate validate`` reports for the same change once it reaches a database
+    (``checksum-mismatch``, ``cosmetic-edit``, ``renamed-migration``, ``missing-file``), so the hook, the PR
+    check and the deploy name one problem one way."""
 
     message: str
     blocking: bool
+    code: str | None = None
+    text: str = ""
+    """The message without the path and the ``severity[code]`` prefix (for annotations)."""
+
+
+def _finding(path: str, code: str, text: str, *, blocking: bool) -> Finding:
+    severity = "error" if blocking else "warning"
+    return Finding(f"{path}: {severity}[{code}] {text}", blocking, code, text)
 
 
 def _meaning(text: str) -> str | None:
@@ -122,16 +134,20 @@ def judge(root: Path, base: Base, change: Change) -> Finding | None:
         return None
     if change.status == "D":
         restore = f"git checkout {base.commit[:12]} -- {shlex.quote(change.path)}"
-        return Finding(
-            f"{change.path}: deletes a migration already committed on {base.label} "
+        return _finding(
+            change.path,
+            "missing-file",
+            f"deletes a migration already committed on {base.label} "
             f"(restore it with `{restore}`; to undo its effect, add a new migration)",
             blocking=True,
         )
     if change.status == "R":
         old_path = change.old_path or change.path
         rename_back = f"git mv {shlex.quote(change.path)} {shlex.quote(old_path)}"
-        return Finding(
-            f"{change.path}: renames {old_path}, a migration already committed on {base.label} "
+        return _finding(
+            change.path,
+            "renamed-migration",
+            f"renames {old_path}, a migration already committed on {base.label} "
             f"(rename it back with `{rename_back}`; put any change in a new migration)",
             blocking=True,
         )
@@ -141,15 +157,19 @@ def judge(root: Path, base: Base, change: Change) -> Finding | None:
     if edit is Edit.IDENTICAL:
         return None
     if edit is Edit.COSMETIC:
-        return Finding(
-            f"{change.path}: warning: only whitespace or comments changed in a migration already committed "
-            f"on {base.label} (allowed; its checksum changes, so databases that already applied it report "
-            "checksum-mismatch until you run `lockgate repair` there)",
+        return _finding(
+            change.path,
+            "cosmetic-edit",
+            f"only whitespace or comments changed in a migration already committed on {base.label} "
+            "(allowed: databases that applied it report the same cosmetic-edit warning and run nothing; "
+            "`lockgate repair --cosmetic` records the new checksum there)",
             blocking=False,
         )
     revert = f"git checkout {base.commit[:12]} -- {shlex.quote(change.path)}"
-    return Finding(
-        f"{change.path}: modifies a migration already committed on {base.label} "
+    return _finding(
+        change.path,
+        "checksum-mismatch",
+        f"modifies a migration already committed on {base.label} "
         f"(revert it with `{revert}` and put the change in a new migration: lockgate create <name>)",
         blocking=True,
     )
