@@ -276,3 +276,22 @@ def test_a_broken_jwks_endpoint_is_a_401_fetched_once_not_per_request(
     shut_down(client)
     rows = audit_rows(db_url, "outcome = 'refused-unauthenticated'")
     assert sum(row[4]["count"] for row in rows) == 6
+
+
+def test_claims_postgresql_cannot_store_still_leave_an_audit_row(
+    make_client: AppFactory, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NUL or a lone surrogate in a signed token's `sub`/`email` ends up in audit rows: they are escaped,
+    not lost (jsonb refuses \\u0000, UTF-8 has no surrogates)."""
+    client = make_client(ApiSettings(jwt_secret=JWT_SECRET))
+    odd = {"email": "adm\u0000in@example.com\ud800"}
+    admin = bearer(make_jwt("admin\u0000sub", **odd))
+    stranger = bearer(make_jwt("user\u0000sub\udfff", role=None, **odd))
+    assert client.post("/api/migrations", json={"action": "validate"}, headers=admin).status_code == 200
+    assert client.get("/api/migrations", headers=stranger).status_code == 403
+    shut_down(client)
+    rows = {row[1]: row for row in audit_rows(db_url)}
+    assert set(rows) == {"valid", "refused-forbidden"}
+    assert rows["valid"][4]["actor"] == "adm\\x00in@example.com\\ud800"
+    assert rows["refused-forbidden"][4]["subject"] == "user\\x00sub\\udfff"
+    assert "could not write" not in caplog.text and "was refused" not in caplog.text

@@ -53,8 +53,8 @@ class Caller:
         if self.user_agent:
             document["user_agent"] = clean(self.user_agent, MAX_USER_AGENT)
         if self.principal is not None:
-            document["actor"] = self.principal.label
-            document["subject"] = self.principal.subject
+            document["actor"] = clean(self.principal.label, MAX_USER_AGENT)
+            document["subject"] = clean(self.principal.subject, MAX_USER_AGENT)
             document["auth"] = self.principal.method
         return document
 
@@ -104,7 +104,7 @@ class AuditTrail:
             try:
                 self._write(entry)
                 return
-            except (LockgateError, psycopg.Error) as exc:
+            except (LockgateError, psycopg.Error, ValueError) as exc:
                 if attempt == 2:
                     logger.warning(
                         "could not write the audit log entry for %s: %s", entry.action, self._line(exc)
@@ -158,7 +158,8 @@ class AuditTrail:
                     try:
                         with conn.transaction():
                             history.log(_refusal_entry(refusal, tally))
-                    except psycopg.DataError as exc:
+                    # DataError: PostgreSQL refused a value; ValueError: psycopg could not encode one.
+                    except (psycopg.DataError, ValueError) as exc:
                         logger.warning(
                             "an audit row of %d refusal(s) was refused: %s", tally.count, self._line(exc)
                         )
