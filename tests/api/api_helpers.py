@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import psycopg
 from starlette.testclient import TestClient
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -44,6 +45,20 @@ def bearer(token: str) -> dict[str, str]:
 
 
 ADMIN = bearer(ADMIN_TOKEN)
+
+
+def shut_down(client: TestClient) -> None:
+    """Stop the app as uvicorn does at exit: the refusals it counted in memory are written to the audit log."""
+    client.__exit__(None, None, None)
+
+
+def audit_rows(db_url: str, where: str = "TRUE") -> list[tuple[Any, ...]]:
+    """``(action, outcome, executed_by, error_message, metadata)`` of the audit table, oldest first."""
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "SELECT action, outcome, executed_by::text, error_message, metadata "
+            f"FROM public.schema_migrations_log WHERE {where} ORDER BY log_id"
+        ).fetchall()
 
 
 def add(project: Path, filename: str, sql: str) -> Path:

@@ -1,16 +1,22 @@
 """Fixtures for the API tests: the real ASGI app over a project on disk and a fresh real database.
 
 Requests go through Starlette's ``TestClient`` (in-process, no port), except where a real server is needed
-(the browser tests start uvicorn on a free loopback port).
+(the browser and flood tests start uvicorn on a free loopback port).
+
+Every API test also fails if the server logged an unexpected error: the app answers any exception nothing
+handled with a JSON 500 and logs it (``middleware.Guard``), so a hostile input that reaches a bug fails the
+test that sent it even where the test does not look at the status code.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from api_helpers import ADMIN_TOKEN, JWT_SECRET, AppFactory
+from live_server import LiveServers
 from starlette.testclient import TestClient
 
 from lockgate.api.app import create_app
@@ -47,3 +53,27 @@ def make_client(project: Path, db_url: str) -> Iterator[AppFactory]:
 @pytest.fixture
 def client(make_client: AppFactory) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def servers(project: Path) -> Iterator[LiveServers]:
+    started = LiveServers(project)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail the test if the server logged an error (a 500, a crash of the audit writer)."""
+    yield
+    errors = [
+        record
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+        if record.levelno >= logging.ERROR and record.name in ("lockgate.api", "uvicorn.error")
+    ]
+    if errors:
+        pytest.fail(
+            "the server logged an unexpected error:\n" + "\n".join(caplog.text.splitlines()[-40:]),
+            pytrace=False,
+        )

@@ -7,20 +7,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from api_helpers import ADMIN, ADMIN_SUB, AppFactory, add, bearer, make_jwt
+from api_helpers import ADMIN, ADMIN_SUB, AppFactory, add, audit_rows, bearer, make_jwt, shut_down
 from starlette.testclient import TestClient
 
 from lockgate.cli import main
 
 pytestmark = pytest.mark.db
-
-
-def audit_rows(db_url: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(db_url) as conn:
-        return conn.execute(
-            "SELECT action, outcome, executed_by::text, error_message, metadata "
-            "FROM public.schema_migrations_log ORDER BY log_id"
-        ).fetchall()
 
 
 def tracking_rows(db_url: str) -> list[tuple[object, ...]]:
@@ -105,6 +97,7 @@ def test_admin_token_rows_take_executed_by_from_the_config(
     assert {r[2] for r in tracking_rows(db_url)} == {user}
     assert {a[2] for a in audit_rows(db_url)} == {user}
     client.get("/api/migrations", headers=bearer("not-an-admin-token-at-all"))
+    shut_down(client)
     assert audit_rows(db_url)[-1][:3] == ("api-read", "refused-unauthenticated", None)
 
 

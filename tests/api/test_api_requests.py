@@ -14,6 +14,7 @@ from lockgate.api.command import exposure_check
 from lockgate.api.settings import ApiSettings, is_loopback, parse_admin_tokens
 from lockgate.cli import main
 from lockgate.db import DatabaseTarget
+from lockgate.errors import ConfigError
 from lockgate.locking import run_lock
 
 pytestmark = pytest.mark.db
@@ -151,6 +152,34 @@ def test_server_refuses_a_public_host_without_credentials(monkeypatch: pytest.Mo
     with pytest.raises(SystemExit) as exited:
         main(["serve", "--host", "0.0.0.0", "--port", "1"])
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize("secret", ["a", "x" * 16, "y" * 31, "é" * 15])
+def test_a_short_jwt_secret_is_refused_beyond_loopback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], secret: str
+) -> None:
+    for variable in ("LOCKGATE_JWT_SECRET", "SUPABASE_JWT_SECRET"):
+        for name in (
+            "LOCKGATE_ADMIN_TOKENS",
+            "LOCKGATE_JWT_SECRET",
+            "SUPABASE_JWT_SECRET",
+            "LOCKGATE_JWKS_URL",
+        ):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(variable, secret)
+        # Even with an admin token as well: a guessable secret lets anyone mint an admin JWT.
+        monkeypatch.setenv("LOCKGATE_ADMIN_TOKENS", "x" * 32)
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--host", "0.0.0.0", "--port", "1"])
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{variable} is shorter than 32 bytes" in err and "Traceback" not in err
+        assert len(secret) < 4 or secret not in err
+    settings = ApiSettings(jwt_secret=secret)
+    exposure_check("127.0.0.1", settings)  # a loopback try-out may use a short one
+    with pytest.raises(ConfigError, match="shorter than 32 bytes"):
+        exposure_check("192.0.2.10", settings)
+    exposure_check("192.0.2.10", ApiSettings(jwt_secret="z" * 32))
 
 
 def test_serve_on_loopback_without_credentials_prints_a_one_time_token(

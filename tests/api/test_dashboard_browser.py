@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from api_helpers import ADMIN_TOKEN, JWT_SECRET, add, make_jwt
+from api_helpers import ADMIN_TOKEN, add, make_jwt
+from live_server import LiveServers
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from lockgate.api.app import create_app
-from lockgate.api.settings import ApiSettings, parse_admin_tokens
-from lockgate.config import load_config
-from lockgate.db import DatabaseTarget
 
 CHROMIUM = Path(os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium"))
 SAMPLE = Path(__file__).resolve().parents[2] / "migrations"
@@ -58,43 +50,6 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
-
-
-class LiveServers:
-    """``lockgate serve``'s app on free loopback ports, stopped when the test ends."""
-
-    def __init__(self, project: Path) -> None:
-        self.project = project
-        self.running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
-
-    def start(self, database_url: str) -> str:
-        config = load_config(cwd=self.project, overrides={"database_url": database_url}, environ={})
-        settings = ApiSettings(admin_token_digests=parse_admin_tokens(ADMIN_TOKEN), jwt_secret=JWT_SECRET)
-        app = create_app(config, DatabaseTarget(database_url, "test"), settings)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        self.running.append((server, thread, sock))
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started, "uvicorn did not start"
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-    def stop(self) -> None:
-        for server, thread, sock in self.running:
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
-
-
-@pytest.fixture
-def servers(project: Path) -> Iterator[LiveServers]:
-    started = LiveServers(project)
-    yield started
-    started.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,14 +17,14 @@ from starlette.staticfiles import StaticFiles
 from lockgate.api.actions import Actions, error_document
 from lockgate.api.audit import AuditTrail
 from lockgate.api.auth import Authenticator
-from lockgate.api.middleware import BodyLimit, SecurityHeaders
+from lockgate.api.middleware import BodyLimit, Guard, HeaderLimit, SecurityHeaders
+from lockgate.api.ratelimit import RefusalLimiter
 from lockgate.api.routes import Endpoints
 from lockgate.api.settings import ApiSettings
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget
 
 STATIC = Path(__file__).parent / "static"
-logger = logging.getLogger("lockgate.api")
 
 
 async def _dashboard(request: Request) -> Response:
@@ -35,7 +34,8 @@ async def _dashboard(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Framework errors (404, 405) as JSON under /api/, keeping the ``Allow`` header of a 405."""
     assert isinstance(exc, HTTPException)
-    if not request.url.path.startswith("/api/"):
+    # scope["path"], not request.url: the URL is rebuilt from the Host header, and `Host: [` cannot be parsed.
+    if not str(request.scope.get("path", "")).startswith("/api/"):
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
     code = "method-not-allowed" if exc.status_code == 405 else "not-found"
     return JSONResponse(
@@ -44,20 +44,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    """A bug: logged with its traceback on the server, a generic line to the client (no internals leak)."""
-    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    """A bug: a generic line to the client (no internals leak). Starlette re-raises the exception after this
+    answer, and ``Guard`` logs it once, with its traceback."""
     return JSONResponse(error_document("internal", "unexpected server error; see the server log"), 500)
 
 
-def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) -> SecurityHeaders:
+def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) -> Guard:
     """The whole server for one project (migrations directory) and one database."""
-    audit = AuditTrail(config, target)
-    endpoints = Endpoints(Actions(config, target), Authenticator(settings), audit)
+    audit = AuditTrail(config, target, flush_seconds=settings.audit_flush_seconds)
+    limiter = RefusalLimiter(settings.refusals_per_minute)
+    endpoints = Endpoints(Actions(config, target), Authenticator(settings), audit, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(audit.prepare)
-        yield
+        try:
+            yield
+        finally:
+            await run_in_threadpool(audit.close)
 
     routes = [
         Route("/", _dashboard, methods=["GET"]),
@@ -72,4 +76,7 @@ def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) ->
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
-    return SecurityHeaders(BodyLimit(app, settings.max_body_bytes))
+    limited = HeaderLimit(
+        BodyLimit(app, settings.max_body_bytes), settings.max_header_bytes, settings.max_headers
+    )
+    return Guard(SecurityHeaders(limited))

@@ -2,8 +2,10 @@
 
 Tokens are compared by SHA-256 digest with ``hmac.compare_digest`` against *every* configured digest, so neither
 the position of a mismatch nor which token matched shows in the timing. JWTs are checked with exactly one
-algorithm family per key source (HS256 for the shared secret, the JWKS key's own asymmetric algorithm for the
-URL) so a token can never pick the weaker path ("alg confusion").
+algorithm per key source (HS256 for the shared secret; for the URL, the algorithm of the JWKS key the token's
+``kid`` names, which the header's ``alg`` must equal) so a token can never pick the weaker path ("alg
+confusion"). Whatever a token holds, the answer is a ``Principal`` or an ``AuthError`` (401/403): PyJWT's many
+exception types and a misbehaving JWKS endpoint are all turned into one-line refusals here.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 
+from lockgate.api.jwks import KeySet, KeyUnavailable
 from lockgate.api.settings import AdminClaim, ApiSettings, token_digest
 
-ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA")
+ASYMMETRIC_ALGORITHMS = frozenset(
+    ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+)
+# How far past ``exp`` (and before ``nbf``/``iat``) a JWT is still accepted: clocks of the issuer and this
+# server disagree by a few seconds; half a minute covers that without stretching a token's life noticeably.
+JWT_LEEWAY_SECONDS = 30
+MAX_MESSAGE = 120
 
 
 @dataclass(frozen=True)
@@ -52,16 +62,23 @@ class AuthError(Exception):
 
 
 class Authenticator:
-    """Turns an ``Authorization`` header into a ``Principal`` or an ``AuthError``."""
+    """Turns an ``Authorization`` header into a ``Principal`` or an ``AuthError``; no other exception escapes."""
 
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
         self._jwks = (
-            jwt.PyJWKClient(settings.jwks_url, lifespan=300, timeout=5) if settings.jwks_url else None
+            KeySet(settings.jwks_url, timeout=settings.jwks_timeout_seconds) if settings.jwks_url else None
         )
 
+    @property
+    def may_block(self) -> bool:
+        """Whether ``authenticate`` may wait on the network (a JWKS fetch): then call it from a worker thread.
+
+        Without a JWKS URL every check is a hash or an HMAC of at most a 16 KiB header, microseconds, so the
+        server runs it on the event loop and a flood of bad tokens never queues for threads."""
+        return self._jwks is not None
+
     def authenticate(self, authorization: str | None) -> Principal:
-        """May block (a JWKS fetch): call it from a worker thread."""
         token = bearer_token(authorization)
         principal = self._static_token(token)
         if principal is not None:
@@ -91,34 +108,52 @@ class Authenticator:
     def _verify_jwt(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:
             raise AuthError(401, "the bearer token is not a valid JWT") from None
-        algorithm = header.get("alg")
-        key: Any
-        if algorithm == "HS256" and self.settings.jwt_secret:
-            key, algorithms = self.settings.jwt_secret, ["HS256"]
-        elif algorithm in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
-            try:
-                key = self._jwks.get_signing_key_from_jwt(token).key
-            except jwt.PyJWKClientError as exc:
-                raise AuthError(401, f"the JWT's signing key could not be found ({exc})") from None
-            algorithms = [algorithm]
-        else:
-            raise AuthError(401, f"JWTs signed with {algorithm!r} are not accepted by this server")
+        key, algorithm = self._key_for(header)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
-                algorithms=algorithms,
+                algorithms=[algorithm],
                 audience=self.settings.jwt_audience,
                 options={"require": ["exp", "sub"], "verify_aud": self.settings.jwt_audience is not None},
-                leeway=30,
+                leeway=JWT_LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError:
             raise AuthError(401, "the JWT has expired") from None
-        except jwt.InvalidTokenError as exc:
-            raise AuthError(401, f"the JWT was rejected ({exc})") from None
+        # PyJWTError, not only InvalidTokenError: a key PyJWT cannot use is an InvalidKeyError, and a bad
+        # token must be a 401 whatever PyJWT calls it.
+        except jwt.PyJWTError as exc:
+            raise AuthError(401, f"the JWT was rejected ({_short(str(exc))})") from None
+        if not isinstance(claims, dict):
+            raise AuthError(401, "the JWT's payload is not a JSON object")
         return claims
+
+    def _key_for(self, header: dict[str, Any]) -> tuple[str | PyJWK, str]:
+        """The key and the one algorithm to check a token with: HS256 with the secret, or exactly the
+        algorithm of the JWKS key its ``kid`` names, so a header can never pick the path or the family."""
+        algorithm = header.get("alg")
+        if algorithm == "HS256" and self.settings.jwt_secret:
+            return self.settings.jwt_secret, "HS256"
+        # A header may hold any JSON there (a list, an object): only a known name gets further.
+        if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_ALGORITHMS or self._jwks is None:
+            raise AuthError(
+                401, f"JWTs signed with {_short(repr(algorithm))} are not accepted by this server"
+            )
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError(401, "the JWT names no signing key (`kid`)")
+        try:
+            key = self._jwks.key(kid)
+        except KeyUnavailable as exc:
+            raise AuthError(401, f"the JWT's signing key could not be found ({exc})") from None
+        if key.algorithm_name != algorithm:
+            raise AuthError(
+                401,
+                f"the JWT says alg {algorithm!r} but its key {_short(repr(kid))} is for {key.algorithm_name!r}",
+            )
+        return key, algorithm
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -142,3 +177,8 @@ def claim_matches(claims: dict[str, Any], claim: AdminClaim) -> bool:
     if isinstance(value, bool):
         return str(value).lower() == claim.value.lower()
     return str(value) == claim.value
+
+
+def _short(text: str) -> str:
+    """Bound what a token can put into an answer and the audit log (a 16 KiB ``alg`` or ``kid``)."""
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."

@@ -11,21 +11,48 @@ import os
 import secrets
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from lockgate.api.settings import ApiSettings, is_loopback, token_digest
+from lockgate.api.settings import (
+    DEFAULT_MAX_HEADER_BYTES,
+    MIN_JWT_SECRET_BYTES,
+    ApiSettings,
+    is_loopback,
+    token_digest,
+)
 from lockgate.commands.common import Output, build_config, config_options
 from lockgate.errors import ConfigError
 from lockgate.service import database_target
 
+# Bounded: at most 64 connections or requests at once (uvicorn answers 503 beyond), idle keep-alive closed after
+# 5 s, and h11 refuses a header block still incomplete past 16 KiB; the app itself refuses a complete header block
+# over 16 KiB (h11 would accept one that arrives in a single read) and bodies over 16 KiB. No X-Forwarded-For:
+# the client address (which the refusal rate limit keys on) is the peer's, never what a request claims.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "server_header": False,
+    "proxy_headers": False,
+    "limit_concurrency": 64,
+    "timeout_keep_alive": 5,
+    "h11_max_incomplete_event_size": DEFAULT_MAX_HEADER_BYTES,
+}
+
 
 def exposure_check(host: str, settings: ApiSettings) -> None:
-    """Refuse to listen beyond this machine when nobody could authenticate anyway."""
-    if not is_loopback(host) and not settings.has_credentials:
+    """Refuse to listen beyond this machine when nobody could authenticate, or anyone could forge a JWT."""
+    if is_loopback(host):
+        return
+    if not settings.has_credentials:
         raise ConfigError(
             f"refusing to serve on {host}: no admin credential is configured. Set LOCKGATE_ADMIN_TOKENS, "
             "LOCKGATE_JWT_SECRET or LOCKGATE_JWKS_URL, or serve on 127.0.0.1"
+        )
+    if settings.weak_jwt_secret:
+        raise ConfigError(
+            f"refusing to serve on {host}: {settings.jwt_secret_variable} is shorter than "
+            f"{MIN_JWT_SECRET_BYTES} bytes, so a JWT signed with it can be forged by guessing it; use the "
+            "project's real JWT secret (Supabase's are longer), or serve on 127.0.0.1"
         )
 
 
@@ -58,14 +85,4 @@ def serve(
     app = create_app(config, target, settings)
     shown = f"[{host}]" if ":" in host else host
     output.notice(f"lockgate dashboard on http://{shown}:{port}/ for {target.masked}")
-    # Bounded: at most 64 requests in flight (then 503), headers up to uvicorn's 16 KiB, bodies up to 16 KiB.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        server_header=False,
-        proxy_headers=False,
-        limit_concurrency=64,
-        timeout_keep_alive=5,
-    )
+    uvicorn.run(app, host=host, port=port, log_level="info", **UVICORN_OPTIONS)

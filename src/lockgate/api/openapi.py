@@ -200,15 +200,22 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "no bearer token, or one that is invalid or expired",
         403: "a valid token of a user who is not an admin",
         409: "another run holds the migration lock; `holder` says who",
-        413: "the request body is too large",
+        413: "the request body is larger than 16 KiB",
+        415: "the body is not sent as `Content-Type: application/json`",
         422: "lockgate refused: the tracking table is not lockgate's, a file cannot be read, ...",
+        429: "too many refused requests from this address; `Retry-After` says when to try again",
+        431: "the request's headers are larger than 16 KiB or more than 100 fields",
         503: "the database cannot be reached",
     }
-    return {str(code): _json(_ref("Error"), descriptions[code]) for code in codes}
+    responses = {str(code): _json(_ref("Error"), descriptions[code]) for code in codes}
+    if "429" in responses:
+        seconds = {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+        responses["429"]["headers"] = {"Retry-After": seconds}
+    return responses
 
 
 def openapi_document() -> dict[str, Any]:
-    common = _errors(401, 403, 413, 422, 503)
+    common = _errors(401, 403, 413, 422, 429, 431, 503)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -239,7 +246,7 @@ def openapi_document() -> dict[str, Any]:
                             {"oneOf": [_ref("RunReply"), _ref("ValidateReply")]},
                             "the action ran; `ok` is false for a validate that found errors",
                         ),
-                        **_errors(400, 409),
+                        **_errors(400, 409, 415),
                         "422": _json(
                             {"oneOf": [_ref("RunReply"), _ref("Error")]},
                             "a migration failed (its error and line are in `results`), validation errors "

@@ -1,7 +1,10 @@
 """Reading what a client sent: the POST body's action and the history page's query parameters.
 
 Strict on purpose: an unknown field or action is a 400 that names it, never silently ignored, because a
-client that sends ``{"action": "run", "to": 2025...}`` believing it is honoured must be told it is not.
+client that sends ``{"action": "run", "to": 2025...}`` believing it is honoured must be told it is not. For the
+same reason a key given twice is refused rather than resolved (parsers disagree on which one wins), and any
+body the JSON parser cannot take — invalid UTF-8, a 10,000-digit number, arrays nested thousands deep — is a
+400, never an exception.
 """
 
 from __future__ import annotations
@@ -20,21 +23,49 @@ class BadRequest(Exception):
     """The request cannot be understood; ``str(exc)`` says why, in one line."""
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` is ``application/json`` (parameters such as ``charset`` aside)."""
+    return (content_type or "").split(";", 1)[0].strip().lower() == "application/json"
+
+
 def parse_action(body: bytes) -> str:
     """The action of a ``POST /api/migrations`` body: ``{"action": "run" | "dry-run" | "validate"}``."""
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise BadRequest(
+            'the body is nested too deeply: it must be a JSON object like {"action": "run"}'
+        ) from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and int's digit limit, are ValueErrors
         raise BadRequest(f'the body must be a JSON object like {{"action": "run"}} ({exc})') from None
     if not isinstance(document, dict):
         raise BadRequest('the body must be a JSON object like {"action": "run"}')
     unknown = sorted(set(document) - {"action"})
     if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(map(repr, unknown))}; the only field is 'action'")
+        names = ", ".join(repr(name[:40]) for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise BadRequest(f"unknown field(s): {names}; the only field is 'action'")
     action = document.get("action")
     if action not in ACTIONS:
-        raise BadRequest(f"unknown action {action!r}: expected one of {', '.join(map(repr, ACTIONS))}")
+        # Not repr() of whatever was sent: a list nested 900 deep has no short (or even finite-stack) repr.
+        shown = (
+            repr(action[:40])
+            if isinstance(action, str)
+            else "None"
+            if action is None
+            else type(action).__name__
+        )
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise BadRequest(f"unknown action {shown}: expected one of {', '.join(map(repr, ACTIONS))}")
     return str(action)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    document: dict[str, object] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"the key {key[:40]!r} is given twice")
+        document[key] = value
+    return document
 
 
 def parse_page(query: Mapping[str, str]) -> tuple[int, int]:

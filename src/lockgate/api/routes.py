@@ -1,13 +1,18 @@
 """The HTTP endpoints: authenticate, parse, call an action in a worker thread, audit, answer JSON.
 
-Everything that touches the database or may block (a JWKS fetch) runs in Starlette's thread pool so one slow
-run never stalls the event loop — which is what lets a second POST get its 409 while the first is running.
+Everything that touches the database runs in Starlette's thread pool so one slow run never stalls the event
+loop — which is what lets a second POST get its 409 while the first is running. A refusal touches neither the
+database nor that pool: the token check is a hash or an HMAC done on the event loop (or, with a JWKS URL, in a
+few threads of its own, since a key fetch may wait on the network), the audit of the refusal is counted in
+memory for the batch writer, and past the per-address rate limit the answer is a 429.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,9 +21,11 @@ from lockgate.api.actions import Actions, Reply, error_document
 from lockgate.api.audit import AuditTrail, Caller
 from lockgate.api.auth import Authenticator, AuthError
 from lockgate.api.openapi import openapi_document
-from lockgate.api.payload import BadRequest, parse_action, parse_page
+from lockgate.api.payload import BadRequest, is_json, parse_action, parse_page
+from lockgate.api.ratelimit import RefusalLimiter
 
 REFUSED = {401: "refused-unauthenticated", 403: "refused-forbidden"}
+AUTH_THREADS = 4  # JWKS checks at once; the rest wait for one, not for the threads the actions use
 
 
 def json_reply(reply: Reply, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -28,11 +35,15 @@ def json_reply(reply: Reply, headers: dict[str, str] | None = None) -> JSONRespo
 class Endpoints:
     """The request handlers, bound to one project's actions, authenticator and audit trail."""
 
-    def __init__(self, actions: Actions, authenticator: Authenticator, audit: AuditTrail) -> None:
+    def __init__(
+        self, actions: Actions, authenticator: Authenticator, audit: AuditTrail, limiter: RefusalLimiter
+    ) -> None:
         self.actions = actions
         self.authenticator = authenticator
         self.audit = audit
+        self.limiter = limiter
         self.openapi = openapi_document()
+        self._auth_threads: CapacityLimiter | None = None  # made on first use, inside the event loop
 
     async def openapi_json(self, request: Request) -> Response:
         return JSONResponse(self.openapi)
@@ -58,6 +69,13 @@ class Endpoints:
         caller = await self._authorize(request, "request")
         if isinstance(caller, Response):
             return caller
+        if not is_json(request.headers.get("content-type")):
+            message = "the body must be JSON, sent with `Content-Type: application/json`"
+            reply = Reply(
+                415, error_document("unsupported-media-type", message), "refused-bad-request", message
+            )
+            await self._record(caller, "request", reply)
+            return json_reply(reply)
         try:
             action = parse_action(await request.body())
         except BadRequest as exc:
@@ -72,26 +90,46 @@ class Endpoints:
         return json_reply(reply)
 
     async def _authorize(self, request: Request, action: str) -> Caller | Response:
-        """The caller, or the 401/403 response (audited) to send instead."""
+        """The caller, or the 401/403/429 response to send instead (counted for the audit, not written)."""
         client = request.client.host if request.client else None
         caller = Caller(client, request.headers.get("user-agent"))
+        authorization = request.headers.get("authorization")
         try:
-            principal = await run_in_threadpool(
-                self.authenticator.authenticate, request.headers.get("authorization")
-            )
+            if self.authenticator.may_block:
+                if self._auth_threads is None:
+                    self._auth_threads = CapacityLimiter(AUTH_THREADS)
+                principal = await anyio.to_thread.run_sync(
+                    self.authenticator.authenticate, authorization, limiter=self._auth_threads
+                )
+            else:
+                principal = self.authenticator.authenticate(authorization)
         except AuthError as exc:
-            reply = Reply(
-                exc.status,
-                error_document("unauthorized" if exc.status == 401 else "forbidden", exc.message),
-                REFUSED[exc.status],
-                exc.message,
-            )
-            # A 403 knows who asked: the row names the (non-admin) user, as any other row names its user.
-            refused = Caller(caller.client, caller.user_agent, exc.user)
-            await self._record(refused, action, reply, {"method": request.method, "path": request.url.path})
-            headers = {"WWW-Authenticate": 'Bearer realm="lockgate"'} if exc.status == 401 else None
-            return json_reply(reply, headers)
+            return self._refuse(request, caller, action, exc)
         return Caller(caller.client, caller.user_agent, principal)
+
+    def _refuse(self, request: Request, caller: Caller, action: str, exc: AuthError) -> Response:
+        # A 403 knows who asked: the row names the (non-admin) user, as any other row names its user.
+        refused = Caller(caller.client, caller.user_agent, exc.user)
+        wait = self.limiter.refuse(caller.client)
+        if wait is None:
+            status, outcome, reason, message = exc.status, REFUSED[exc.status], exc.message, exc.message
+            code = "unauthorized" if exc.status == 401 else "forbidden"
+            headers = {"WWW-Authenticate": 'Bearer realm="lockgate"'} if exc.status == 401 else {}
+        else:
+            status, outcome, code = 429, "refused-rate-limited", "rate-limited"
+            message = f"too many refused requests from this address: retry after {wait} s"
+            reason = f"over the limit of refused requests ({exc.status}: {exc.message})"
+            headers = {"Retry-After": str(wait)}
+        self.audit.refused(
+            refused,
+            action,
+            outcome,
+            status=status,
+            reason=reason,
+            method=request.method,
+            path=request.scope.get("path", ""),
+        )
+        return JSONResponse(error_document(code, message), status_code=status, headers=headers)
 
     async def _record(
         self, caller: Caller, action: str, reply: Reply, details: dict[str, Any] | None = None

@@ -17,6 +17,12 @@ from lockgate.errors import ConfigError
 
 DEFAULT_ADMIN_CLAIM = "app_metadata.role=admin"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
+DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+DEFAULT_MAX_HEADERS = 100
+DEFAULT_REFUSALS_PER_MINUTE = 30
+DEFAULT_AUDIT_FLUSH_SECONDS = 2.0
+# RFC 7518 3.2: an HS256 key must be at least as long as the hash (256 bits); PyJWT warns below that too.
+MIN_JWT_SECRET_BYTES = 32
 _HASHED = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
@@ -55,19 +61,32 @@ class ApiSettings:
     jwks_url: str | None = None
     jwt_audience: str | None = "authenticated"
     admin_claim: AdminClaim = AdminClaim(("app_metadata", "role"), "admin")
+    jwt_secret_variable: str = "LOCKGATE_JWT_SECRET"
+    jwks_timeout_seconds: float = 5.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_headers: int = DEFAULT_MAX_HEADERS
+    refusals_per_minute: int = DEFAULT_REFUSALS_PER_MINUTE
+    audit_flush_seconds: float = DEFAULT_AUDIT_FLUSH_SECONDS
 
     @property
     def has_credentials(self) -> bool:
         """Whether anyone at all could authenticate (the server refuses a public host otherwise)."""
         return bool(self.admin_token_digests or self.jwt_secret or self.jwks_url)
 
+    @property
+    def weak_jwt_secret(self) -> bool:
+        """A JWT secret short enough to guess offline from one captured token (refused beyond loopback)."""
+        return self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
         audience = environ.get("LOCKGATE_JWT_AUDIENCE", "authenticated").strip()
+        variable = "LOCKGATE_JWT_SECRET" if environ.get("LOCKGATE_JWT_SECRET") else "SUPABASE_JWT_SECRET"
         return cls(
             admin_token_digests=parse_admin_tokens(environ.get("LOCKGATE_ADMIN_TOKENS", "")),
-            jwt_secret=environ.get("LOCKGATE_JWT_SECRET") or environ.get("SUPABASE_JWT_SECRET") or None,
+            jwt_secret=environ.get(variable) or None,
+            jwt_secret_variable=variable,
             jwks_url=environ.get("LOCKGATE_JWKS_URL") or None,
             jwt_audience=audience or None,
             admin_claim=AdminClaim.parse(environ.get("LOCKGATE_ADMIN_CLAIM") or DEFAULT_ADMIN_CLAIM),

@@ -267,6 +267,12 @@ function who(entry) {
   return metadata.client ? `${user} from ${metadata.client}` : user;
 }
 
+// Refusals are audited in batches: one row stands for `count` identical ones.
+function outcomeText(entry) {
+  const count = (entry.metadata || {}).count;
+  return typeof count === "number" && count > 1 ? `${entry.outcome} ×${count}` : entry.outcome;
+}
+
 function renderHistory(page) {
   state.nextOffset = page.next_offset;
   const rows = page.entries.map((entry) =>
@@ -276,7 +282,7 @@ function renderHistory(page) {
       el("td", { class: "when", "data-label": "When", text: formatWhen(entry.logged_at) }),
       el("td", { "data-label": "Action", text: entry.action }),
       el("td", { "data-label": "Migration", text: entry.migration_id || "" }),
-      el("td", { class: outcomeClass(entry.outcome), "data-label": "Outcome", text: entry.outcome }),
+      el("td", { class: outcomeClass(entry.outcome), "data-label": "Outcome", text: outcomeText(entry) }),
       el("td", { class: "num", "data-label": "Time", text: formatMs(entry.execution_time_ms) }),
       el("td", { "data-label": "Who", text: who(entry) }),
       el("td", { class: "error", "data-label": "Error", text: entry.error_message || "" }),
