@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lockgate.checksum import BOM, checksum, normalise_text
-from lockgate.checksum_cache import ChecksumCache, stat_key
+from lockgate.checksum_cache import ChecksumCache, discard, stat_key
 from lockgate.errors import SourceError
 from lockgate.naming import NameError_, ParsedName, parse_filename
 from lockgate.statements import ParsedSql, SqlError, parse_sql
@@ -31,15 +31,22 @@ class Migration:
     checksum: str
     loaded_text: str | None = field(default=None, repr=False, compare=False)
     """The text as read when the checksum was computed; None when the checksum came from the cache."""
+    cache_file: Path | None = field(default=None, repr=False, compare=False)
+    """The checksum cache the checksum came from, if it did."""
 
     @cached_property
     def text(self) -> str:
         """The file's text; read now if discovery took the checksum from the cache, and then checked
-        against that checksum so a file edited meanwhile is never parsed under the old checksum."""
+        against that checksum so a file edited meanwhile is never parsed under the old checksum.
+
+        A mismatch also discards the cache: whether the file changed meanwhile or the cache was wrong,
+        the next run then reads every file again, so "run the command again" is always the cure."""
         if self.loaded_text is not None:
             return self.loaded_text
         text = read_text(self.path)
         if checksum(text) != self.checksum:
+            if self.cache_file is not None:
+                discard(self.cache_file)
             raise SourceError(f"{self.path}: changed while lockgate was reading it; run the command again")
         return text
 
@@ -124,7 +131,14 @@ def _cached(cache: ChecksumCache, path: Path, parsed_name: ParsedName, entry: os
         migration = load_migration(path, parsed_name)
         cache.put(path.name, key, migration.checksum)
         return migration
-    return Migration(path, parsed_name.version, parsed_name.version_text, parsed_name.name, known)
+    return Migration(
+        path,
+        parsed_name.version,
+        parsed_name.version_text,
+        parsed_name.name,
+        known,
+        cache_file=cache.location,
+    )
 
 
 def parse_migration_text(path: Path, text: str) -> ParsedSql:
