@@ -8,6 +8,7 @@ Reading and hashing ten thousand files is cheap; parsing them is not, so SQL is 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +17,7 @@ from pathlib import Path
 from lockgate.checksum import BOM, checksum, normalise_text
 from lockgate.checksum_cache import ChecksumCache, discard, stat_key
 from lockgate.errors import SourceError
+from lockgate.files import NotRegularFile, SymlinkOutside, check_link_target, kind, read_regular_file
 from lockgate.naming import NameError_, ParsedName, parse_filename
 from lockgate.statements import ParsedSql, SqlError, parse_sql
 
@@ -92,10 +94,11 @@ class Source:
 
 
 def read_text(path: Path | str) -> str:
-    """Read a migration as UTF-8; a clear error for unreadable or non-UTF-8 files."""
+    """Read a migration as UTF-8; a clear error for unreadable, non-regular (``files``) or non-UTF-8 files."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(path)
+    except NotRegularFile as exc:
+        raise SourceError(f"{path}: {exc.strerror}; a migration must be a regular file") from None
     except OSError as exc:
         raise SourceError(f"{path}: cannot read file ({exc.strerror or exc})") from None
     try:
@@ -123,9 +126,14 @@ def load_migration(path: Path, parsed_name: ParsedName | None = None) -> Migrati
 
 def _cached(cache: ChecksumCache, path: Path, parsed_name: ParsedName, entry: os.DirEntry[str]) -> Migration:
     try:
-        key = stat_key(entry.stat())
+        result = entry.stat()
     except OSError:
         return load_migration(path, parsed_name)  # read_text turns the problem into a clear error
+    if not stat.S_ISREG(result.st_mode):
+        raise SourceError(
+            f"{path}: not a regular file ({kind(result.st_mode)}); a migration must be a regular file"
+        )
+    key = stat_key(result)
     known = cache.get(path.name, key)
     if known is None:
         migration = load_migration(path, parsed_name)
@@ -139,6 +147,15 @@ def _cached(cache: ChecksumCache, path: Path, parsed_name: ParsedName, entry: os
         known,
         cache_file=cache.location,
     )
+
+
+def _check_link(entry: os.DirEntry[str], path: Path, directory: Path) -> None:
+    """A symlink must resolve inside the migrations directory (see ``lockgate.files`` for why)."""
+    if entry.is_symlink():  # free: the directory listing carries the entry's type
+        try:
+            check_link_target(path, directory)
+        except SymlinkOutside as exc:
+            raise SourceError(f"{path}: {exc.strerror}") from None
 
 
 def parse_migration_text(path: Path, text: str) -> ParsedSql:
@@ -157,6 +174,10 @@ def parse_migration_text(path: Path, text: str) -> ParsedSql:
 
 def discover(directory: Path, cache_dir: Path | None = None) -> Source:
     """All ``*.sql`` files directly in ``directory``, sorted by version then file name.
+
+    Every one must be a regular file, or a symlink to one inside ``directory``; anything else (a FIFO,
+    a socket, a directory named ``x.sql``, a link leading out) is a ``SourceError`` naming it, never a
+    wait or a silent skip (see ``lockgate.files``).
 
     With ``cache_dir`` (read-only commands only), checksums of unchanged files come from the checksum
     cache there instead of reading and hashing every file; see ``checksum_cache``."""
@@ -180,6 +201,7 @@ def discover(directory: Path, cache_dir: Path | None = None) -> Source:
         except NameError_ as exc:
             unrecognised.append(UnrecognisedFile(path, str(exc)))
             continue
+        _check_link(entry, path, directory)
         migrations.append(
             _cached(cache, path, parsed_name, entry) if cache else load_migration(path, parsed_name)
         )
