@@ -2,6 +2,8 @@
 
 One frozen ``Config`` flows through the pipeline so no stage reads the environment itself. Unknown keys
 are errors that name the key and the file: a typo in a safety setting must never be silently ignored.
+Every number is checked against its range here (``limits``), naming where the value came from, so a
+value PostgreSQL or the runner would refuse never reaches them.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockgate.durations import parse_duration_ms
+from lockgate.durations import format_ms
 from lockgate.errors import ConfigError
+from lockgate.limits import MAX_RETRY_WAIT_MS, count_setting, duration_setting, retry_wait_ms
 
 CONFIG_FILES = ("lockgate.toml", "pyproject.toml")
 
@@ -28,13 +31,18 @@ def _to_bool(value: Any) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
-def _to_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"expected a number >= 0, got {value!r}")
-    return number
+def _duration(name: str) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        return duration_setting(name, value)
+
+    return parse
+
+
+def _count(name: str) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        return count_setting(name, value)
+
+    return parse
 
 
 def _to_str(value: Any) -> str:
@@ -115,14 +123,18 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "database_url": ("database_url", _to_str, "LOCKGATE_DATABASE_URL"),
     "table": ("table", _to_table, "LOCKGATE_TABLE"),
     "log_table": ("log_table", _to_table, "LOCKGATE_LOG_TABLE"),
-    "lock_timeout": ("lock_timeout_ms", parse_duration_ms, "LOCKGATE_LOCK_TIMEOUT"),
-    "statement_timeout": ("statement_timeout_ms", parse_duration_ms, "LOCKGATE_STATEMENT_TIMEOUT"),
-    "lock_wait": ("lock_wait_ms", parse_duration_ms, "LOCKGATE_LOCK_WAIT"),
-    "lock_retries": ("lock_retries", _to_int, "LOCKGATE_LOCK_RETRIES"),
-    "retry_backoff": ("retry_backoff_ms", parse_duration_ms, "LOCKGATE_RETRY_BACKOFF"),
-    "max_version_gap": ("max_version_gap_ms", parse_duration_ms, "LOCKGATE_MAX_VERSION_GAP"),
+    "lock_timeout": ("lock_timeout_ms", _duration("lock_timeout"), "LOCKGATE_LOCK_TIMEOUT"),
+    "statement_timeout": (
+        "statement_timeout_ms",
+        _duration("statement_timeout"),
+        "LOCKGATE_STATEMENT_TIMEOUT",
+    ),
+    "lock_wait": ("lock_wait_ms", _duration("lock_wait"), "LOCKGATE_LOCK_WAIT"),
+    "lock_retries": ("lock_retries", _count("lock_retries"), "LOCKGATE_LOCK_RETRIES"),
+    "retry_backoff": ("retry_backoff_ms", _duration("retry_backoff"), "LOCKGATE_RETRY_BACKOFF"),
+    "max_version_gap": ("max_version_gap_ms", _duration("max_version_gap"), "LOCKGATE_MAX_VERSION_GAP"),
     "allow_out_of_order": ("allow_out_of_order", _to_bool, "LOCKGATE_ALLOW_OUT_OF_ORDER"),
-    "pg_major": ("pg_major", _to_int, "LOCKGATE_PG_MAJOR"),
+    "pg_major": ("pg_major", _count("pg_major"), "LOCKGATE_PG_MAJOR"),
     "exposed_schemas": ("exposed_schemas", _to_schemas, "LOCKGATE_EXPOSED_SCHEMAS"),
     "supabase": ("supabase", _to_bool, "LOCKGATE_SUPABASE"),
     "executed_by": ("executed_by", _to_uuid, "LOCKGATE_EXECUTED_BY"),
@@ -158,18 +170,25 @@ def _file_settings(path: Path) -> dict[str, Any]:
         document = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    tool = document.get("tool")
     if path.name == "pyproject.toml":
-        section = document.get("tool", {}).get("lockgate", {})
+        section = tool.get("lockgate", {}) if isinstance(tool, dict) else {}
         prefix = "tool.lockgate"
-    else:
-        section = document.get("tool", {}).get("lockgate", document)
+    else:  # settings at the top, or under [tool.lockgate]; a "tool" that is no table is an unknown key
+        section = tool.get("lockgate", document) if isinstance(tool, dict) else document
         prefix = "lockgate"
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [{prefix}] must be a table")
     return {key: (value, f"{path}: {prefix}.{key}") for key, value in section.items()}
 
 
-def _apply(values: dict[str, Any], key: str, raw: Any, where: str) -> None:
+def parse_setting(key: str, raw: Any) -> Any:
+    """One setting's value as ``Config`` holds it; ``ValueError`` naming the accepted values. For doors
+    that take settings under their own names (the Action's inputs) and must name them in errors."""
+    return _SETTINGS[key][1](raw)
+
+
+def _apply(values: dict[str, Any], key: str, raw: Any, where: str, origins: dict[str, str]) -> None:
     if key in _SUBTABLES:
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: must be a table")
@@ -181,8 +200,25 @@ def _apply(values: dict[str, Any], key: str, raw: Any, where: str) -> None:
     attribute, parser, _ = _SETTINGS[key]
     try:
         values[attribute] = parser(raw)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    origins[key] = where
+
+
+def _check_retry_wait(values: Mapping[str, Any], origins: Mapping[str, str]) -> None:
+    """The runner sleeps ``retry_backoff * 2 ** (attempt - 1)`` after each lock timeout: with enough
+    retries, even a small backoff adds up to days (or to a sleep too long for the clock to express)."""
+    retries = values.get("lock_retries", Config._field_defaults["lock_retries"])
+    backoff = values.get("retry_backoff_ms", Config._field_defaults["retry_backoff_ms"])
+    wait = retry_wait_ms(retries, backoff)
+    if wait > MAX_RETRY_WAIT_MS:
+        retries_from = origins.get("lock_retries", "default")
+        backoff_from = origins.get("retry_backoff", "default")
+        raise ConfigError(
+            f"lock_retries = {retries} ({retries_from}) with retry_backoff = {format_ms(backoff)} "
+            f"({backoff_from}): the wait before the last retry would be {format_ms(wait)}; "
+            f"expected at most {format_ms(MAX_RETRY_WAIT_MS)} (lower lock_retries or retry_backoff)"
+        )
 
 
 def load_config(
@@ -199,15 +235,17 @@ def load_config(
         raise ConfigError(f"config file {explicit} does not exist (--config / LOCKGATE_CONFIG)")
     path = explicit or find_config_file(cwd)
     values: dict[str, Any] = {"root": path.parent.resolve() if path else cwd, "config_file": path}
+    origins: dict[str, str] = {}
     if path is not None:
         for key, (raw, where) in _file_settings(path).items():
-            _apply(values, key, raw, where)
+            _apply(values, key, raw, where, origins)
     for key, (_, _, env_name) in _SETTINGS.items():
         if environ.get(env_name, "") != "":
-            _apply(values, key, environ[env_name], f"environment variable {env_name}")
+            _apply(values, key, environ[env_name], f"environment variable {env_name}", origins)
     for key, raw in (overrides or {}).items():
         if raw is not None:
-            _apply(values, key, raw, f"--{key.replace('_', '-')}")
+            _apply(values, key, raw, f"--{key.replace('_', '-')}", origins)
+    _check_retry_wait(values, origins)
     if (overrides or {}).get("migrations_dir") is not None:
         # A --dir flag is relative to where the user typed it, not to the config file.
         flag_dir = values["migrations_dir"]

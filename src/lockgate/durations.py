@@ -6,6 +6,7 @@ milliseconds, exactly as PostgreSQL reads ``SET lock_timeout = 2000``.
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS_MS = {
@@ -17,22 +18,45 @@ _UNITS_MS = {
     "h": 3_600_000,
     "d": 86_400_000,
 }
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+_DURATION = re.compile(r"\s*([+-]?)(\d+)(?:\.(\d+))?\s*([a-z]*)\s*", re.ASCII)
+_MAX_DIGITS = 30
+"""Far beyond any limit (``limits``), and short of Python's refusal to convert 4,300-digit strings."""
+_FORMS = "not a duration such as 2s, 500ms, 5min or 1h (units: ms, s, min, h, d)"
 
 
-def parse_duration_ms(text: str | int | float) -> int:
-    """Return the duration in milliseconds; raise ``ValueError`` with the accepted forms."""
-    if isinstance(text, bool):
-        raise ValueError(f"expected a duration such as 2s or 500ms, got {text!r}")
-    if isinstance(text, int | float):
-        if text < 0:
-            raise ValueError(f"a duration cannot be negative: {text!r}")
-        return int(text)
-    match = _DURATION.match(text.lower())
-    if not match or match.group(2) not in {"", *_UNITS_MS}:
-        raise ValueError(f"expected a duration such as 2s, 500ms, 5min or 1h, got {text!r}")
-    unit = _UNITS_MS.get(match.group(2), 1)
-    return int(float(match.group(1)) * unit)
+def parse_duration_ms(value: str | int | float) -> int:
+    """Return the duration in whole milliseconds; raise ``ValueError`` with the accepted forms.
+
+    Exact: ``0.1s`` is 100 ms with no float rounding, and a value that is not a whole number of
+    milliseconds (``0.5ms``) is an error rather than silently truncated (to 0, which PostgreSQL reads
+    as "no timeout"). Numbers from a TOML file count as milliseconds; ``inf`` and ``nan`` are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is {_FORMS}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is {_FORMS}")
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number of milliseconds")
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"a duration cannot be negative, got {value!r}")
+        return value
+    match = _DURATION.fullmatch(value.lower())
+    if not match or match.group(4) not in {"", *_UNITS_MS}:
+        raise ValueError(f"{value!r} is {_FORMS}")
+    sign, whole, fraction, unit = match.groups()
+    fraction = fraction or ""
+    if len(whole) + len(fraction) > _MAX_DIGITS:
+        raise ValueError(f"{value.strip()!r} is far too large for a duration")
+    scale: int = 10 ** len(fraction)
+    milliseconds, remainder = divmod(int(whole + fraction) * _UNITS_MS.get(unit, 1), scale)
+    if remainder:
+        raise ValueError(f"{value.strip()!r} is not a whole number of milliseconds")
+    if sign == "-" and milliseconds:
+        raise ValueError(f"a duration cannot be negative, got {value.strip()!r}")
+    return milliseconds
 
 
 def format_ms(milliseconds: int | float) -> str:

@@ -8,14 +8,16 @@ Reading and hashing ten thousand files is cheap; parsing them is not, so SQL is 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from lockgate.checksum import BOM, checksum, normalise_text
-from lockgate.checksum_cache import ChecksumCache, stat_key
+from lockgate.checksum_cache import ChecksumCache, discard, stat_key
 from lockgate.errors import SourceError
+from lockgate.files import NotRegularFile, SymlinkOutside, check_link_target, kind, read_regular_file
 from lockgate.naming import NameError_, ParsedName, parse_filename
 from lockgate.statements import ParsedSql, SqlError, parse_sql
 
@@ -31,15 +33,22 @@ class Migration:
     checksum: str
     loaded_text: str | None = field(default=None, repr=False, compare=False)
     """The text as read when the checksum was computed; None when the checksum came from the cache."""
+    cache_file: Path | None = field(default=None, repr=False, compare=False)
+    """The checksum cache the checksum came from, if it did."""
 
     @cached_property
     def text(self) -> str:
         """The file's text; read now if discovery took the checksum from the cache, and then checked
-        against that checksum so a file edited meanwhile is never parsed under the old checksum."""
+        against that checksum so a file edited meanwhile is never parsed under the old checksum.
+
+        A mismatch also discards the cache: whether the file changed meanwhile or the cache was wrong,
+        the next run then reads every file again, so "run the command again" is always the cure."""
         if self.loaded_text is not None:
             return self.loaded_text
         text = read_text(self.path)
         if checksum(text) != self.checksum:
+            if self.cache_file is not None:
+                discard(self.cache_file)
             raise SourceError(f"{self.path}: changed while lockgate was reading it; run the command again")
         return text
 
@@ -85,10 +94,11 @@ class Source:
 
 
 def read_text(path: Path | str) -> str:
-    """Read a migration as UTF-8; a clear error for unreadable or non-UTF-8 files."""
+    """Read a migration as UTF-8; a clear error for unreadable, non-regular (``files``) or non-UTF-8 files."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(path)
+    except NotRegularFile as exc:
+        raise SourceError(f"{path}: {exc.strerror}; a migration must be a regular file") from None
     except OSError as exc:
         raise SourceError(f"{path}: cannot read file ({exc.strerror or exc})") from None
     try:
@@ -116,15 +126,36 @@ def load_migration(path: Path, parsed_name: ParsedName | None = None) -> Migrati
 
 def _cached(cache: ChecksumCache, path: Path, parsed_name: ParsedName, entry: os.DirEntry[str]) -> Migration:
     try:
-        key = stat_key(entry.stat())
+        result = entry.stat()
     except OSError:
         return load_migration(path, parsed_name)  # read_text turns the problem into a clear error
+    if not stat.S_ISREG(result.st_mode):
+        raise SourceError(
+            f"{path}: not a regular file ({kind(result.st_mode)}); a migration must be a regular file"
+        )
+    key = stat_key(result)
     known = cache.get(path.name, key)
     if known is None:
         migration = load_migration(path, parsed_name)
         cache.put(path.name, key, migration.checksum)
         return migration
-    return Migration(path, parsed_name.version, parsed_name.version_text, parsed_name.name, known)
+    return Migration(
+        path,
+        parsed_name.version,
+        parsed_name.version_text,
+        parsed_name.name,
+        known,
+        cache_file=cache.location,
+    )
+
+
+def _check_link(entry: os.DirEntry[str], path: Path, directory: Path) -> None:
+    """A symlink must resolve inside the migrations directory (see ``lockgate.files`` for why)."""
+    if entry.is_symlink():  # free: the directory listing carries the entry's type
+        try:
+            check_link_target(path, directory)
+        except SymlinkOutside as exc:
+            raise SourceError(f"{path}: {exc.strerror}") from None
 
 
 def parse_migration_text(path: Path, text: str) -> ParsedSql:
@@ -143,6 +174,10 @@ def parse_migration_text(path: Path, text: str) -> ParsedSql:
 
 def discover(directory: Path, cache_dir: Path | None = None) -> Source:
     """All ``*.sql`` files directly in ``directory``, sorted by version then file name.
+
+    Every one must be a regular file, or a symlink to one inside ``directory``; anything else (a FIFO,
+    a socket, a directory named ``x.sql``, a link leading out) is a ``SourceError`` naming it, never a
+    wait or a silent skip (see ``lockgate.files``).
 
     With ``cache_dir`` (read-only commands only), checksums of unchanged files come from the checksum
     cache there instead of reading and hashing every file; see ``checksum_cache``."""
@@ -166,6 +201,7 @@ def discover(directory: Path, cache_dir: Path | None = None) -> Source:
         except NameError_ as exc:
             unrecognised.append(UnrecognisedFile(path, str(exc)))
             continue
+        _check_link(entry, path, directory)
         migrations.append(
             _cached(cache, path, parsed_name, entry) if cache else load_migration(path, parsed_name)
         )

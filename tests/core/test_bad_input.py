@@ -57,7 +57,7 @@ def test_unreadable_file(project: Path, lockgate: CliRunner, conn: psycopg.Conne
     bad.mkdir()  # a directory named like a migration cannot be read as a file by any user, root included
     result = lockgate("run")
     assert result.code == 1 and "Traceback" not in result.text
-    assert "20250102000000_bad.sql: cannot read file (Is a directory)" in result.err
+    assert "20250102000000_bad.sql: not a regular file (a directory)" in result.err
     assert_untouched(conn)
 
 

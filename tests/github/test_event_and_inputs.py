@@ -63,7 +63,12 @@ def test_unreadable_event_payload_is_a_config_error(tmp_path: Path) -> None:
         ({"INPUT_FAIL_ON": "info"}, "input fail-on"),
         ({"INPUT_DRY_RUN": "maybe"}, "input dry-run: expected true or false"),
         ({"INPUT_DRY_RUN": "true"}, "needs shadow-database-url"),
-        ({"INPUT_LOCK_TIMEOUT": "soon"}, "input lock-timeout: expected a duration"),
+        ({"INPUT_LOCK_TIMEOUT": "soon"}, "input lock-timeout: 'soon' is not a duration"),
+        (
+            {"INPUT_LOCK_TIMEOUT": "3000000s"},
+            r"input lock-timeout: .*out of range: expected 1ms to 2147483647ms",
+        ),
+        ({"INPUT_LOCK_TIMEOUT": "0"}, r"input lock-timeout: .*0 \(no timeout\) is refused"),
         ({"INPUT_DATABASE_URL": "postgres://x", "INPUT_SHADOW_DATABASE_URL": "postgres://x"}, "must not be"),
     ],
 )

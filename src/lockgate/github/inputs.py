@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lockgate.durations import parse_duration_ms
+from lockgate.config import parse_setting
 from lockgate.errors import ConfigError
 
 MODES = ("auto", "check", "apply")
@@ -72,7 +72,7 @@ class ActionInputs:
         )
         if inputs.lock_timeout is not None:
             try:
-                parse_duration_ms(inputs.lock_timeout)
+                parse_setting("lock_timeout", inputs.lock_timeout)  # the same range as the config's
             except ValueError as exc:
                 raise ConfigError(f"input lock-timeout: {exc}") from None
         if inputs.dry_run and not inputs.shadow_database_url:

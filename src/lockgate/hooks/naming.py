@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lockgate.errors import LockgateError
+from lockgate.files import problem as file_problem
 from lockgate.hooks import click_command
 from lockgate.hooks.git import (
     FROM_REF_VARIABLE,
@@ -160,8 +161,9 @@ def check_file(filename: str, context: Context) -> list[str]:
     path = Path(filename)
     if not context.is_new(filename):
         return []
-    if not path.is_file():
-        return [f"{filename}: no such file"]
+    unreadable = file_problem(path)
+    if unreadable is not None:
+        return [f"{filename}: {unreadable}"]
     siblings = _siblings(path, context)
     suggested = suggested_name(path, siblings, context.now)
     try:

@@ -9,27 +9,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from lockgate.errors import LockgateError
+from lockgate.limits import count_setting
 from lockgate.lint.formats import FORMATS
 from lockgate.lint.run import LintOptions, run_lint
 
 
-def _pg_major(text: str) -> int:
-    value = int(text)
-    if not 9 <= value <= 99:
-        raise argparse.ArgumentTypeError(f"{value} is not a PostgreSQL major version (9 to 99)")
-    return value
+def _count(name: str) -> Callable[[str], int]:
+    """An argparse type for a count with the range every door shares (``lockgate.limits``)."""
 
+    def parse(text: str) -> int:
+        try:
+            return count_setting(name, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _jobs(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative (0 = one per CPU)")
-    return value
+    return parse
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -39,11 +38,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     parser.add_argument("--select", action="append", default=[], help="enable rules or families")
     parser.add_argument("--ignore", action="append", default=[], help="disable rules or families")
-    parser.add_argument("--pg-major", type=_pg_major, help="target PostgreSQL major version")
+    parser.add_argument("--pg-major", type=_count("pg_major"), help="target PostgreSQL major version")
     parser.add_argument(
         "--jobs",
         "-j",
-        type=_jobs,
+        type=_count("jobs"),
         default=0,
         help="worker processes (0 = one per CPU; used from 64 files on)",
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from lockgate.limits import COUNTS
 from lockgate.lint.formats import FORMATS
 from lockgate.lint.run import LintOptions, run_lint
 
@@ -28,11 +29,15 @@ from lockgate.lint.run import LintOptions, run_lint
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--select", multiple=True, help="Enable rules or families (comma-separated), on top of config.")
 @click.option("--ignore", multiple=True, help="Disable rules or families (comma-separated).")
-@click.option("--pg-major", type=click.IntRange(9, 99), help="Target PostgreSQL major version [default: 15].")
+@click.option(
+    "--pg-major",
+    type=click.IntRange(COUNTS["pg_major"].low, COUNTS["pg_major"].high),
+    help="Target PostgreSQL major version [default: 15].",
+)
 @click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(0),
+    type=click.IntRange(COUNTS["jobs"].low, COUNTS["jobs"].high),
     default=0,
     show_default=True,
     help="Worker processes (0 = one per CPU; used from 64 files on).",

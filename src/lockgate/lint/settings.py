@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockgate.errors import ConfigError
+from lockgate.limits import count_setting
 from lockgate.lint.findings import Severity
 from lockgate.lint.registry import FAMILIES, Rule, all_rules
 
@@ -161,14 +162,14 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
             document = tomllib.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{candidate}: cannot read [db] major_version ({exc})") from exc
-        version = document.get("db", {}).get("major_version")
+        db = document.get("db")
+        version = db.get("major_version") if isinstance(db, dict) else None
         if version is None:
             continue
-        if isinstance(version, bool) or not isinstance(version, int) or version < 9:
-            raise ConfigError(
-                f"{candidate}: db.major_version: expected a PostgreSQL major version, got {version!r}"
-            )
-        return version
+        try:
+            return count_setting("pg_major", version)
+        except ValueError as exc:
+            raise ConfigError(f"{candidate}: db.major_version: {exc}") from None
     return DEFAULT_PG_MAJOR
 
 

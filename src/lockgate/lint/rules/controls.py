@@ -51,10 +51,13 @@ UNREADABLE_FILE = engine_rule(
     id="unreadable-file",
     family="lint",
     severity="error",
-    summary="The file cannot be read, or is not UTF-8.",
+    summary="The file cannot be read, is not a regular file, leads out of its directory, or is not UTF-8.",
     why="""
         A migration that cannot be read cannot be checked or applied, and a file in another encoding
-        may apply differently depending on the client's encoding setting.
+        may apply differently depending on the client's encoding setting. A FIFO, socket or device
+        named like a migration is never read (reading it could wait forever), and neither is a symlink
+        whose target is outside the file's directory: git records only the link, so review and
+        `check-immutable` would never see an edit to what actually runs.
     """,
     bad="""
         -- (a file saved as Latin-1 containing 'café')
@@ -62,7 +65,7 @@ UNREADABLE_FILE = engine_rule(
     good="""
         -- (the same file saved as UTF-8)
     """,
-    help="Save the file as UTF-8 and check its permissions.",
+    help="Save the file as UTF-8, check its permissions, and keep migrations as regular files in their directory.",
     required=True,
 )
 
