@@ -216,7 +216,9 @@ def repair(
                 elif migration is not None and migration.checksum != record.checksum:
                     cosmetic = same_meaning(migration, record)
                     if cosmetic or not cosmetic_only:
-                        actions.append(_accept_checksum(history, record, migration, cosmetic, config, metadata))
+                        actions.append(
+                            _accept_checksum(history, record, migration, cosmetic, config, metadata)
+                        )
     return actions
 
 

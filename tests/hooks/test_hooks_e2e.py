@@ -206,7 +206,9 @@ def test_misnamed_file_is_blocked_with_the_suggested_name(project: Project) -> N
 def test_edit_of_committed_migration_is_blocked(project: Project) -> None:
     project.repo.write(INIT, GOOD_SQL.replace("bigint", "integer"))
     project.repo.stage(INIT)
-    assert_blocked(project.commit(), f"{INIT}: error[checksum-mismatch] modifies a migration already committed on HEAD")
+    assert_blocked(
+        project.commit(), f"{INIT}: error[checksum-mismatch] modifies a migration already committed on HEAD"
+    )
 
 
 def test_commit_all_of_an_unstaged_edit_is_blocked(project: Project) -> None:
@@ -230,7 +232,9 @@ def test_rename_of_committed_migration_is_blocked(project: Project) -> None:
 
 def test_delete_of_committed_migration_is_blocked(project: Project) -> None:
     project.repo.git("rm", "--quiet", INIT)
-    assert_blocked(project.commit(), f"{INIT}: error[missing-file] deletes a migration already committed on HEAD")
+    assert_blocked(
+        project.commit(), f"{INIT}: error[missing-file] deletes a migration already committed on HEAD"
+    )
 
 
 def test_whitespace_edit_of_committed_migration_commits(project: Project) -> None:

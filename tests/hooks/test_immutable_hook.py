@@ -216,7 +216,9 @@ def test_base_branch_compares_with_the_merge_base(
     code, out, _ = run(capsys, "--base", "main")
     assert code == 1
     assert len(out) == 1
-    assert out[0].startswith(f"{INIT}: error[checksum-mismatch] modifies a migration already committed on main (revert it with")
+    assert out[0].startswith(
+        f"{INIT}: error[checksum-mismatch] modifies a migration already committed on main (revert it with"
+    )
 
 
 def test_pre_commit_from_ref_is_the_default_base(
