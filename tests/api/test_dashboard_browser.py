@@ -132,7 +132,12 @@ def test_sign_in_run_pending_and_see_the_history(page: Page, live_url: str, proj
     page.click("#validate")
     expect(page.locator("#result")).to_contain_text(f"{len(pending)} migration file(s) checked: 0 error(s)")
     edited = project / "migrations" / f"{pending[0]}.sql"
-    edited.write_text(edited.read_text() + "\n-- edited after it ran\n")
+    original = edited.read_text()
+    edited.write_text(original + "\n-- reviewed after it ran\n")
+    page.click("#validate")
+    expect(page.locator("#result")).to_contain_text("0 error(s), 1 warning(s)")
+    expect(page.locator("#problems li.warning")).to_contain_text("cosmetic-edit")
+    edited.write_text(original + "\nCREATE TABLE added_after_it_ran (id int);\n")
     page.click("#validate")
     expect(page.locator("#result")).to_contain_text("1 error(s)")
     expect(page.locator("#health")).to_have_text("Checksum drift")
