@@ -51,6 +51,13 @@ def _to_str(value: Any) -> str:
     return str(value)
 
 
+def _to_level(value: Any) -> str:
+    text = _to_str(value).strip().lower()
+    if text not in {"warning", "error"}:
+        raise ValueError(f'expected "warning" or "error", got {value!r}')
+    return text
+
+
 def _to_table(value: Any) -> str:
     text = _to_str(value).strip()
     parts = text.split(".")
@@ -101,6 +108,8 @@ class Config(NamedTuple):
     exposed_schemas: tuple[str, ...] = ()
     supabase: bool | None = None
     executed_by: str | None = None
+    empty_migrations: str = "warning"
+    """How an empty or comment-only migration is reported: "warning" (applied as a no-op) or "error"."""
     lint: Mapping[str, Any] = {}  # one shared empty dict: read-only by type (Mapping), and picklable
 
     @property
@@ -138,6 +147,7 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "exposed_schemas": ("exposed_schemas", _to_schemas, "LOCKGATE_EXPOSED_SCHEMAS"),
     "supabase": ("supabase", _to_bool, "LOCKGATE_SUPABASE"),
     "executed_by": ("executed_by", _to_uuid, "LOCKGATE_EXECUTED_BY"),
+    "empty_migrations": ("empty_migrations", _to_level, "LOCKGATE_EMPTY_MIGRATIONS"),
 }
 _SUBTABLES = {"lint"}
 

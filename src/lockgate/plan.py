@@ -139,7 +139,7 @@ def build_plan(
     problems += _out_of_order(entries, pending, config)
     problems += _version_gaps(entries, config)
     if parse_pending:
-        problems += _unrunnable(pending)
+        problems += _unrunnable(pending, config)
     return Plan(tuple(entries), pending, tuple(problems))
 
 
@@ -295,13 +295,33 @@ def _version_gaps(entries: Sequence[Entry], config: Config) -> Iterable[Problem]
             )
 
 
-def _unrunnable(pending: Iterable[Migration]) -> Iterable[Problem]:
+def _empty(migration: Migration, config: Config) -> Problem:
+    strict = config.empty_migrations == "error"
+    what = "is empty" if not migration.text.strip() else "contains only comments"
+    consequence = (
+        'empty_migrations = "error" refuses it: write its SQL or delete the file'
+        if strict
+        else 'it will be recorded as applied and do nothing (empty_migrations = "error" refuses such files)'
+    )
+    return Problem(
+        "empty-migration",
+        ERROR if strict else WARNING,
+        f"{migration.path} {what}: {consequence}",
+        str(migration.path),
+        version=migration.version,
+    )
+
+
+def _unrunnable(pending: Iterable[Migration], config: Config) -> Iterable[Problem]:
     """Problems that would make a pending file fail or half-apply; found before anything runs."""
     for migration in pending:
         try:
             parsed = migration.parsed
         except SourceError as exc:
             yield Problem("invalid-sql", ERROR, str(exc), str(migration.path), version=migration.version)
+            continue
+        if not parsed.statements:
+            yield _empty(migration, config)
             continue
         refused = refusals(parsed)
         if refused:

@@ -159,17 +159,14 @@ def _check_link(entry: os.DirEntry[str], path: Path, directory: Path) -> None:
 
 
 def parse_migration_text(path: Path, text: str) -> ParsedSql:
-    """Parse with file-level checks: empty and comment-only files are errors, not no-ops."""
-    normalised = normalise_text(text)
-    if not normalised.strip():
-        raise SourceError(f"{path}: file is empty; write the migration's SQL or delete the file")
+    """Parse, naming the file and line of any problem. An empty or comment-only file parses to no
+    statements: it is a migration that does nothing (real histories have them: Ory Kratos ships one per
+    dialect it skips, ``supabase migration new`` writes an empty file), and the plan decides whether that
+    is a warning or, with ``empty_migrations = "error"``, an error."""
     try:
-        parsed = parse_sql(normalised)
+        return parse_sql(normalise_text(text))
     except SqlError as exc:
         raise SourceError(f"{path}:{exc.line}:{exc.column}: {exc.message}") from None
-    if not parsed.statements:
-        raise SourceError(f"{path}: contains only comments, no SQL statement")
-    return parsed
 
 
 def discover(directory: Path, cache_dir: Path | None = None) -> Source:

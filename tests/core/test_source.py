@@ -154,9 +154,6 @@ def test_directive_is_read() -> None:
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"", "file is empty"),
-        (b"  \n\n", "file is empty"),
-        (b"-- only a comment\n/* and another */\n", "only comments"),
         (b"SELECT \xff;\n", "not valid UTF-8"),
         (b"CREATE TABLE (;\n", "syntax error"),
     ],

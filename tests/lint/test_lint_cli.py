@@ -89,7 +89,11 @@ def test_errors_exit_1_and_other_files_are_still_linted(
 def test_clean_project_passes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(project, "20250101000000_a.sql", "CREATE INDEX CONCURRENTLY i ON public.t (id);\n")
     code, out, _ = run(["lint"], capsys)
-    assert (code, out) == (0, "All checks passed (1 file linted).\n")
+    assert (code, out) == (
+        0,
+        "All checks passed (1 file linted). Supabase rules off: not a Supabase project; "
+        "--select supabase or supabase = true turns them on.\n",
+    )
 
 
 @pytest.mark.parametrize(

@@ -34,14 +34,9 @@ def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
     if not paths:
         return LintOutcome((), {})
     from lockgate.lint.engine import lint_file
-    from lockgate.lint.settings import build_settings, resolve_pg_major
+    from lockgate.lint.settings import settings_for
 
-    settings = build_settings(
-        config.lint,
-        config_file=config.config_file,
-        pg_major=resolve_pg_major(config.pg_major, config.root, config.migrations_path),
-        exposed_schemas=config.exposed_schemas,
-    )
+    settings = settings_for(config)
     findings: list[Finding] = []
     counts: dict[str, tuple[int, int]] = {}
     for path in paths:

@@ -38,12 +38,14 @@ class FileResult(NamedTuple):
 class LintReport:
     """Everything a renderer needs; renderers compute nothing else."""
 
-    __slots__ = ("files", "rule_ids")
+    __slots__ = ("files", "note", "rule_ids")
 
-    def __init__(self, files: tuple[FileResult, ...], rule_ids: tuple[str, ...] = ()) -> None:
+    def __init__(self, files: tuple[FileResult, ...], rule_ids: tuple[str, ...] = (), note: str = "") -> None:
         self.files = files
         self.rule_ids = rule_ids
         """The rules that were enabled, so a SARIF consumer knows which checks ran and found nothing."""
+        self.note = note
+        """Said after the summary (which rule families ran, and why)."""
 
     def __repr__(self) -> str:
         return f"LintReport(files={self.files!r}, rule_ids={self.rule_ids!r})"
@@ -399,4 +401,4 @@ def _lint_files(files: list[Path], settings: LintSettings, lint_share: _ShareLin
         results = lint_shares(
             [files[start : start + size] for start in range(0, len(files), size)], lint_share
         )
-    return LintReport(tuple(results), tuple(sorted(settings.enabled)))
+    return LintReport(tuple(results), tuple(sorted(settings.enabled)), settings.note)

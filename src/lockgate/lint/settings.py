@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lockgate.config import Config
 
 DEFAULT_PG_MAJOR = 15
+SUPABASE_FAMILY = "supabase"
 KEYS = ("select", "extend-select", "ignore", "severity")
 OFF = "off"
 
@@ -32,6 +33,8 @@ class LintSettings(NamedTuple):
     severities: Mapping[str, Severity] = {}  # one shared empty dict: read-only by type, and picklable
     pg_major: int = DEFAULT_PG_MAJOR
     exposed_schemas: tuple[str, ...] = ("public",)
+    note: str = ""
+    """One sentence for the summary line: whether the Supabase rules run, and why."""
 
     def severity(self, rule: Rule) -> Severity:
         return self.severities.get(rule.id, rule.severity)
@@ -78,10 +81,16 @@ def build_settings(
     exposed_schemas: tuple[str, ...] = (),
     extra_select: Iterable[str] = (),
     extra_ignore: Iterable[str] = (),
+    supabase: bool = True,
+    default_severities: Mapping[str, Severity] | None = None,
+    note: str = "",
 ) -> LintSettings:
     """Validate the raw lint table and resolve the enabled rule set and severities.
 
-    ``extra_select``/``extra_ignore`` come from command-line flags and apply after the file.
+    ``extra_select``/``extra_ignore`` come from command-line flags and apply after the file. With
+    ``supabase`` false the Supabase family is left out of the defaults (it still runs when selected by
+    name). ``default_severities`` come from project settings (``empty_migrations``); the lint table's
+    ``severity`` entries override them.
     """
     table = dict(lint_table or {})
     for key in table:
@@ -93,7 +102,11 @@ def build_settings(
             _selectors(table["select"], _where(config_file, "select")), _where(config_file, "select")
         )
     else:
-        enabled = {rule_id for rule_id, rule in rules.items() if rule.enabled_by_default}
+        enabled = {
+            rule_id
+            for rule_id, rule in rules.items()
+            if rule.enabled_by_default and (supabase or rule.family != SUPABASE_FAMILY)
+        }
     enabled |= expand(
         _selectors(table.get("extend-select", []), _where(config_file, "extend-select")),
         _where(config_file, "extend-select"),
@@ -103,6 +116,7 @@ def build_settings(
     ignore_list = _selectors(table.get("ignore", []), ignore_where)
     ignored = expand(ignore_list, ignore_where) | expand(extra_ignore, "--ignore")
     severities, off = _severities(table.get("severity", {}), config_file, rules)
+    severities = {**(default_severities or {}), **severities}
     for rule_id in [*ignore_list, *extra_ignore, *off]:
         if rule_id in rules and rules[rule_id].required:
             raise ConfigError(f"{ignore_where}: rule {rule_id!r} cannot be turned off")
@@ -113,6 +127,7 @@ def build_settings(
         severities=severities,
         pg_major=pg_major or DEFAULT_PG_MAJOR,
         exposed_schemas=exposed_schemas or ("public",),
+        note=note,
     )
 
 
@@ -173,12 +188,30 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
     return DEFAULT_PG_MAJOR
 
 
+def supabase_project(config: Config) -> tuple[bool, str]:
+    """Whether this is a Supabase project, and how we know. The Supabase security rules (RLS on exposed
+    tables, ``auth.*`` in policies...) guard data that Supabase serves to anyone with the anon key; in a
+    plain PostgreSQL project there is no such key, and a gate that blocks ``CREATE TABLE`` there for want
+    of RLS is a gate people switch off."""
+    if config.supabase is not None:
+        return config.supabase, f"supabase = {str(config.supabase).lower()} in the configuration"
+    migrations = config.migrations_path
+    if (config.root / "supabase").is_dir():
+        return True, f"{config.root / 'supabase'} exists"
+    if migrations.parent.name == "supabase" or (migrations.parent / "config.toml").is_file():
+        return True, f"{migrations} is a Supabase migrations directory"
+    return False, "not a Supabase project; --select supabase or supabase = true turns them on"
+
+
 def settings_for(
     config: Config, extra_select: Iterable[str] = (), extra_ignore: Iterable[str] = ()
 ) -> LintSettings:
-    """The lint settings of a loaded ``Config``: what every door (CLI, hook, Action, API) should use."""
+    """The lint settings of a loaded ``Config``: what every door (CLI, hook, Action, API, ``run``'s lint
+    gate) uses, so they all give one verdict."""
     from lockgate.lint.rules.supabase import resolve_exposed_schemas
 
+    supabase, why = supabase_project(config)
+    strict_empty = {"empty-migration": Severity.ERROR} if config.empty_migrations == "error" else {}
     return build_settings(
         config.lint,
         config_file=config.config_file,
@@ -186,4 +219,7 @@ def settings_for(
         exposed_schemas=resolve_exposed_schemas(config.exposed_schemas, config.root, config.migrations_path),
         extra_select=extra_select,
         extra_ignore=extra_ignore,
+        supabase=supabase,
+        default_severities=strict_empty,
+        note=f"Supabase rules {'on' if supabase else 'off'}: {why}.",
     )

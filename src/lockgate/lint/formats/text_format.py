@@ -60,4 +60,6 @@ def render(report: LintReport, *, color: bool = False) -> str:
         tail = f"Found {counts} and {summary['info']} info in {where}."
     else:
         tail = f"All checks passed ({_plural(summary['files'], 'file')} linted)."
+    if report.note:
+        tail = f"{tail} {report.note}"
     return "\n\n".join([*blocks, tail]) + "\n"

@@ -72,11 +72,14 @@ UNREADABLE_FILE = engine_rule(
 EMPTY_MIGRATION = engine_rule(
     id="empty-migration",
     family="lint",
-    severity="error",
+    severity="warning",
     summary="The file is empty or contains only comments.",
     why="""
-        An empty migration is recorded as applied while doing nothing, which usually means the SQL was
-        never saved or was commented out by mistake.
+        An empty migration is recorded as applied while doing nothing. Real histories have them (some
+        tools write one per database they skip, `supabase migration new` starts with an empty file), so
+        `lockgate run` applies them as no-ops; but an empty file can also mean the SQL was never saved
+        or was commented out by mistake. `empty_migrations = "error"` in `[tool.lockgate]` makes this an
+        error in lint, `validate` and `run` alike.
     """,
     bad="""
         -- ALTER TABLE public.orders ADD COLUMN note text;
