@@ -58,6 +58,13 @@ def _to_level(value: Any) -> str:
     return text
 
 
+def _to_lint_mode(value: Any) -> str:
+    text = _to_str(value).strip().lower()
+    if text not in {"error", "warn", "off"}:
+        raise ValueError(f'expected "error", "warn" or "off", got {value!r}')
+    return text
+
+
 def _to_table(value: Any) -> str:
     text = _to_str(value).strip()
     parts = text.split(".")
@@ -110,6 +117,8 @@ class Config(NamedTuple):
     executed_by: str | None = None
     empty_migrations: str = "warning"
     """How an empty or comment-only migration is reported: "warning" (applied as a no-op) or "error"."""
+    lint_on_run: str = "error"
+    """``run`` lints pending files first: "error" refuses on lint errors, "warn" reports them, "off" skips."""
     lint: Mapping[str, Any] = {}  # one shared empty dict: read-only by type (Mapping), and picklable
 
     @property
@@ -148,6 +157,7 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "supabase": ("supabase", _to_bool, "LOCKGATE_SUPABASE"),
     "executed_by": ("executed_by", _to_uuid, "LOCKGATE_EXECUTED_BY"),
     "empty_migrations": ("empty_migrations", _to_level, "LOCKGATE_EMPTY_MIGRATIONS"),
+    "lint_on_run": ("lint_on_run", _to_lint_mode, "LOCKGATE_LINT_ON_RUN"),
 }
 _SUBTABLES = {"lint"}
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from lockgate.durations import format_ms
 from lockgate.history import LazyJson
+from lockgate.lint.findings import Finding, finding_dict
 from lockgate.plan import Entry, Plan, Problem
 from lockgate.runner import MigrationResult, RunResult
 
@@ -67,8 +68,17 @@ def status_counts(plan: Plan) -> dict[str, int]:
     return counts
 
 
-def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dict[str, Any]:
-    """The status document shared by ``lockgate status --json`` and ``GET /api/migrations``."""
+def status_json(
+    plan: Plan,
+    *,
+    database: str,
+    table: str,
+    directory: str,
+    lint: Mapping[str, Sequence[Finding]] | None = None,
+) -> dict[str, Any]:
+    """The status document shared by ``lockgate status --json`` and ``GET /api/migrations``. Each pending
+    entry carries ``lint``: what ``run``'s lint gate would report on it (``lint`` maps migration ids to
+    findings)."""
     latest = plan.latest_applied
     pending = {
         id(migration) for migration in plan.pending
@@ -81,7 +91,11 @@ def status_json(plan: Plan, *, database: str, table: str, directory: str) -> dic
         "counts": status_counts(plan),
         "latest_applied": entry_json(latest) if latest else None,
         "applied": [entry_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}],
-        "pending": [entry_json(e) for e in plan.entries if id(e.migration) in pending],
+        "pending": [
+            {**entry_json(e), "lint": [finding_dict(f) for f in (lint or {}).get(e.id, ())]}
+            for e in plan.entries
+            if id(e.migration) in pending
+        ],
         "failed": [entry_json(e) for e in plan.entries if e.state in {"failed", "running"}],
         "problems": [problem_json(p) for p in plan.problems],
         "valid": not plan.errors,
@@ -112,7 +126,11 @@ def result_json(result: MigrationResult) -> dict[str, Any]:
     }
 
 
-def run_json(plan: Plan, result: RunResult, *, blocked: bool, dry_run: bool) -> dict[str, Any]:
+def run_json(
+    plan: Plan, result: RunResult, *, blocked: bool, dry_run: bool, lint: Sequence[Finding] = ()
+) -> dict[str, Any]:
+    """``lint`` holds the lint gate's findings on the pending files (errors among them refused the run
+    unless ``lint_on_run`` is ``warn``)."""
     return {
         "schema": SCHEMA_VERSION,
         "dry_run": dry_run,
@@ -121,6 +139,7 @@ def run_json(plan: Plan, result: RunResult, *, blocked: bool, dry_run: bool) -> 
         "failed": result.count("failed"),
         "results": [result_json(r) for r in result.results],
         "problems": [problem_json(p) for p in plan.problems],
+        "lint": [finding_dict(finding) for finding in lint],
     }
 
 

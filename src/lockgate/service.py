@@ -23,6 +23,8 @@ from lockgate.source import Migration, Source, discover
 if TYPE_CHECKING:
     import psycopg
 
+    from lockgate.lint.findings import Finding
+
 Notify = Callable[[str], None]
 
 
@@ -101,12 +103,16 @@ def validate(config: Config, target: DatabaseTarget) -> tuple[State, list[Proble
 
 @dataclass
 class RunOutcome:
-    """What ``run`` did: the plan it found once holding the lock, and each migration's result."""
+    """What ``run`` did: the plan it found once holding the lock, the lint findings of the pending files,
+    and each migration's result. ``blocked`` means nothing ran: the plan has errors, or (with
+    ``lint_blocking``) the lint gate refused."""
 
     plan: Plan
     result: RunResult = field(default_factory=RunResult)
     blocked: bool = False
     dry_run: bool = False
+    lint: tuple[Finding, ...] = ()
+    lint_blocking: tuple[Finding, ...] = ()
 
 
 def run(
@@ -137,6 +143,9 @@ def run(
         if plan.errors:
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
+        findings, refusing = _lint_gate(config, pending)
+        if refusing and not dry_run:
+            return RunOutcome(plan, dry_run=dry_run, blocked=True, lint=findings, lint_blocking=refusing)
         from lockgate.supabase.run_guard import prepare_run
 
         supabase_hooks = prepare_run(conn, config, target, pending, dry_run=dry_run)
@@ -151,7 +160,47 @@ def run(
             reconnect=lambda: connect(target, command="run"),
         )
         result = runner.dry_run(pending) if dry_run else runner.apply(pending)
-        return RunOutcome(plan, result, dry_run=dry_run)
+        return RunOutcome(plan, result, dry_run=dry_run, lint=findings, lint_blocking=refusing)
+
+
+def pending_lint(config: Config, plan: Plan) -> dict[str, tuple[Finding, ...]]:
+    """What ``run``'s lint gate would report on each pending file (by migration id), for status documents:
+    the dashboard lists it under each file. Nothing pending costs nothing."""
+    if not plan.pending or config.lint_on_run == "off":
+        return {}
+    from lockgate.lint.gate import lint_each
+
+    return lint_each(config, plan.pending)
+
+
+def refusal_message(outcome: RunOutcome) -> str:
+    """Why a blocked run ran nothing, in one line (every door says it the same way)."""
+    plan = outcome.plan
+    if plan.errors:
+        first = plan.errors[0].message
+        return f"nothing was run: {len(plan.errors)} validation error(s); {first}"
+    from lockgate.lint.gate import HOW_TO_PROCEED
+
+    files = len({finding.path for finding in outcome.lint_blocking})
+    first_finding = outcome.lint_blocking[0]
+    where = f"{first_finding.path}:{first_finding.line}: [{first_finding.rule_id}] {first_finding.message}"
+    return (
+        f"nothing was run: {len(outcome.lint_blocking)} lint error(s) in {files} pending migration(s) "
+        f"({where}); {HOW_TO_PROCEED}"
+    )
+
+
+def _lint_gate(
+    config: Config, pending: Sequence[Migration]
+) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+    """Lint the pending files with the project's settings: (every finding, the ones that refuse the run).
+    Nothing pending, or ``lint_on_run = "off"``, costs nothing: the linter is not even imported."""
+    if not pending or config.lint_on_run == "off":
+        return (), ()
+    from lockgate.lint.gate import blocking, lint_pending
+
+    findings = lint_pending(config, pending)
+    return findings, tuple(blocking(config, findings))
 
 
 def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notify) -> list[str]:

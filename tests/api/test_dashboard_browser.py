@@ -92,7 +92,7 @@ def test_sign_in_run_pending_and_see_the_history(page: Page, live_url: str, proj
 
     sign_in(page, live_url, make_jwt())
     expect(page.locator("#health")).to_have_text("Pending")
-    expect(page.locator("#pending li")).to_have_count(len(pending))
+    expect(page.locator("#pending > li")).to_have_count(len(pending))
     expect(page.locator("#history-empty")).to_be_visible()
     expect(page.locator("#chart .empty")).to_have_text(
         "No migration has run yet: the chart fills in as migrations are applied."
@@ -108,7 +108,7 @@ def test_sign_in_run_pending_and_see_the_history(page: Page, live_url: str, proj
     page.click("#confirm-ok")
     expect(page.locator("#result")).to_contain_text(f"applied {len(pending)} migration(s)")
     expect(page.locator("#health")).to_have_text("Healthy")
-    expect(page.locator("#pending li")).to_have_text(
+    expect(page.locator("#pending > li")).to_have_text(
         ["Nothing pending: every migration file has been applied."]
     )
     rows = page.locator("#history tbody tr")
@@ -158,7 +158,7 @@ def test_failing_migration_shows_its_error(page: Page, live_url: str, project: P
         "-- the table is misspelt\n\nALTER TABLE notes ADD COLUMN body text;\nALTER TABLE missing\n  ADD COLUMN x int;\n",
     )
     sign_in(page, live_url, ADMIN_TOKEN)
-    expect(page.locator("#pending li")).to_have_count(2)
+    expect(page.locator("#pending > li")).to_have_count(2)
     page.click("#run")
     page.click("#confirm-ok")
     result = page.locator("#result")
@@ -194,3 +194,15 @@ def test_empty_and_error_states(page: Page, servers: LiveServers, db_url: str) -
     assert "pw-s3cret" not in page.content()
     page.click("#retry")
     expect(page.locator("#banner")).to_contain_text("cannot connect")
+
+
+def test_pending_list_shows_what_the_lint_gate_will_say(page: Page, live_url: str, project: Path) -> None:
+    (project / "migrations" / "20250101000000_orders.sql").write_text("CREATE TABLE orders (id bigint);\n")
+    (project / "migrations" / "20250102000000_customer.sql").write_text(
+        "ALTER TABLE orders ADD COLUMN customer_id bigint NOT NULL;\n"
+    )
+    sign_in(page, live_url, ADMIN_TOKEN)
+    expect(page.locator("#pending > li")).to_have_count(2)
+    finding = page.locator('#pending > li[data-id="20250102000000_customer"] ul.findings li.error')
+    expect(finding).to_contain_text("line 1: [add-not-null-column-without-default]")
+    expect(page.locator('#pending > li[data-id="20250101000000_orders"] ul.findings')).to_have_count(0)

@@ -281,3 +281,22 @@ def test_the_issues_example_is_registered_whole_and_never_printed(
     report = Path(run.outputs["report-json"]).read_text()
     texts = [run.log, run.summary, report, json.dumps(run.outputs), *fake_github.bodies(PR)]
     assert "cannot connect" in run.log and not leaked("Two@AtS3cret", *texts)
+
+
+def test_merge_with_a_lint_error_applies_nothing_and_names_the_rule(
+    based: Workspace, db_url: str, fake_github: FakeGitHub
+) -> None:
+    """The apply step goes through the same lint gate as `lockgate run`."""
+    gated = "migrations/20250830000000_customer.sql"
+    sql = "CREATE TABLE early (id bigint);\nALTER TABLE accounts ADD COLUMN customer_id bigint NOT NULL;\n"
+    base = based.git("rev-parse", "main")
+    based.git("checkout", "-q", "-B", "changes", base)
+    head = based.commit({gated: sql}, "customer")
+    merge = based.merge_commit(base, head)
+    fake_github.commit_pulls[merge] = [PR]
+
+    run = based.run("push", based.push_event(base, merge), merge, {"database-url": db_url})
+
+    assert run.failed and run.step("run").returncode == 1
+    assert "early" not in tables(db_url)
+    assert f"::error file={gated},line=2" in run.log and "add-not-null-column-without-default" in run.log

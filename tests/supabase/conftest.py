@@ -179,6 +179,9 @@ def lockgate(
     monkeypatch.setenv("LOCKGATE_DATABASE_URL", db_url)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("LOCKGATE_SUPABASE", raising=False)
+    # The fixtures here exercise shared history and reverts, and several create tables without RLS on
+    # purpose; the lint gate in front of `run` is tested on its own (tests/core/test_lint_gate.py).
+    monkeypatch.setenv("LOCKGATE_LINT_ON_RUN", "warn")
 
     def invoke(*args: str) -> CliResult:
         return run_cli(list(args), capsys)

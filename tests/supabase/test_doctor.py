@@ -105,7 +105,9 @@ def test_run_through_a_transaction_pooler(
     database = str(conninfo_to_dict(tcp_url)["dbname"])
     url = pgbouncer.url(database)  # type: ignore[attr-defined]
     migrations = sb_project / "supabase" / "migrations"
-    (migrations / "20250101000000_table.sql").write_text("CREATE TABLE public.t (id int);\n", "utf-8")
+    (migrations / "20250101000000_table.sql").write_text(
+        "CREATE TABLE public.t (id int);\nALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\n", "utf-8"
+    )
     first = lockgate("run", "--database-url", url)
     assert first.code == 0, first.text
     (migrations / "20250102000000_index.sql").write_text(

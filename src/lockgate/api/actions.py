@@ -96,6 +96,7 @@ class Actions:
             database=self.target.masked,
             table=self.config.table,
             directory=str(state.source.directory),
+            lint=service.pending_lint(self.config, state.plan),
         )
         return Reply(200, document, "ok")
 
@@ -143,7 +144,9 @@ class Actions:
             "ok": not outcome.blocked and outcome.result.failed is None,
             "message": message,
             "executed_by": config.executed_by,
-            **run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run),
+            **run_json(
+                outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run, lint=outcome.lint
+            ),
         }
         if outcome.blocked:
             return Reply(422, document, "blocked", message)
@@ -194,10 +197,9 @@ def _holder(exc: LockWaitTimeout) -> str:
 
 
 def _run_message(outcome: service.RunOutcome, database: str) -> str:
-    plan, result = outcome.plan, outcome.result
+    result = outcome.result
     if outcome.blocked:
-        first = plan.errors[0].message if plan.errors else ""
-        return f"nothing was run: {len(plan.errors)} validation error(s); {first}"
+        return service.refusal_message(outcome)
     failed = result.failed
     if failed is not None:
         where = failed.error.one_line(failed.migration) if failed.error else failed.migration.filename

@@ -37,6 +37,11 @@ from lockgate.source import Migration
     help="Apply pending files older than the latest applied.",
 )
 @click.option("--executed-by", metavar="UUID", help="User id recorded in executed_by.")
+@click.option(
+    "--no-lint",
+    is_flag=True,
+    help='Skip the lint gate (pending files are linted first; same as lint_on_run = "off").',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run(
     migrations_dir: Path | None,
@@ -46,9 +51,12 @@ def run(
     dry_run: bool,
     to_version: int | None,
     as_json: bool,
+    no_lint: bool,
     **settings: Any,
 ) -> None:
-    """Apply pending migrations, each in its own transaction with its tracking row."""
+    """Apply pending migrations, each in its own transaction with its tracking row (after linting them)."""
+    if no_lint:
+        settings["lint_on_run"] = "off"
     config = build_config(migrations_dir, database_url, config_file, table, **settings)
     output = Output()
     target = database_target(config, output.notice)
@@ -58,7 +66,11 @@ def run(
             config, target, dry_run=dry_run, to_version=to_version, notify=output.notice, progress=progress
         )
     if as_json:
-        output.json(run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run))
+        output.json(
+            run_json(
+                outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run, lint=outcome.lint
+            )
+        )
     else:
         _render(output, outcome, target.masked)
     failed = outcome.blocked or outcome.result.failed is not None
@@ -94,14 +106,45 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
     return progress, display
 
 
+def _render_lint(output: Output, outcome: RunOutcome) -> None:
+    """Refusing findings one line each, with the fix; in a dry run every finding; otherwise a count."""
+    from lockgate.lint.gate import HOW_TO_PROCEED
+
+    for finding in outcome.lint_blocking:
+        output.error(_finding_line(finding))
+    if outcome.lint_blocking and outcome.blocked:
+        files = len({finding.path for finding in outcome.lint_blocking})
+        output.error(
+            f"nothing was run: {len(outcome.lint_blocking)} lint error(s) in {files} pending migration(s); "
+            + HOW_TO_PROCEED
+        )
+        return
+    others = [finding for finding in outcome.lint if finding not in outcome.lint_blocking]
+    shown = others if outcome.dry_run else [f for f in others if f.severity == "error"]
+    for finding in shown:
+        output.warn(_finding_line(finding))
+    rest = [finding for finding in others if finding not in shown]
+    if rest:
+        files = len({finding.path for finding in rest})
+        output.warn(f"lint: {len(rest)} more finding(s) in {files} pending migration(s); see `lockgate lint`")
+
+
+def _finding_line(finding: Any) -> str:
+    fix = f" (fix: {finding.help})" if finding.help else ""
+    return f"{finding.path}:{finding.line}:{finding.column}: [{finding.rule_id}] {finding.message}{fix}"
+
+
 def _render(output: Output, outcome: RunOutcome, database: str) -> None:
     plan = outcome.plan
     for problem in plan.warnings:
         output.warn(f"[{problem.code}] {problem.message}")
-    if outcome.blocked:
+    if outcome.blocked and plan.errors:
         for problem in plan.errors:
             output.error(f"[{problem.code}] {problem.message}")
         output.error(f"nothing was run: {len(plan.errors)} validation error(s); see `lockgate validate`")
+        return
+    _render_lint(output, outcome)
+    if outcome.blocked:
         return
     results = outcome.result.results
     if not results:

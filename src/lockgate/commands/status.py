@@ -5,18 +5,19 @@ from __future__ import annotations
 import click
 
 from lockgate.commands.common import Output, build_config, config_options
+from lockgate.config import Config
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_counts, status_json
-from lockgate.service import State, database_target, read_state
+from lockgate.service import State, database_target, pending_lint, read_state
 from lockgate.service import validate as validate_service
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _state(output: Output, **options: object) -> tuple[State, str, str]:
+def _state(output: Output, **options: object) -> tuple[State, str, str, Config]:
     config = build_config(**options)  # type: ignore[arg-type]
     target = database_target(config, output.notice)
-    return read_state(config, target), target.masked, config.table
+    return read_state(config, target), target.masked, config.table, config
 
 
 @click.command()
@@ -25,10 +26,16 @@ def _state(output: Output, **options: object) -> tuple[State, str, str]:
 def status(as_json: bool, **options: object) -> None:
     """Applied / pending / failed counts, the latest applied migration and any validation problem."""
     output = Output()
-    state, database, table = _state(output, **options)
+    state, database, table, config = _state(output, **options)
     if as_json:
         output.json(
-            status_json(state.plan, database=database, table=table, directory=str(state.source.directory))
+            status_json(
+                state.plan,
+                database=database,
+                table=table,
+                directory=str(state.source.directory),
+                lint=pending_lint(config, state.plan),
+            )
         )
         return
     counts = status_counts(state.plan)
@@ -57,7 +64,7 @@ def status(as_json: bool, **options: object) -> None:
 def list_command(as_json: bool, **options: object) -> None:
     """Every migration: version, name, state, applied_at, executed_by, duration, checksum."""
     output = Output()
-    state, database, table = _state(output, **options)
+    state, database, table, _ = _state(output, **options)
     if as_json:
         document = status_json(
             state.plan, database=database, table=table, directory=str(state.source.directory)

@@ -13,6 +13,7 @@ from typing import Any
 from lockgate.config import Config, with_overrides
 from lockgate.db import resolve_target
 from lockgate.errors import ConfigError
+from lockgate.github.checks import lint_issue
 from lockgate.github.event import ActionEnv
 from lockgate.github.model import ActionReport, Issue, RunRow
 from lockgate.github.plan_view import latest_applied_version, plan_rows, problem_issue, repo_path
@@ -89,8 +90,12 @@ def run_apply(
     report.plan = plan_rows(root, outcome.plan.pending, latest, {})
     if outcome.blocked:
         report.ok = False
-        for problem in outcome.plan.errors:
-            issue = problem_issue(root, problem)
+        issues = [problem_issue(root, problem) for problem in outcome.plan.errors]
+        issues += [
+            lint_issue(finding._replace(path=repo_path(root, finding.path) or finding.path))
+            for finding in outcome.lint_blocking
+        ]
+        for issue in issues:
             report.issues.append(issue)
             workflow.annotate(
                 "error", issue.message, file=issue.file, line=issue.line, title=f"lockgate {issue.code}"

@@ -126,13 +126,17 @@ class _Collector:
         self.add(REGISTRY[rule_id], Violation(Span(line, column, line, end), message, help))
 
 
-def lint_text(text: str, path: str = "<sql>", settings: LintSettings | None = None) -> FileResult:
-    """Lint one migration's text (already decoded)."""
+def lint_text(
+    text: str, path: str = "<sql>", settings: LintSettings | None = None, parsed: ParsedSql | None = None
+) -> FileResult:
+    """Lint one migration's text (already decoded). ``parsed``, when the caller already parsed the same
+    normalised text (``lockgate run`` has), saves the second parse."""
     load_rules()
     settings = settings or default_settings()
     text = normalise_text(text)
     collector = _Collector(path, text, settings)
-    parsed = _parse(text, collector)
+    if parsed is None:
+        parsed = _parse(text, collector)
     statements: tuple[Statement, ...] = parsed.statements if parsed else ()
     if parsed is not None:
         if not statements:

@@ -10,7 +10,7 @@ The records are NamedTuples rather than dataclasses: building sixteen dataclasse
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 DOCS_URL = "https://github.com/lockgate/lockgate/blob/main/docs/rules.md"
 
@@ -78,3 +78,20 @@ class Finding(NamedTuple):
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule_id)
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """One finding as JSON (lint's JSON report, ``run --json``'s ``lint`` list, the API)."""
+    return {
+        "rule": finding.rule_id,
+        "severity": finding.severity.value,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.span.end_line,
+        "end_column": finding.span.end_column,
+        "message": finding.message,
+        "help": finding.help,
+        "url": finding.url,
+        "source": finding.source_line,
+    }

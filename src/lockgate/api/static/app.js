@@ -182,7 +182,17 @@ function renderStatus(document) {
     list.replaceChildren(el("li", { class: "empty", text: "Nothing pending: every migration file has been applied." }));
   } else {
     list.replaceChildren(
-      ...pending.map((entry) => el("li", { "data-id": entry.id }, el("span", { class: "version", text: String(entry.version) }), entry.name)),
+      ...pending.map((entry) =>
+        el(
+          "li",
+          { "data-id": entry.id },
+          el("span", { class: "version", text: String(entry.version) }),
+          entry.name,
+          ...((entry.lint || []).length
+            ? [el("ul", { class: "findings" }, ...entry.lint.map((finding) => el("li", { class: finding.severity, text: `line ${finding.line}: [${finding.rule}] ${finding.message}` })))]
+            : []),
+        ),
+      ),
     );
   }
   $("run").disabled = pending.length === 0 || state.busy;

@@ -11,25 +11,9 @@ from typing import Any
 
 from lockgate import __version__
 from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import Finding
+from lockgate.lint.findings import finding_dict
 
 SCHEMA_VERSION = 1
-
-
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule_id,
-        "severity": finding.severity.value,
-        "path": finding.path,
-        "line": finding.line,
-        "column": finding.column,
-        "end_line": finding.span.end_line,
-        "end_column": finding.span.end_column,
-        "message": finding.message,
-        "help": finding.help,
-        "url": finding.url,
-        "source": finding.source_line,
-    }
 
 
 def report_dict(report: LintReport) -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""The lint gate in front of ``lockgate run``: pending migrations are linted with the project's settings
+before anything runs, so a deploy never applies what the pre-commit hook and the PR check call an error.
+
+It reuses the parse ``run`` already made of each pending file (``Migration.parsed``), so the gate costs
+the rules, not a second parse; with nothing pending it costs nothing (this module is not even imported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lockgate.errors import SourceError
+from lockgate.lint.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from lockgate.config import Config
+    from lockgate.source import Migration
+
+MODES = ("error", "warn", "off")
+"""``lint_on_run``: refuse on lint errors (default), only report them, or skip the gate."""
+
+
+def lint_each(config: Config, pending: Sequence[Migration]) -> dict[str, tuple[Finding, ...]]:
+    """The findings of each pending file, by migration id, in run order (files that do not parse are left
+    to the plan, which already refuses them with ``invalid-sql``)."""
+    if not pending or config.lint_on_run == "off":
+        return {}
+    from lockgate.lint.engine import display_path, lint_text
+    from lockgate.lint.settings import settings_for
+
+    settings = settings_for(config)
+    by_id: dict[str, tuple[Finding, ...]] = {}
+    for migration in pending:
+        try:
+            parsed = migration.parsed
+        except SourceError:
+            continue
+        result = lint_text(migration.text, display_path(migration.path), settings, parsed=parsed)
+        by_id[migration.id] = result.findings
+    return by_id
+
+
+def lint_pending(config: Config, pending: Sequence[Migration]) -> tuple[Finding, ...]:
+    """Every finding of the pending files, in run order."""
+    return tuple(finding for findings in lint_each(config, pending).values() for finding in findings)
+
+
+def blocking(config: Config, findings: Sequence[Finding]) -> list[Finding]:
+    """The findings that stop ``run``: errors, unless ``lint_on_run`` is ``warn``."""
+    if config.lint_on_run != "error":
+        return []
+    return [finding for finding in findings if finding.severity is Severity.ERROR]
+
+
+HOW_TO_PROCEED = (
+    "fix them, or mark a deliberate one with `-- lockgate-ignore: <rule> -- <reason>` on the line above "
+    'the statement; `--no-lint` or lint_on_run = "warn" | "off" runs without the gate'
+)

@@ -1,0 +1,179 @@
+"""``run`` lints pending files first and refuses on lint errors, so a deploy never applies what the hook and
+the PR check call an error; the Supabase rules judge only Supabase projects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from core_helpers import CliRunner, add
+
+pytestmark = pytest.mark.db
+
+ORDERS = ("20250101000000_orders.sql", "CREATE TABLE orders (id bigint);\n")
+TWO_ERRORS = (
+    "ALTER TABLE orders ADD COLUMN customer_id bigint NOT NULL;\n"
+    "DO $$\nBEGIN\n  UPDATE orders SET id = id;\n  COMMIT;\nEND $$;\n"
+)
+
+
+def tables(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'schema_migrations%'"
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def test_lint_errors_refuse_the_run_before_anything_runs(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    add(project, *ORDERS)
+    add(project, "20250102000000_customer.sql", TWO_ERRORS)
+    result = lockgate("run")
+    assert result.code == 1, result.text
+    assert "Traceback" not in result.text
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert any(
+        "20250102000000_customer.sql:1:" in line and "[add-not-null-column-without-default]" in line
+        for line in errors
+    )
+    assert any("[transaction-control-in-do]" in line and "(fix: " in line for line in errors)
+    assert "nothing was run: 2 lint error(s) in 1 pending migration(s)" in result.err
+    assert "-- lockgate-ignore:" in result.err and "--no-lint" in result.err
+    assert tables(conn) == set(), "not even the clean earlier file runs"
+
+
+def test_an_explained_ignore_lets_it_run(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    add(
+        project,
+        "20250101000000_orders.sql",
+        "CREATE TABLE orders (id bigint);\n"
+        "-- lockgate-ignore: add-not-null-column-without-default -- the table is created above, it is empty\n"
+        "ALTER TABLE orders ADD COLUMN customer_id bigint NOT NULL;\n",
+    )
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert tables(conn) == {"orders"}
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "warned"),
+    [
+        (("run", "--no-lint"), 1, False),
+        (("run",), 1, True),
+    ],
+    ids=["no-lint-flag", "lint-on-run-warn"],
+)
+def test_the_gate_can_be_relaxed(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    how: tuple[str, ...],
+    code: int,
+    warned: bool,
+) -> None:
+    """Relaxed, the file runs (and here fails at COMMIT in the DO block, as lint said it would)."""
+    if warned:
+        monkeypatch.setenv("LOCKGATE_LINT_ON_RUN", "warn")
+    add(project, *ORDERS)
+    add(project, "20250102000000_customer.sql", TWO_ERRORS)
+    result = lockgate(*how)
+    assert result.code == code
+    assert "invalid transaction termination" in result.err
+    assert ("[transaction-control-in-do]" in result.err) is warned
+
+
+def test_dry_run_shows_every_finding(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
+    add(project, *ORDERS)
+    add(project, "20250102000000_customer.sql", TWO_ERRORS)
+    result = lockgate("run", "--dry-run", "--json")
+    document = json.loads(result.out)
+    rules = sorted(finding["rule"] for finding in document["lint"])
+    assert rules == [
+        "add-not-null-column-without-default",
+        "transaction-control-in-do",
+        "update-without-where",
+    ]
+    text = lockgate("run", "--dry-run")
+    assert "[add-not-null-column-without-default]" in text.err and "(fix: " in text.err
+    assert tables(conn) == set()
+
+
+def test_a_plain_postgresql_project_does_not_need_rls(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    add(project, "20250101000000_accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY);\n")
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert tables(conn) == {"accounts"}
+    lint = lockgate("lint", "migrations")
+    assert lint.code == 0 and "Supabase rules off: not a Supabase project" in lint.out
+
+
+@pytest.mark.parametrize("marker", ["supabase-directory", "config-toml", "setting"])
+def test_the_same_file_in_a_supabase_project_is_refused(
+    tmp_path: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    marker: str,
+) -> None:
+    root = tmp_path / marker
+    if marker == "supabase-directory":
+        migrations = root / "supabase" / "migrations"
+    elif marker == "config-toml":
+        migrations = root / "db" / "migrations"
+        (root / "db").mkdir(parents=True)
+        (root / "db" / "config.toml").write_text('project_id = "x"\n')
+        (root / "lockgate.toml").write_text('[tool.lockgate]\nmigrations_dir = "db/migrations"\n')
+    else:
+        migrations = root / "migrations"
+        root.mkdir()
+        (root / "lockgate.toml").write_text("[tool.lockgate]\nsupabase = true\n")
+    migrations.mkdir(parents=True)
+    (migrations / "20250101000000_accounts.sql").write_text(
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);\n"
+    )
+    monkeypatch.chdir(root)
+    result = lockgate("run")
+    assert result.code == 1, result.text
+    assert "[rls-not-enabled]" in result.err and "nothing was run: 1 lint error(s)" in result.err
+    assert tables(conn) == set()
+    lint = lockgate("lint")
+    assert lint.code == 1 and "Supabase rules on" in lint.out
+
+
+def test_select_supabase_turns_the_rules_on_elsewhere(project: Path, lockgate: CliRunner) -> None:
+    add(project, "20250101000000_accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY);\n")
+    result = lockgate("lint", "migrations", "--select", "supabase")
+    assert result.code == 1 and "rls-not-enabled" in result.out
+
+
+def test_nothing_pending_does_not_import_the_linter(project: Path, db_url: str) -> None:
+    """``run`` on an empty plan stays as fast as before the gate: the linter is never loaded."""
+    import os
+    import subprocess
+    import sys
+
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    env = {**os.environ, "LOCKGATE_DATABASE_URL": db_url}
+    subprocess.run(
+        [sys.executable, "-m", "lockgate", "run"], cwd=project, env=env, check=True, capture_output=True
+    )
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['lockgate', 'run']\n"
+        "try:\n    runpy.run_module('lockgate', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('LOADED' if 'lockgate.lint.engine' in sys.modules else 'NOT-LOADED', file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert "nothing to do" in result.stdout
+    assert result.stderr.strip().endswith("NOT-LOADED"), result.stderr
