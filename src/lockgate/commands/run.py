@@ -58,7 +58,15 @@ def run(
             config, target, dry_run=dry_run, to_version=to_version, notify=output.notice, progress=progress
         )
     if as_json:
-        output.json(run_json(outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run))
+        output.json(
+            run_json(
+                outcome.plan,
+                outcome.result,
+                blocked=outcome.blocked,
+                dry_run=dry_run,
+                executed_by=config.executed_by,
+            )
+        )
     else:
         _render(output, outcome, target.masked)
     failed = outcome.blocked or outcome.result.failed is not None
