@@ -141,7 +141,9 @@ def test_failing_migration_is_reported_with_its_error_and_line(
     response = client.post("/api/migrations", json={"action": "run"}, headers=bearer(make_jwt()))
     assert response.status_code == 422
     document = response.json()
-    assert document["ok"] is False and document["counts"]["applied"] == 1 and document["counts"]["failed"] == 1
+    assert (
+        document["ok"] is False and document["counts"]["applied"] == 1 and document["counts"]["failed"] == 1
+    )
     failed = document["results"][-1]
     assert failed["id"] == "20250102000000_broken" and failed["outcome"] == "failed"
     assert failed["error"]["line"] == 4 and failed["error"]["sqlstate"] == "42P01"

@@ -68,7 +68,11 @@ def report_with(issues: int, rows: int = 2) -> ActionReport:
         ok=issues == 0,
         plan=[
             PlanRow(
-                planned(20250101000000 + i, f"step_{i}", f"migrations/{i}.sql"), i % 2 == 0, ("SHARE on t",), 1, 0
+                planned(20250101000000 + i, f"step_{i}", f"migrations/{i}.sql"),
+                i % 2 == 0,
+                ("SHARE on t",),
+                1,
+                0,
             )
             for i in range(rows)
         ],
