@@ -1,39 +1,109 @@
-"""One report, many renderings: JSON for machines (CLI ``--json``, the REST API) and tables for people.
+"""One report, many renderings: JSON for machines (CLI ``--json``, the REST API, the Action's report.json) and
+tables for people.
 
-Renderers never query anything; they receive the plan/run result and turn it into text. The JSON shape is
-versioned (``"schema": 1``) because CI scripts and the dashboard depend on it.
+Renderers never query anything; they receive the plan/run result and turn it into text. Every JSON object
+about a migration, a problem or a run result is built here and only here, so ``status``, ``list``, the API
+and report.json cannot drift into dialects again. The shapes are described by the JSON Schema shipped in
+``lockgate/schemas/lockgate.schema.json`` and versioned by its ``schema`` number (``SCHEMA_VERSION``),
+because CI scripts and the dashboard depend on them. Machine output keeps machine units (integer
+milliseconds, full checksums, ISO 8601 timestamps in UTC); the human strings ("8 ms", a 10-digit
+checksum) belong to the text renderers only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypedDict
 
 from lockgate.durations import format_ms
 from lockgate.history import LazyJson
 from lockgate.lint.findings import Finding, finding_dict
 from lockgate.plan import Entry, Plan, Problem
-from lockgate.runner import MigrationResult, RunResult
+from lockgate.runner import APPLIED, DRY_RUN_OK, FAILED, NOT_TRIED, SKIPPED, MigrationResult, RunResult
+from lockgate.schemas import SCHEMA_VERSION
+from lockgate.source import Migration
 
-SCHEMA_VERSION = 1
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+OUTCOMES = (APPLIED, FAILED, SKIPPED, DRY_RUN_OK, NOT_TRIED)
 
 
-def entry_json(entry: Entry) -> dict[str, Any]:
-    record = entry.record
+class MigrationJson(TypedDict):
+    """``$defs/migration``: one version's file and tracking row, the same object in every document."""
+
+    id: str
+    version: int
+    name: str
+    state: str
+    file: str | None
+    checksum: str | None
+    recorded_checksum: str | None
+    applied_at: str | None
+    executed_by: str | None
+    execution_time_ms: int | None
+    error_message: str | None
+    metadata: dict[str, Any] | None
+
+
+class ProblemJson(TypedDict):
+    """``$defs/problem``."""
+
+    code: str
+    severity: str
+    message: str
+    file: str | None
+    line: int | None
+    version: int | None
+
+
+class RunErrorJson(TypedDict):
+    """``$defs/run_error``."""
+
+    message: str
+    sqlstate: str | None
+    line: int | None
+    detail: str | None
+    hint: str | None
+    statements_completed: int
+
+
+class RunResultJson(TypedDict):
+    """``$defs/run_result``: what a run did to one migration; its identity fields are the migration's."""
+
+    id: str
+    version: int
+    name: str
+    file: str
+    checksum: str
+    outcome: str
+    execution_time_ms: int
+    attempts: int
+    transactional: bool
+    note: str | None
+    error: RunErrorJson | None
+
+
+def iso_timestamp(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with its offset. The tracking and log tables hold ``timestamptz`` (their shape is
+    checked), so a naive value cannot come from them; one is taken as UTC rather than as this machine's
+    local time."""
+    if moment is None:
+        return None
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat()
+
+
+def migration_json(entry: Entry, *, file: str | None = None) -> MigrationJson:
+    """``file`` overrides the path as shown (the Action shows paths relative to the repository)."""
+    record, migration = entry.record, entry.migration
     return {
         "id": entry.id,
         "version": entry.version,
         "name": entry.name,
         "state": entry.state,
-        "file": str(entry.migration.path) if entry.migration else None,
-        "checksum": entry.migration.checksum if entry.migration else None,
+        "file": file if file is not None else str(migration.path) if migration else None,
+        "checksum": migration.checksum if migration else None,
         "recorded_checksum": record.checksum if record else None,
-        "applied_at": _iso(record.applied_at) if record else None,
+        "applied_at": iso_timestamp(record.applied_at) if record else None,
         "executed_by": record.executed_by if record else None,
         "execution_time_ms": record.execution_time_ms if record else None,
         "error_message": record.error_message if record else None,
@@ -41,11 +111,16 @@ def entry_json(entry: Entry) -> dict[str, Any]:
     }
 
 
+def pending_json(migration: Migration, *, file: str | None = None) -> MigrationJson:
+    """A file with no tracking row (what the Action's plan lists, with or without a database)."""
+    return migration_json(Entry(migration.version, migration, None, "pending"), file=file)
+
+
 def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return metadata.to_dict() if isinstance(metadata, LazyJson) else dict(metadata)
 
 
-def problem_json(problem: Problem) -> dict[str, Any]:
+def problem_json(problem: Problem) -> ProblemJson:
     return {
         "code": problem.code,
         "severity": problem.severity,
@@ -68,6 +143,10 @@ def status_counts(plan: Plan) -> dict[str, int]:
     return counts
 
 
+def _target(database: str, table: str, directory: str) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "database": database, "table": table, "migrations_dir": directory}
+
+
 def status_json(
     plan: Plan,
     *,
@@ -84,32 +163,52 @@ def status_json(
         id(migration) for migration in plan.pending
     }  # identity: ``in`` on the tuple was O(n * pending)
     return {
-        "schema": SCHEMA_VERSION,
-        "database": database,
-        "table": table,
-        "migrations_dir": directory,
+        **_target(database, table, directory),
         "counts": status_counts(plan),
-        "latest_applied": entry_json(latest) if latest else None,
-        "applied": [entry_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}],
+        "latest_applied": migration_json(latest) if latest else None,
+        "applied": [
+            migration_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}
+        ],
         "pending": [
-            {**entry_json(e), "lint": [finding_dict(f) for f in (lint or {}).get(e.id, ())]}
+            {**migration_json(e), "lint": [finding_dict(f) for f in (lint or {}).get(e.id, ())]}
             for e in plan.entries
             if id(e.migration) in pending
         ],
-        "failed": [entry_json(e) for e in plan.entries if e.state in {"failed", "running"}],
+        "failed": [migration_json(e) for e in plan.entries if e.state in {"failed", "running"}],
         "problems": [problem_json(p) for p in plan.problems],
         "valid": not plan.errors,
     }
 
 
-def result_json(result: MigrationResult) -> dict[str, Any]:
-    error = result.error
+def list_json(plan: Plan, *, database: str, table: str, directory: str) -> dict[str, Any]:
+    """``lockgate list --json``: every version, in order, as the same migration object ``status`` uses."""
     return {
-        "id": result.migration.id,
-        "version": result.migration.version,
-        "file": str(result.migration.path),
+        **_target(database, table, directory),
+        "migrations": [migration_json(entry) for entry in plan.entries],
+    }
+
+
+def validate_json(problems: Sequence[Problem], *, files: int) -> dict[str, Any]:
+    """``lockgate validate --json``; the API's validate answer is this plus ``action``/``ok``/``message``."""
+    errors = sum(1 for problem in problems if problem.severity == "error")
+    return {
+        "schema": SCHEMA_VERSION,
+        "valid": not errors,
+        "counts": {"files": files, "errors": errors, "warnings": len(problems) - errors},
+        "problems": [problem_json(p) for p in problems],
+    }
+
+
+def result_json(result: MigrationResult, *, file: str | None = None) -> RunResultJson:
+    migration, error = result.migration, result.error
+    return {
+        "id": migration.id,
+        "version": migration.version,
+        "name": migration.name,
+        "file": file if file is not None else str(migration.path),
+        "checksum": migration.checksum,
         "outcome": result.outcome,
-        "duration_ms": result.duration_ms,
+        "execution_time_ms": result.duration_ms,
         "attempts": result.attempts,
         "transactional": result.transactional,
         "note": result.note or None,
@@ -126,17 +225,31 @@ def result_json(result: MigrationResult) -> dict[str, Any]:
     }
 
 
+def outcome_counts(results: Iterable[MigrationResult]) -> dict[str, int]:
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for result in results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    return counts
+
+
 def run_json(
-    plan: Plan, result: RunResult, *, blocked: bool, dry_run: bool, lint: Sequence[Finding] = ()
+    plan: Plan,
+    result: RunResult,
+    *,
+    blocked: bool,
+    dry_run: bool,
+    executed_by: str | None,
+    lint: Sequence[Finding] = (),
 ) -> dict[str, Any]:
-    """``lint`` holds the lint gate's findings on the pending files (errors among them refused the run
-    unless ``lint_on_run`` is ``warn``)."""
+    """``lockgate run --json``; the API's run answer is this plus ``action``/``ok``/``message``. ``lint``
+    holds the lint gate's findings on the pending files (errors among them refused the run unless
+    ``lint_on_run`` is ``warn``)."""
     return {
         "schema": SCHEMA_VERSION,
         "dry_run": dry_run,
         "blocked": blocked,
-        "applied": result.count("applied"),
-        "failed": result.count("failed"),
+        "executed_by": executed_by,
+        "counts": outcome_counts(result.results),
         "results": [result_json(r) for r in result.results],
         "problems": [problem_json(p) for p in plan.problems],
         "lint": [finding_dict(finding) for finding in lint],

@@ -49,7 +49,7 @@ def test_run_applies_and_records_the_jwt_subject(client: TestClient, project: Pa
     response = client.post("/api/migrations", json={"action": "run"}, headers=bearer(make_jwt()))
     assert response.status_code == 200, response.text
     document = response.json()
-    assert document["ok"] is True and document["applied"] == 2
+    assert document["ok"] is True and document["counts"]["applied"] == 2
     assert document["message"].startswith("applied 2 migration(s)")
     assert document["executed_by"] == ADMIN_SUB
     rows = tracking_rows(db_url)
@@ -70,7 +70,7 @@ def test_run_applies_and_records_the_jwt_subject(client: TestClient, project: Pa
     assert summary["applied"] == ["20250101000000_create_notes", "20250102000000_add_body"]
     assert summary["http_status"] == 200 and summary["auth"] == "jwt"
     again = client.post("/api/migrations", json={"action": "run"}, headers=ADMIN).json()
-    assert again["applied"] == 0 and again["message"].startswith("nothing to do")
+    assert again["counts"]["applied"] == 0 and again["message"].startswith("nothing to do")
     assert client.get("/api/migrations", headers=ADMIN).json()["counts"]["applied"] == 2
 
 
@@ -141,7 +141,9 @@ def test_failing_migration_is_reported_with_its_error_and_line(
     response = client.post("/api/migrations", json={"action": "run"}, headers=bearer(make_jwt()))
     assert response.status_code == 422
     document = response.json()
-    assert document["ok"] is False and document["applied"] == 1 and document["failed"] == 1
+    assert (
+        document["ok"] is False and document["counts"]["applied"] == 1 and document["counts"]["failed"] == 1
+    )
     failed = document["results"][-1]
     assert failed["id"] == "20250102000000_broken" and failed["outcome"] == "failed"
     assert failed["error"]["line"] == 4 and failed["error"]["sqlstate"] == "42P01"
@@ -173,7 +175,7 @@ def test_history_is_newest_first_and_paginated(client: TestClient, project: Path
 def test_history_of_a_fresh_database_is_empty(client: TestClient) -> None:
     response = client.get("/api/migrations/history", headers=ADMIN)
     assert response.status_code == 200
-    assert response.json() == {"schema": 1, "entries": [], "limit": 50, "offset": 0, "next_offset": None}
+    assert response.json() == {"schema": 2, "entries": [], "limit": 50, "offset": 0, "next_offset": None}
 
 
 def test_database_password_never_leaves_the_server(make_client: AppFactory, project: Path) -> None:

@@ -227,7 +227,7 @@ def test_an_unexpected_exception_is_a_json_500_and_is_logged(
     response = admin_client.get("/api/migrations", headers=ADMIN)
     assert response.status_code == 500
     assert response.json() == {
-        "schema": 1,
+        "schema": 2,
         "error": "internal",
         "message": "unexpected server error; see the server log",
     }

@@ -27,7 +27,7 @@ def test_run_refuses_a_lint_error_and_applies_nothing(project: Path, client: Tes
     refused = client.post("/api/migrations", json={"action": "run"}, headers=ADMIN)
     assert refused.status_code == 422, refused.text
     document = refused.json()
-    assert document["blocked"] is True and document["applied"] == 0
+    assert document["blocked"] is True and document["counts"]["applied"] == 0
     assert "nothing was run: 1 lint error(s)" in document["message"]
     assert "20250102000000_customer.sql:1: [add-not-null-column-without-default]" in document["message"]
     assert [f["rule"] for f in document["lint"]] == ["add-not-null-column-without-default"]
@@ -41,4 +41,4 @@ def test_an_explained_ignore_lets_the_api_run_it(project: Path, client: TestClie
     )
     applied = client.post("/api/migrations", json={"action": "run"}, headers=ADMIN)
     assert applied.status_code == 200, applied.text
-    assert applied.json()["applied"] == 2
+    assert applied.json()["counts"]["applied"] == 2

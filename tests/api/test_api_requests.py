@@ -115,7 +115,7 @@ def test_concurrent_posts_run_once_and_the_other_gets_409(
     assert sorted(status for status, _ in responses) == [200, 409]
     ran = next(document for status, document in responses if status == 200)
     refused = next(document for status, document in responses if status == 409)
-    assert ran["applied"] == 1
+    assert ran["counts"]["applied"] == 1
     assert refused["error"] == "locked" and "run through this API since" in str(refused["holder"])
     assert "@example.com" in str(refused["message"])
     with psycopg.connect(db_url) as conn:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from action_runner import ActionRun, run_action
 
+from json_schema_check import assert_matches
+
 REPOSITORY = "Codertocat/Hello-World"
 ACTIONS_TOKEN = "ghs_actions_token"
 FORK_TOKEN = "ghs_fork_read_only"
@@ -147,4 +149,8 @@ class Workspace:
             "RUNNER_TEMP": str(run_temp),
         }
         context = {"token": token, "event_name": event_name, "sha": sha}
-        return run_action(self.root, inputs, context, environ, run_temp)
+        run = run_action(self.root, inputs, context, environ, run_temp)
+        report = run.outputs.get("report-json")
+        if report:  # every Action run of the suite checks its report.json against the shipped schema
+            assert_matches(json.loads(Path(report).read_text(encoding="utf-8")), "action_report")
+        return run

@@ -108,7 +108,7 @@ def test_good_pull_request_gets_a_plan_comment_and_leaves_the_database_untouched
     assert tables(db_url) == before  # read-only: no table created ...
     assert history_rows(db_url) == 1  # ... and no history row written
     report = json.loads(Path(run.outputs["report-json"]).read_text())
-    assert report["plan"][0]["file"] == PREFS
+    assert report["plan"][0]["migration"]["file"] == PREFS
     assert "check passed" in run.summary
 
 

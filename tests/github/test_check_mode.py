@@ -64,7 +64,7 @@ def check(repo: Workspace, files: dict[str, str | None], **inputs: object) -> tu
 def test_without_a_database_the_plan_is_the_added_files(repo: Workspace) -> None:
     code, report, _ = check(repo, {PREFS: PREFS_TX_SQL})
     assert code == 0
-    assert [row.file for row in report.plan] == [PREFS]
+    assert [row.migration["file"] for row in report.plan] == [PREFS]
     assert report.database is None and any("no database-url" in note for note in report.notes)
 
 
@@ -158,7 +158,7 @@ def test_dry_run_runs_on_the_shadow_only_and_rolls_back(
     )
 
     assert code == 1
-    outcomes = {row.migration_id: row.outcome for row in report.dry_run}
+    outcomes = {row["id"]: row["outcome"] for row in report.dry_run}
     assert outcomes[PREFS.split("/")[1][:-4]] == "dry-run-ok"
     assert any(issue.source == "dry-run" and issue.file == bad and issue.line == 3 for issue in report.issues)
     assert (tables(db_url), tables(shadow_url)) == before
@@ -206,7 +206,7 @@ def test_project_in_a_subdirectory_reports_repository_relative_paths(
     index = "migrations/20250829120000_index_email.sql"
     code, report, out = check(workspace, {f"db/{index}": INDEX_SQL})
     assert code == 0
-    assert [row.file for row in report.plan] == [f"db/{index}"]
+    assert [row.migration["file"] for row in report.plan] == [f"db/{index}"]
     assert report.plan[0].lint_warnings == 1
     assert f"::warning file=db/{index},line=1" in out
 

@@ -6,8 +6,58 @@ import io
 from pathlib import Path
 
 from lockgate.github.markdown import COMMENT_LIMIT, MARKER, cell, render_comment, render_summary
-from lockgate.github.model import APPLY, CHECK, ActionReport, Issue, PlanRow, RunRow
+from lockgate.github.model import APPLY, CHECK, ActionReport, Issue, PlanRow
 from lockgate.github.workflow import Workflow
+from lockgate.report import MigrationJson, RunResultJson
+
+CHECKSUM = "0" * 64
+
+
+def planned(version: int, name: str, file: str) -> MigrationJson:
+    """A pending migration as ``report.pending_json`` builds it."""
+    return {
+        "id": f"{version}_{name}",
+        "version": version,
+        "name": name,
+        "state": "pending",
+        "file": file,
+        "checksum": CHECKSUM,
+        "recorded_checksum": None,
+        "applied_at": None,
+        "executed_by": None,
+        "execution_time_ms": None,
+        "error_message": None,
+        "metadata": None,
+    }
+
+
+def ran(migration_id: str, file: str, outcome: str, ms: int, line: int | None = None) -> RunResultJson:
+    """A run result as ``report.result_json`` builds it."""
+    version, name = migration_id.split("_", 1)
+    error = None
+    if outcome == "failed":
+        error = {
+            "message": "boom",
+            "sqlstate": "23502",
+            "line": line,
+            "detail": None,
+            "hint": None,
+            "statements_completed": 0,
+        }
+    return {
+        "id": migration_id,
+        "version": int(version),
+        "name": name,
+        "file": file,
+        "checksum": CHECKSUM,
+        "outcome": outcome,
+        "execution_time_ms": ms,
+        "attempts": 1,
+        "transactional": True,
+        "note": None,
+        "error": error,
+    }
+
 
 META = {"run_url": "https://github.com/o/r/actions/runs/1", "run_id": "1", "sha": "a" * 40, "actor": "octo"}
 
@@ -17,7 +67,13 @@ def report_with(issues: int, rows: int = 2) -> ActionReport:
         mode=CHECK,
         ok=issues == 0,
         plan=[
-            PlanRow(20250101000000 + i, f"step_{i}", f"migrations/{i}.sql", i % 2 == 0, ("SHARE on t",), 1, 0)
+            PlanRow(
+                planned(20250101000000 + i, f"step_{i}", f"migrations/{i}.sql"),
+                i % 2 == 0,
+                ("SHARE on t",),
+                1,
+                0,
+            )
             for i in range(rows)
         ],
         issues=[
@@ -61,8 +117,8 @@ def test_apply_comment_shows_what_ran_and_who() -> None:
         mode=APPLY,
         ok=False,
         runs=[
-            RunRow("20250101000000_a", "migrations/a.sql", "applied", 1200, True),
-            RunRow("20250102000000_b", "migrations/b.sql", "failed", 5, True, "boom", 3),
+            ran("20250101000000_a", "migrations/a.sql", "applied", 1200),
+            ran("20250102000000_b", "migrations/b.sql", "failed", 5, line=3),
         ],
         issues=[Issue("run", "error", "23502", "boom (SQLSTATE 23502)", "migrations/b.sql", 3)],
         meta=META,

@@ -23,8 +23,9 @@ from lockgate.db import DatabaseTarget, connect, mask_secrets
 from lockgate.durations import format_ms
 from lockgate.errors import ConnectionFailed, LockgateError, LockWaitTimeout
 from lockgate.history import History
-from lockgate.report import SCHEMA_VERSION, problem_json, run_json, status_json
+from lockgate.report import iso_timestamp, run_json, status_json, validate_json
 from lockgate.runner import APPLIED, DRY_RUN_OK
+from lockgate.schemas import SCHEMA_VERSION
 
 ACTIONS = ("run", "dry-run", "validate")
 
@@ -105,16 +106,14 @@ class Actions:
             state, problems = service.validate(self.config, self.target)
         except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
-        errors = sum(1 for p in problems if p.severity == "error")
-        warnings = len(problems) - errors
+        shared = validate_json(problems, files=len(state.source.migrations))
+        counts, errors = shared["counts"], shared["counts"]["errors"]
         document = {
-            "schema": SCHEMA_VERSION,
+            **shared,
             "action": "validate",
             "ok": not errors,
-            "valid": not errors,
-            "message": f"{len(state.source.migrations)} migration file(s) checked: "
-            f"{errors} error(s), {warnings} warning(s)",
-            "problems": [problem_json(p) for p in problems],
+            "message": f"{counts['files']} migration file(s) checked: "
+            f"{errors} error(s), {counts['warnings']} warning(s)",
         }
         return Reply(200, document, "valid" if not errors else "invalid")
 
@@ -139,20 +138,23 @@ class Actions:
             self.runs.end()
         message = _run_message(outcome, self.target.masked)
         document = {
-            "schema": SCHEMA_VERSION,
+            **run_json(
+                outcome.plan,
+                outcome.result,
+                blocked=outcome.blocked,
+                dry_run=dry_run,
+                executed_by=config.executed_by,
+                lint=outcome.lint,
+            ),
             "action": action,
             "ok": not outcome.blocked and outcome.result.failed is None,
             "message": message,
-            "executed_by": config.executed_by,
-            **run_json(
-                outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run, lint=outcome.lint
-            ),
         }
         if outcome.blocked:
             return Reply(422, document, "blocked", message)
         if outcome.result.failed is not None:
             return Reply(422, document, "failed", message)
-        done = "dry-run-ok" if dry_run else "applied" if document["applied"] else "nothing-to-do"
+        done = "dry-run-ok" if dry_run else "applied" if document["counts"]["applied"] else "nothing-to-do"
         return Reply(200, document, done)
 
     def history(self, limit: int, offset: int) -> Reply:
@@ -214,11 +216,12 @@ def _run_message(outcome: service.RunOutcome, database: str) -> str:
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
-    """An audit row with JSON-friendly values (timestamps as ISO 8601, UUIDs as text)."""
+    """An audit row with JSON-friendly values (timestamps as ISO 8601 in UTC, as in every document; UUIDs as
+    text)."""
     document: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, datetime):
-            document[key] = value.isoformat()
+            document[key] = iso_timestamp(value)
         elif value is None or isinstance(value, str | int | float | bool | dict | list):
             document[key] = value
         else:

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from lockgate.schemas import SCHEMA_VERSION
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -45,7 +47,7 @@ async def send_json_error(
     send: Send, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     """An error answer in the API's shape, sent straight to the ASGI server (for refusals made before the app)."""
-    body = json.dumps({"schema": 1, "error": code, "message": message}).encode()
+    body = json.dumps({"schema": SCHEMA_VERSION, "error": code, "message": message}).encode()
     await send(
         {
             "type": "http.response.start",

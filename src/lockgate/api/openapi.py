@@ -1,8 +1,11 @@
 """The OpenAPI 3.1 document served at ``/api/openapi.json``.
 
-Written by hand next to the endpoints (rather than generated from type hints) so that it describes the exact
-JSON that ``report.status_json`` and ``report.run_json`` produce — the same documents the CLI prints — and the
-test suite checks every response against it with schemathesis.
+Its response schemas are not written here: they are the ``$defs`` of the JSON Schema shipped in the package
+(``lockgate/schemas/lockgate.schema.json``, the one that also describes ``lockgate status|run|validate
+--json`` and the Action's report.json), with their ``$ref`` pointers moved under ``components/schemas``.
+OpenAPI 3.1 schemas are JSON Schema 2020-12, so they carry over unchanged, and the API cannot describe a
+shape the CLI does not print. The test suite checks every response against this document with
+schemathesis.
 """
 
 from __future__ import annotations
@@ -10,177 +13,34 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate import __version__
+from lockgate.schemas import json_schema
 
-
-def _nullable(type_: str) -> dict[str, Any]:
-    return {"type": [type_, "null"]}
+DEFS = "#/$defs/"
+COMPONENTS = "#/components/schemas/"
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": f"{COMPONENTS}{name}"}
 
 
-def _object(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-    }
+def _moved(node: Any) -> Any:
+    """``node`` with every ``$ref`` into the schema's ``$defs`` pointing at the same name in the components."""
+    if isinstance(node, dict):
+        return {
+            key: value.replace(DEFS, COMPONENTS, 1)
+            if key == "$ref" and isinstance(value, str)
+            else _moved(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_moved(item) for item in node]
+    return node
 
 
-ENTRY = _object(
-    {
-        "id": {"type": "string"},
-        "version": {"type": "integer"},
-        "name": {"type": "string"},
-        "state": {
-            "type": "string",
-            "enum": ["applied", "baselined", "pending", "failed", "running", "missing", "modified"],
-        },
-        "file": _nullable("string"),
-        "checksum": _nullable("string"),
-        "recorded_checksum": _nullable("string"),
-        "applied_at": _nullable("string"),
-        "executed_by": _nullable("string"),
-        "execution_time_ms": _nullable("integer"),
-        "error_message": _nullable("string"),
-        "metadata": _nullable("object"),
-    }
-)
+def document_schemas() -> dict[str, Any]:
+    """The JSON Schema's definitions as OpenAPI components, one per ``$defs`` entry, same names."""
+    return {name: _moved(schema) for name, schema in json_schema()["$defs"].items()}
 
-PROBLEM = _object(
-    {
-        "code": {"type": "string"},
-        "severity": {"type": "string", "enum": ["error", "warning"]},
-        "message": {"type": "string"},
-        "file": _nullable("string"),
-        "line": _nullable("integer"),
-        "version": _nullable("integer"),
-    }
-)
-
-COUNT_NAMES = [
-    "applied",
-    "baselined",
-    "pending",
-    "failed",
-    "running",
-    "modified",
-    "missing",
-    "errors",
-    "warnings",
-]
-
-STATUS = _object(
-    {
-        "schema": {"const": 1},
-        "database": {"type": "string", "description": "the database URL without its password"},
-        "table": {"type": "string"},
-        "migrations_dir": {"type": "string"},
-        "counts": _object({name: {"type": "integer", "minimum": 0} for name in COUNT_NAMES}),
-        "latest_applied": {"oneOf": [_ref("Entry"), {"type": "null"}]},
-        "applied": {"type": "array", "items": _ref("Entry")},
-        "pending": {"type": "array", "items": _ref("Entry")},
-        "failed": {"type": "array", "items": _ref("Entry")},
-        "problems": {"type": "array", "items": _ref("Problem")},
-        "valid": {"type": "boolean"},
-    }
-)
-
-RESULT_ERROR = _object(
-    {
-        "message": {"type": "string"},
-        "sqlstate": _nullable("string"),
-        "line": _nullable("integer"),
-        "detail": _nullable("string"),
-        "hint": _nullable("string"),
-        "statements_completed": {"type": "integer"},
-    }
-)
-
-RESULT = _object(
-    {
-        "id": {"type": "string"},
-        "version": {"type": "integer"},
-        "file": {"type": "string"},
-        "outcome": {"type": "string", "enum": ["applied", "failed", "skipped", "dry-run-ok", "not-tried"]},
-        "duration_ms": {"type": "integer"},
-        "attempts": {"type": "integer"},
-        "transactional": {"type": "boolean"},
-        "note": _nullable("string"),
-        "error": {"oneOf": [_ref("ResultError"), {"type": "null"}]},
-    }
-)
-
-RUN_REPLY = _object(
-    {
-        "schema": {"const": 1},
-        "action": {"type": "string", "enum": ["run", "dry-run"]},
-        "ok": {"type": "boolean"},
-        "message": {"type": "string"},
-        "executed_by": _nullable("string"),
-        "dry_run": {"type": "boolean"},
-        "blocked": {
-            "type": "boolean",
-            "description": "validation errors stopped the run before anything ran",
-        },
-        "applied": {"type": "integer"},
-        "failed": {"type": "integer"},
-        "results": {"type": "array", "items": _ref("Result")},
-        "problems": {"type": "array", "items": _ref("Problem")},
-    }
-)
-
-VALIDATE_REPLY = _object(
-    {
-        "schema": {"const": 1},
-        "action": {"const": "validate"},
-        "ok": {"type": "boolean"},
-        "valid": {"type": "boolean"},
-        "message": {"type": "string"},
-        "problems": {"type": "array", "items": _ref("Problem")},
-    }
-)
-
-LOG_ENTRY = _object(
-    {
-        "log_id": {"type": "integer"},
-        "logged_at": {"type": "string"},
-        "action": {"type": "string"},
-        "outcome": {"type": "string"},
-        "migration_id": _nullable("string"),
-        "version": _nullable("integer"),
-        "name": _nullable("string"),
-        "checksum": _nullable("string"),
-        "previous_checksum": _nullable("string"),
-        "execution_time_ms": _nullable("integer"),
-        "executed_by": _nullable("string"),
-        "error_message": _nullable("string"),
-        "sqlstate": _nullable("string"),
-        "error_line": _nullable("integer"),
-        "metadata": _nullable("object"),
-    }
-)
-
-HISTORY = _object(
-    {
-        "schema": {"const": 1},
-        "entries": {"type": "array", "items": _ref("LogEntry")},
-        "limit": {"type": "integer"},
-        "offset": {"type": "integer"},
-        "next_offset": _nullable("integer"),
-    }
-)
-
-ERROR = _object(
-    {
-        "schema": {"const": 1},
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "holder": {"type": "string", "description": "409 only: who holds the migration lock"},
-    },
-    required=["schema", "error", "message"],
-)
 
 ACTION_REQUEST = {
     "type": "object",
@@ -207,7 +67,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         431: "the request's headers are larger than 16 KiB or more than 100 fields",
         503: "the database cannot be reached",
     }
-    responses = {str(code): _json(_ref("Error"), descriptions[code]) for code in codes}
+    responses = {str(code): _json(_ref("error"), descriptions[code]) for code in codes}
     if "429" in responses:
         seconds = {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
         responses["429"]["headers"] = {"Retry-After": seconds}
@@ -230,7 +90,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getMigrations",
                     "summary": "Applied, pending and failed migrations and the validation report",
                     "responses": {
-                        "200": _json(_ref("Status"), "the same document as `lockgate status --json`"),
+                        "200": _json(_ref("status"), "the same document as `lockgate status --json`"),
                         **common,
                     },
                 },
@@ -243,12 +103,12 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(
-                            {"oneOf": [_ref("RunReply"), _ref("ValidateReply")]},
+                            {"oneOf": [_ref("api_run"), _ref("api_validate")]},
                             "the action ran; `ok` is false for a validate that found errors",
                         ),
                         **_errors(400, 409, 415),
                         "422": _json(
-                            {"oneOf": [_ref("RunReply"), _ref("Error")]},
+                            {"oneOf": [_ref("api_run"), _ref("error")]},
                             "a migration failed (its error and line are in `results`), validation errors "
                             "blocked the run, or lockgate refused",
                         ),
@@ -278,7 +138,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                     ],
                     "responses": {
-                        "200": _json(_ref("History"), "one page of the audit log"),
+                        "200": _json(_ref("history"), "one page of the audit log"),
                         **_errors(400),
                         **common,
                     },
@@ -293,18 +153,6 @@ def openapi_document() -> dict[str, Any]:
                     "description": "an admin token (LOCKGATE_ADMIN_TOKENS) or a Supabase JWT of an admin user",
                 }
             },
-            "schemas": {
-                "Entry": ENTRY,
-                "Problem": PROBLEM,
-                "Status": STATUS,
-                "Result": RESULT,
-                "ResultError": RESULT_ERROR,
-                "RunReply": RUN_REPLY,
-                "ValidateReply": VALIDATE_REPLY,
-                "LogEntry": LOG_ENTRY,
-                "History": HISTORY,
-                "Error": ERROR,
-                "ActionRequest": ACTION_REQUEST,
-            },
+            "schemas": {**document_schemas(), "ActionRequest": ACTION_REQUEST},
         },
     }

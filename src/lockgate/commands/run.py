@@ -68,7 +68,12 @@ def run(
     if as_json:
         output.json(
             run_json(
-                outcome.plan, outcome.result, blocked=outcome.blocked, dry_run=dry_run, lint=outcome.lint
+                outcome.plan,
+                outcome.result,
+                blocked=outcome.blocked,
+                dry_run=dry_run,
+                executed_by=config.executed_by,
+                lint=outcome.lint,
             )
         )
     else:

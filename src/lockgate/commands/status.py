@@ -7,7 +7,7 @@ import click
 from lockgate.commands.common import Output, build_config, config_options
 from lockgate.config import Config
 from lockgate.errors import EXIT_FAILED, EXIT_OK
-from lockgate.report import LIST_HEADERS, entry_row, problem_json, status_counts, status_json
+from lockgate.report import LIST_HEADERS, entry_row, list_json, status_counts, status_json, validate_json
 from lockgate.service import State, database_target, pending_lint, read_state
 from lockgate.service import validate as validate_service
 
@@ -66,17 +66,8 @@ def list_command(as_json: bool, **options: object) -> None:
     output = Output()
     state, database, table, _ = _state(output, **options)
     if as_json:
-        document = status_json(
-            state.plan, database=database, table=table, directory=str(state.source.directory)
-        )
         output.json(
-            {
-                "schema": document["schema"],
-                "migrations": [
-                    dict(zip(LIST_HEADERS, entry_row(e), strict=True)) | {"id": e.id}
-                    for e in state.plan.entries
-                ],
-            }
+            list_json(state.plan, database=database, table=table, directory=str(state.source.directory))
         )
         return
     rows = [entry_row(entry) for entry in state.plan.entries]
@@ -99,7 +90,7 @@ def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) 
     state, problems = validate_service(config, database_target(config, output.notice))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
-        output.json({"schema": 1, "valid": not errors, "problems": [problem_json(p) for p in problems]})
+        output.json(validate_json(problems, files=len(state.source.migrations)))
     else:
         for problem in problems:
             (output.error if problem.severity == "error" else output.warn)(

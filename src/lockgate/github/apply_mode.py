@@ -15,9 +15,10 @@ from lockgate.db import resolve_target
 from lockgate.errors import ConfigError
 from lockgate.github.checks import lint_issue
 from lockgate.github.event import ActionEnv
-from lockgate.github.model import ActionReport, Issue, RunRow
-from lockgate.github.plan_view import latest_applied_version, plan_rows, problem_issue, repo_path
+from lockgate.github.model import ActionReport, Issue
+from lockgate.github.plan_view import latest_applied_version, plan_rows, problem_issue, repo_path, run_row
 from lockgate.github.workflow import Workflow
+from lockgate.report import RunResultJson
 from lockgate.runner import MigrationResult
 
 VIA = "action"
@@ -36,20 +37,7 @@ def provenance(env: ActionEnv) -> dict[str, Any]:
     }
 
 
-def run_row(root: Path, result: MigrationResult) -> RunRow:
-    error = result.error
-    return RunRow(
-        result.migration.id,
-        repo_path(root, result.migration.path) or result.migration.filename,
-        result.outcome,
-        result.duration_ms,
-        result.transactional,
-        error.message if error else None,
-        error.line if error else None,
-    )
-
-
-def failure_issue(row: RunRow, result: MigrationResult) -> Issue:
+def failure_issue(row: RunResultJson, result: MigrationResult) -> Issue:
     error = result.error
     parts = [error.message if error else "failed"]
     if error and error.sqlstate:
@@ -66,8 +54,9 @@ def failure_issue(row: RunRow, result: MigrationResult) -> Issue:
         severity="error",
         code="migration-failed",
         message=" ".join(parts),
-        file=row.file,
-        line=row.line,
+        file=row["file"],
+        line=error.line if error else None,
+        version=result.migration.version,
         help=error.hint
         if error and error.hint
         else "fix the migration in a new commit; nothing of it was applied"

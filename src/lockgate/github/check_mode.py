@@ -15,13 +15,14 @@ from lockgate.github.changes import PullRequestDiff, migration_changes
 from lockgate.github.checks import immutability_issues, lint_files, lint_issue, naming_issues
 from lockgate.github.event import ActionEnv
 from lockgate.github.inputs import ActionInputs
-from lockgate.github.model import ActionReport, Issue, RunRow
+from lockgate.github.model import ActionReport, Issue
 from lockgate.github.plan_view import (
     APPLIED_STATES,
     latest_applied_version,
     plan_rows,
     problem_issue,
     repo_path,
+    run_row,
 )
 from lockgate.github.workflow import Workflow
 from lockgate.lint.formats.github_format import annotation
@@ -151,22 +152,18 @@ def _dry_run(url: str, config: Config, root: Path, workflow: Workflow, report: A
         raise ConfigError("input shadow-database-url: empty")
     outcome = run(config, target, dry_run=True, notify=workflow.echo)
     for result in outcome.result.results:
-        file = repo_path(root, result.migration.path) or result.migration.filename
+        row = run_row(root, result)
+        report.dry_run.append(row)
         error = result.error
-        report.dry_run.append(
-            RunRow(
-                result.migration.id,
-                file,
-                result.outcome,
-                result.duration_ms,
-                result.transactional,
-                error.message if error else None,
-                error.line if error else None,
-            )
-        )
         if error is not None:
             issue = Issue(
-                "dry-run", "error", error.sqlstate or "dry-run-failed", error.message, file, error.line
+                "dry-run",
+                "error",
+                error.sqlstate or "dry-run-failed",
+                error.message,
+                row["file"],
+                error.line,
+                version=result.migration.version,
             )
             _annotate(workflow, [issue])
             report.issues.append(issue)

@@ -115,7 +115,7 @@ def publish(env: ActionEnv, workflow: Workflow, report: ActionReport) -> None:
     workflow.summary(render_summary(report))
     report_path = env.runner_temp / f"lockgate-{uuid.uuid4().hex[:12]}" / "report.json"
     write_report(report_path, report, workflow.mask(render_comment(report)))
-    applied = sum(1 for row in report.runs if row.outcome == "applied")
+    applied = sum(1 for row in report.runs if row["outcome"] == "applied")
     workflow.set_output("pending-count", str(len(report.plan)))
     workflow.set_output("applied-count", str(applied))
     workflow.set_output("failed", "false" if report.ok else "true")

@@ -7,10 +7,14 @@ limit by degrading to a summary that links to the job summary, which always hold
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from lockgate import __version__
 from lockgate.durations import format_ms
-from lockgate.github.model import APPLY, ActionReport, Issue, PlanRow, RunRow
+from lockgate.github.model import APPLY, ActionReport, Issue, PlanRow
+
+if TYPE_CHECKING:
+    from lockgate.report import RunResultJson
 
 MARKER = "<!-- lockgate -->"
 COMMENT_LIMIT = 65_536
@@ -55,10 +59,10 @@ def verdict(report: ActionReport) -> str:
 
 
 def _apply_verdict(report: ActionReport) -> str:
-    applied = sum(1 for run in report.runs if run.outcome == "applied")
+    applied = sum(1 for run in report.runs if run["outcome"] == "applied")
     failed = report.failed_run
     if failed is not None:
-        return f"❌ **lockgate: migration failed** — {code(failed.migration_id)} rolled back; {applied} applied before it"
+        return f"❌ **lockgate: migration failed** — {code(failed['id'])} rolled back; {applied} applied before it"
     if not report.ok:
         return "❌ **lockgate: nothing applied** — validation failed"
     if applied:
@@ -75,7 +79,8 @@ def plan_table(rows: Iterable[PlanRow]) -> list[str]:
         transaction = {True: "yes", False: "**no** (runs statement by statement)", None: "invalid SQL"}[
             row.transactional
         ]
-        version = f"{row.version} ⚠️ out of order" if row.out_of_order else str(row.version)
+        version = row.migration["version"]
+        version_cell = f"{version} ⚠️ out of order" if row.out_of_order else str(version)
         lint = ", ".join(
             part
             for part in (
@@ -86,18 +91,18 @@ def plan_table(rows: Iterable[PlanRow]) -> list[str]:
         )
         locks = "<br>".join(cell(lock) for lock in row.locks) or "none"
         lines.append(
-            f"| {index} | {version} | {code(row.name)} | {transaction} | {locks} | {lint or 'clean'} |"
+            f"| {index} | {version_cell} | {code(row.migration['name'])} | {transaction} | {locks} | {lint or 'clean'} |"
         )
     return lines
 
 
-def run_table(rows: Iterable[RunRow]) -> list[str]:
+def run_table(rows: Iterable[RunResultJson]) -> list[str]:
     lines = ["| migration | outcome | duration | transaction |", "| --- | --- | ---: | --- |"]
     for row in rows:
-        outcome = f"❌ {row.outcome}" if row.outcome == "failed" else row.outcome
+        outcome = f"❌ {row['outcome']}" if row["outcome"] == "failed" else row["outcome"]
         lines.append(
-            f"| {code(row.migration_id)} | {outcome} | {format_ms(row.duration_ms)} | "
-            f"{'yes' if row.transactional else 'no'} |"
+            f"| {code(row['id'])} | {outcome} | {format_ms(row['execution_time_ms'])} | "
+            f"{'yes' if row['transactional'] else 'no'} |"
         )
     return lines
 

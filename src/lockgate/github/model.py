@@ -1,7 +1,9 @@
 """The Action's report: one plain data structure that the summary, the comment and the JSON output render.
 
 It is written to ``report.json`` by ``lockgate github run`` and read back by ``lockgate github comment``,
-so the step that talks to the GitHub API never needs the database, the files or the plan again.
+so the step that talks to the GitHub API never needs the database, the files or the plan again. Its
+migrations and run results are the objects ``lockgate.report`` builds for the CLI and the API (described
+by ``$defs/action_report`` in the package's JSON Schema), not a dialect of their own.
 """
 
 from __future__ import annotations
@@ -9,17 +11,23 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lockgate.schemas import SCHEMA_VERSION
+
+if TYPE_CHECKING:  # the comment step reads report.json and never loads the pipeline
+    from lockgate.report import MigrationJson, RunResultJson
 
 CHECK = "check"
 APPLY = "apply"
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
 class Issue:
     """One thing a reviewer must see: a lint finding, a naming/immutability violation, a plan problem,
-    or a failed migration. ``source`` says which check produced it."""
+    or a failed migration. ``source`` says which check produced it. In report.json it is a problem's
+    fields (``$defs/problem_fields``: code, severity, message, file, line, version) plus ``source``,
+    ``help`` and ``url``."""
 
     source: str
     severity: str
@@ -29,6 +37,7 @@ class Issue:
     line: int | None = None
     help: str | None = None
     url: str | None = None
+    version: int | None = None
 
     @property
     def where(self) -> str:
@@ -39,29 +48,14 @@ class Issue:
 
 @dataclass(frozen=True)
 class PlanRow:
-    """One file that merging (check) would apply, in order."""
+    """One file that merging (check) would apply, in order: the migration plus how it would run."""
 
-    version: int
-    name: str
-    file: str
+    migration: MigrationJson
     transactional: bool | None
     locks: tuple[str, ...] = ()
     lint_errors: int = 0
     lint_warnings: int = 0
     out_of_order: bool = False
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One migration the runner touched (apply) or tried on the shadow database (dry-run)."""
-
-    migration_id: str
-    file: str
-    outcome: str
-    duration_ms: int
-    transactional: bool
-    error: str | None = None
-    line: int | None = None
 
 
 @dataclass
@@ -75,8 +69,10 @@ class ActionReport:
     changed_files: list[str] = field(default_factory=list)
     plan: list[PlanRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    runs: list[RunRow] = field(default_factory=list)
-    dry_run: list[RunRow] = field(default_factory=list)
+    runs: list[RunResultJson] = field(default_factory=list)
+    """What the runner did (apply)."""
+    dry_run: list[RunResultJson] = field(default_factory=list)
+    """What a dry run on the shadow database did (check)."""
     notes: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     pull_requests: list[int] = field(default_factory=list)
@@ -90,8 +86,8 @@ class ActionReport:
         )
 
     @property
-    def failed_run(self) -> RunRow | None:
-        return next((row for row in self.runs if row.outcome == "failed"), None)
+    def failed_run(self) -> RunResultJson | None:
+        return next((row for row in self.runs if row["outcome"] == "failed"), None)
 
     @property
     def relevant(self) -> bool:

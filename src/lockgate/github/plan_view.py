@@ -15,7 +15,8 @@ from lockgate.errors import LockgateError
 from lockgate.github.locks import locks_on_existing_tables, summarise
 from lockgate.github.model import Issue, PlanRow
 from lockgate.plan import Plan, Problem
-from lockgate.runner import is_transactional
+from lockgate.report import RunResultJson, pending_json, result_json
+from lockgate.runner import MigrationResult, is_transactional
 from lockgate.source import Migration
 
 APPLIED_STATES = frozenset({"applied", "baselined", "modified"})
@@ -54,9 +55,7 @@ def plan_rows(
         errors, warnings = lint_counts.get(file, (0, 0))
         rows.append(
             PlanRow(
-                version=migration.version,
-                name=migration.name,
-                file=file,
+                migration=pending_json(migration, file=file),
                 transactional=transactional,
                 locks=locks,
                 lint_errors=errors,
@@ -65,6 +64,11 @@ def plan_rows(
             )
         )
     return rows
+
+
+def run_row(root: Path, result: MigrationResult) -> RunResultJson:
+    """The run result object of ``lockgate run --json``, with the file named relative to the repository."""
+    return result_json(result, file=repo_path(root, result.migration.path) or result.migration.filename)
 
 
 def problem_issue(root: Path, problem: Problem) -> Issue:
@@ -76,6 +80,7 @@ def problem_issue(root: Path, problem: Problem) -> Issue:
         file=repo_path(root, problem.path),
         line=problem.line,
         help=_PROBLEM_HELP.get(problem.code),
+        version=problem.version,
     )
 
 
