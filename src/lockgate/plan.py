@@ -17,24 +17,10 @@ from lockgate.durations import format_ms
 from lockgate.errors import SourceError
 from lockgate.history import Record
 from lockgate.naming import version_to_datetime
+from lockgate.problems import ERROR, WARNING, Problem
 from lockgate.source import Migration, Source
 from lockgate.statements import stray_transaction_control
 from lockgate.unsupported import refusals
-
-ERROR = "error"
-WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A validation finding: a stable code, a severity and a one-line message naming the file."""
-
-    code: str
-    severity: str
-    message: str
-    path: str | None = None
-    line: int | None = None
-    version: int | None = None
 
 
 class Entry(NamedTuple):

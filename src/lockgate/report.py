@@ -19,7 +19,8 @@ from typing import Any, TypedDict
 from lockgate.durations import format_ms
 from lockgate.history import LazyJson
 from lockgate.lint.findings import Finding, finding_dict
-from lockgate.plan import Entry, Plan, Problem
+from lockgate.plan import Entry, Plan
+from lockgate.problems import Problem
 from lockgate.runner import APPLIED, DRY_RUN_OK, FAILED, NOT_TRIED, SKIPPED, MigrationResult, RunResult
 from lockgate.schemas import SCHEMA_VERSION
 from lockgate.source import Migration
@@ -53,6 +54,7 @@ class ProblemJson(TypedDict):
     file: str | None
     line: int | None
     version: int | None
+    help: str | None
 
 
 class RunErrorJson(TypedDict):
@@ -128,6 +130,7 @@ def problem_json(problem: Problem) -> ProblemJson:
         "file": problem.path,
         "line": problem.line,
         "version": problem.version,
+        "help": problem.help,
     }
 
 

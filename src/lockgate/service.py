@@ -16,7 +16,8 @@ from lockgate.errors import LockgateError
 from lockgate.history import History, LogEntry, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
-from lockgate.plan import Plan, Problem, build_plan, same_meaning
+from lockgate.plan import Plan, build_plan, same_meaning
+from lockgate.problems import Problem
 from lockgate.runner import AppliedHook, ProgressCallback, Runner, RunResult
 from lockgate.source import Migration, Source, discover
 

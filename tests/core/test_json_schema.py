@@ -220,6 +220,7 @@ def test_a_problem_needs_its_fields_and_no_others() -> None:
         "file": None,
         "line": None,
         "version": 1,
+        "help": "revert the file",
     }
     assert schema_errors(problem, "problem") == []
     assert schema_errors(problem | {"severity": "info"}, "problem")

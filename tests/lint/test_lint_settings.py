@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from lockgate.errors import ConfigError
-from lockgate.lint.findings import Severity
 from lockgate.lint.registry import REGISTRY, all_rules
 from lockgate.lint.settings import DEFAULT_PG_MAJOR, build_settings, resolve_pg_major
+from lockgate.problems import Severity
 
 
 def test_defaults_enable_every_rule_that_is_not_opt_in() -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from lockgate.config import Config, load_config
+from lockgate.problems import Problem
 from lockgate.report import plain_table
 
 if TYPE_CHECKING:
@@ -102,6 +103,12 @@ class Output:
 
     def error(self, message: str) -> None:
         self._stderr(f"[bold red]error:[/bold red] {_escape(message)}", f"error: {message}")
+
+    def problem(self, problem: Problem) -> None:
+        """``error: [code] message`` (or ``warning:``), then the fix on its own ``  help:`` line."""
+        (self.error if problem.is_error else self.warn)(f"[{problem.code}] {problem.message}")
+        if problem.help:
+            self._stderr(f"  [dim]help: {_escape(problem.help)}[/dim]", f"  help: {problem.help}")
 
     def line(self, message: str = "", style: str | None = None) -> None:
         if self.interactive:

@@ -142,10 +142,10 @@ def _finding_line(finding: Any) -> str:
 def _render(output: Output, outcome: RunOutcome, database: str) -> None:
     plan = outcome.plan
     for problem in plan.warnings:
-        output.warn(f"[{problem.code}] {problem.message}")
+        output.problem(problem)
     if outcome.blocked and plan.errors:
         for problem in plan.errors:
-            output.error(f"[{problem.code}] {problem.message}")
+            output.problem(problem)
         output.error(f"nothing was run: {len(plan.errors)} validation error(s); see `lockgate validate`")
         return
     _render_lint(output, outcome)

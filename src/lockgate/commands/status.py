@@ -53,7 +53,7 @@ def status(as_json: bool, **options: object) -> None:
     for migration in state.plan.pending:
         output.line(f"pending: {migration.filename}")
     for problem in state.plan.problems:
-        (output.error if problem.severity == "error" else output.warn)(f"[{problem.code}] {problem.message}")
+        output.problem(problem)
     if not state.plan.problems:
         output.line("no validation problems", style="green")
 
@@ -93,9 +93,7 @@ def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) 
         output.json(validate_json(problems, files=len(state.source.migrations)))
     else:
         for problem in problems:
-            (output.error if problem.severity == "error" else output.warn)(
-                f"[{problem.code}] {problem.message}"
-            )
+            output.problem(problem)
         warnings = len(problems) - len(errors)
         output.line(
             f"{len(state.source.migrations)} migration file(s) checked: {len(errors)} error(s), {warnings} warning(s)",

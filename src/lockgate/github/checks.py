@@ -18,7 +18,8 @@ from lockgate.github.changes import PullRequestDiff
 from lockgate.github.model import Issue
 from lockgate.hooks import immutable, naming
 from lockgate.hooks.git import files_in_tree, parent_of
-from lockgate.lint.findings import Finding, Severity
+from lockgate.lint.findings import Finding
+from lockgate.problems import Severity
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 from lockgate.errors import LockgateError
 from lockgate.github.locks import locks_on_existing_tables, summarise
 from lockgate.github.model import Issue, PlanRow
-from lockgate.plan import Plan, Problem
+from lockgate.plan import Plan
+from lockgate.problems import Problem
 from lockgate.report import RunResultJson, pending_json, result_json
 from lockgate.runner import MigrationResult, is_transactional
 from lockgate.source import Migration
@@ -79,16 +80,6 @@ def problem_issue(root: Path, problem: Problem) -> Issue:
         message=problem.message.replace(f"{root.resolve()}/", ""),
         file=repo_path(root, problem.path),
         line=problem.line,
-        help=_PROBLEM_HELP.get(problem.code),
+        help=problem.help,
         version=problem.version,
     )
-
-
-_PROBLEM_HELP = {
-    "checksum-mismatch": "an applied migration was edited: revert the file and put the change in a new migration",
-    "renamed-migration": "rename the file back; applied migrations keep their names",
-    "missing-file": "restore the deleted file; the database already ran it",
-    "duplicate-version": "rename one file (lockgate create makes a fresh version)",
-    "out-of-order": "rename the file to a version after the latest applied one, or set allow-out-of-order",
-    "bad-filename": "name migrations <YYYYMMDDHHMMSS>_<snake_case>.sql",
-}

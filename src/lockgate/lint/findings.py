@@ -9,22 +9,11 @@ The records are NamedTuples rather than dataclasses: building sixteen dataclasse
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, NamedTuple
 
+from lockgate.problems import Severity
+
 DOCS_URL = "https://github.com/lockgate/lockgate/blob/main/docs/rules.md"
-
-
-class Severity(StrEnum):
-    """Finding severities, most severe first; ``rank`` orders them."""
-
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 0, "warning": 1, "info": 2}[self.value]
 
 
 class Span(NamedTuple):

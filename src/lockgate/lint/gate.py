@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lockgate.errors import SourceError
-from lockgate.lint.findings import Finding, Severity
+from lockgate.lint.findings import Finding
+from lockgate.problems import Severity
 
 if TYPE_CHECKING:
     from lockgate.config import Config

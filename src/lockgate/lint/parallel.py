@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from lockgate.lint.engine import FileResult
-from lockgate.lint.findings import Finding, Severity, Span
+from lockgate.lint.findings import Finding, Span
+from lockgate.problems import Severity
 
 LintShare = Callable[[Sequence[Path]], list[FileResult]]
 

@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from lockgate.lint.findings import Severity, Violation
+from lockgate.lint.findings import Violation
+from lockgate.problems import Severity
 
 if TYPE_CHECKING:
     from lockgate.lint.context import FileContext

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockgate.errors import ConfigError
 from lockgate.limits import count_setting
-from lockgate.lint.findings import Severity
 from lockgate.lint.registry import FAMILIES, Rule, all_rules
+from lockgate.problems import Severity
 
 if TYPE_CHECKING:
     from lockgate.config import Config

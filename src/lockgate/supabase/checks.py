@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from lockgate.history import Record
 from lockgate.naming import version_to_datetime
-from lockgate.plan import ERROR, WARNING, Problem
+from lockgate.problems import ERROR, WARNING, Problem
 from lockgate.source import Migration, Source
 from lockgate.supabase.history import SUPABASE_TABLE, SupabaseRow
 from lockgate.supabase.split import split_with_lines

@@ -17,7 +17,7 @@ from lockgate.errors import LockgateError
 from lockgate.history import History, Record
 from lockgate.locking import run_lock
 from lockgate.metadata import run_metadata
-from lockgate.plan import Problem
+from lockgate.problems import Problem
 from lockgate.service import State
 from lockgate.source import Migration, discover
 from lockgate.supabase.checks import statement_drift, supabase_problems

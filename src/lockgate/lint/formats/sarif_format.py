@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from lockgate import __version__
 from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import Finding, Severity, rule_url
+from lockgate.lint.findings import Finding, rule_url
 from lockgate.lint.registry import Rule, load_rules
+from lockgate.problems import Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

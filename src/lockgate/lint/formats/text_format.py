@@ -4,7 +4,8 @@ caret line, the help line and the docs link. Plain ANSI styling (no rich) keeps 
 from __future__ import annotations
 
 from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import Finding, Severity
+from lockgate.lint.findings import Finding
+from lockgate.problems import Severity
 
 _COLORS = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[1;33m", Severity.INFO: "\x1b[1;36m"}
 _BOLD = "\x1b[1m"
