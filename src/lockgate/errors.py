@@ -45,6 +45,11 @@ class HistoryError(LockgateError):
 
 
 class LockWaitTimeout(LockgateError):
-    """Another runner held the migration lock for longer than ``--lock-wait``."""
+    """Another runner held the migration lock for longer than ``--lock-wait``; ``holder`` names it (pid,
+    application, user, since when), so a door can show who without parsing the message."""
 
     exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder

@@ -20,7 +20,11 @@ from lockgate.errors import HistoryError
 if TYPE_CHECKING:
     import psycopg
 
-STATUSES = ("applied", "failed", "running", "baselined")
+APPLIED, FAILED, RUNNING, BASELINED = "applied", "failed", "running", "baselined"
+STATUSES = (APPLIED, FAILED, RUNNING, BASELINED)
+"""Every status a tracking row can have (the table's CHECK constraint says the same)."""
+IN_DATABASE = frozenset({APPLIED, BASELINED})
+"""Statuses meaning the migration's effect is in the database (run by lockgate, or there before it)."""
 
 TRACKING_COLUMNS: dict[str, str] = {
     "id": "text",

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
+from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect
 from lockgate.durations import format_ms
 from lockgate.errors import LockWaitTimeout
@@ -74,7 +75,8 @@ def run_lock(
             if time.monotonic() >= deadline:
                 raise LockWaitTimeout(
                     f"gave up after {format_ms(wait_ms)} waiting for the migration lock on {table}, "
-                    f"held by {who} (raise --lock-wait / lock_wait to wait longer)"
+                    f"held by {who} (raise --lock-wait / lock_wait to wait longer)",
+                    holder=who,
                 )
             if time.monotonic() - last_notice >= NOTIFY_EVERY_S:
                 notify(f"waiting for the migration lock on {table}, held by {who}")
@@ -82,6 +84,27 @@ def run_lock(
         yield
     finally:
         _release(conn, table, notify)
+
+
+@contextmanager
+def locked_history(
+    config: Config,
+    target: DatabaseTarget,
+    notify: Callable[[str], None],
+    command: str,
+    *,
+    ensure: bool = True,
+) -> Iterator[tuple[psycopg.Connection[Any], History]]:
+    """What every writing operation (run, baseline, repair, adopt) starts with: the run lock, a connection
+    of its own, and the tracking tables (created with ``ensure``)."""
+    with (
+        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
+        connect(target, command=command) as conn,
+    ):
+        history = History(conn, config.table, config.log_table)
+        if ensure:
+            history.ensure()
+        yield conn, history
 
 
 def _release(conn: Any, table: str, notify: Callable[[str], None]) -> None:

@@ -15,12 +15,18 @@ from typing import NamedTuple
 from lockgate.config import Config
 from lockgate.durations import format_ms
 from lockgate.errors import SourceError
-from lockgate.history import Record
+from lockgate.history import IN_DATABASE, Record
 from lockgate.naming import version_to_datetime
 from lockgate.problems import ERROR, WARNING, Problem
 from lockgate.source import Migration, Source
 from lockgate.statements import stray_transaction_control
 from lockgate.unsupported import refusals
+
+PENDING, MISSING, MODIFIED = "pending", "missing", "modified"
+"""Entry states beyond the record statuses (``history.STATUSES``): no record yet, no file any more, and a
+file whose meaning changed since it ran."""
+SHOWN_APPLIED = IN_DATABASE | {MODIFIED}
+"""The states listed as applied (a modified file's original did run)."""
 
 
 class Entry(NamedTuple):
@@ -67,16 +73,16 @@ class Plan:
 
     @property
     def latest_applied(self) -> Entry | None:
-        applied = [e for e in self.entries if e.record and e.record.status in {"applied", "baselined"}]
+        applied = [e for e in self.entries if e.record and e.record.status in IN_DATABASE]
         return max(applied, key=lambda e: e.version) if applied else None
 
 
 def _state(migration: Migration | None, record: Record | None) -> str:
     if record is None:
         return "pending"
-    if migration is None and record.status in {"applied", "baselined"}:
+    if migration is None and record.status in IN_DATABASE:
         return "missing"
-    if record.status in {"applied", "baselined"}:
+    if record.status in IN_DATABASE:
         assert migration is not None
         if migration.checksum == record.checksum or same_meaning(migration, record):
             return str(record.status)
@@ -248,7 +254,7 @@ def _completed(record: Record) -> str:
 def _out_of_order(
     entries: Sequence[Entry], pending: Sequence[Migration], config: Config
 ) -> Iterable[Problem]:
-    applied = [e.version for e in entries if e.record and e.record.status in {"applied", "baselined"}]
+    applied = [e.version for e in entries if e.record and e.record.status in IN_DATABASE]
     if not applied:
         return
     latest = max(applied)

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 from lockgate.durations import format_ms
 from lockgate.history import LazyJson
 from lockgate.lint.findings import Finding, finding_dict
-from lockgate.plan import Entry, Plan
+from lockgate.plan import SHOWN_APPLIED, Entry, Plan
 from lockgate.problems import Problem
 from lockgate.runner import APPLIED, DRY_RUN_OK, FAILED, NOT_TRIED, SKIPPED, MigrationResult, RunResult
 from lockgate.schemas import SCHEMA_VERSION
@@ -169,9 +169,7 @@ def status_json(
         **_target(database, table, directory),
         "counts": status_counts(plan),
         "latest_applied": migration_json(latest) if latest else None,
-        "applied": [
-            migration_json(e) for e in plan.entries if e.state in {"applied", "baselined", "modified"}
-        ],
+        "applied": [migration_json(e) for e in plan.entries if e.state in SHOWN_APPLIED],
         "pending": [
             {**migration_json(e), "lint": [finding_dict(f) for f in (lint or {}).get(e.id, ())]}
             for e in plan.entries
@@ -289,3 +287,42 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     for row in rows:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+# -- one-line summaries: composed here once, rendered by every door (CLI, API, Action) ------------------------
+def validate_summary(files: int, problems: Sequence[Problem]) -> str:
+    errors = sum(1 for problem in problems if problem.is_error)
+    return f"{files} migration file(s) checked: {errors} error(s), {len(problems) - errors} warning(s)"
+
+
+def refusal_summary(plan: Plan, lint_blocking: Sequence[Finding]) -> str:
+    """Why a blocked run ran nothing: the plan's errors first (they stop even the lint gate), else the
+    lint gate's errors, with how to proceed."""
+    if plan.errors:
+        return (
+            f"nothing was run: {len(plan.errors)} validation error(s) (the first: {plan.errors[0].message})"
+        )
+    from lockgate.lint.gate import HOW_TO_PROCEED
+
+    files = len({finding.path for finding in lint_blocking})
+    first = lint_blocking[0]
+    where = f"{first.path}:{first.line}: [{first.rule_id}] {first.message}"
+    return (
+        f"nothing was run: {len(lint_blocking)} lint error(s) in {files} pending migration(s) "
+        f"(the first: {where}); {HOW_TO_PROCEED}"
+    )
+
+
+def run_summary(result: RunResult, *, dry_run: bool, database: str) -> str:
+    """What a run that was not blocked did, in one line."""
+    if not result.results:
+        return f"nothing to do: every migration is applied ({database})"
+    failed = result.failed
+    if failed is not None:
+        where = failed.error.one_line(failed.migration) if failed.error else failed.migration.filename
+        done = result.count("applied")
+        return f"{where}; {done} migration(s) applied before it" if done else where
+    total = format_ms(sum(r.duration_ms for r in result.results))
+    if dry_run:
+        return f"would apply {result.count('dry-run-ok')} migration(s) to {database} in {total} (dry run, rolled back)"
+    return f"applied {result.count('applied')} migration(s) to {database} in {total}"

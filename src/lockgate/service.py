@@ -14,7 +14,7 @@ from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect, resolve_target
 from lockgate.errors import LockgateError
 from lockgate.history import History, LogEntry, Record
-from lockgate.locking import run_lock
+from lockgate.locking import locked_history
 from lockgate.metadata import run_metadata
 from lockgate.plan import Plan, build_plan, same_meaning
 from lockgate.problems import Problem
@@ -129,16 +129,9 @@ def run(
 ) -> RunOutcome:
     """Take the run lock, re-read the history, validate, then apply (or dry-run) what is pending."""
     source = discover(config.migrations_path)
-    with (
-        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
-        connect(target, command="dry-run" if dry_run else "run") as conn,
-    ):
-        history = History(conn, config.table, config.log_table)
-        if dry_run:
-            records = history.records()
-        else:
-            history.ensure()
-            records = history.records()
+    command = "dry-run" if dry_run else "run"
+    with locked_history(config, target, notify, command, ensure=not dry_run) as (conn, history):
+        records = history.records()
         conn.commit()
         plan = build_plan(source, records, config)
         if plan.errors:
@@ -174,23 +167,6 @@ def pending_lint(config: Config, plan: Plan) -> dict[str, tuple[Finding, ...]]:
     return lint_each(config, plan.pending)
 
 
-def refusal_message(outcome: RunOutcome) -> str:
-    """Why a blocked run ran nothing, in one line (every door says it the same way)."""
-    plan = outcome.plan
-    if plan.errors:
-        first = plan.errors[0].message
-        return f"nothing was run: {len(plan.errors)} validation error(s); {first}"
-    from lockgate.lint.gate import HOW_TO_PROCEED
-
-    files = len({finding.path for finding in outcome.lint_blocking})
-    first_finding = outcome.lint_blocking[0]
-    where = f"{first_finding.path}:{first_finding.line}: [{first_finding.rule_id}] {first_finding.message}"
-    return (
-        f"nothing was run: {len(outcome.lint_blocking)} lint error(s) in {files} pending migration(s) "
-        f"({where}); {HOW_TO_PROCEED}"
-    )
-
-
 def _lint_gate(
     config: Config, pending: Sequence[Migration]
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
@@ -210,12 +186,7 @@ def baseline(config: Config, target: DatabaseTarget, version: int, notify: Notif
     if not any(m.version == version for m in source.migrations):
         raise LockgateError(f"--version {version}: no migration file has that version in {source.directory}")
     done: list[str] = []
-    with (
-        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
-        connect(target, command="baseline") as conn,
-    ):
-        history = History(conn, config.table, config.log_table)
-        history.ensure()
+    with locked_history(config, target, notify, "baseline") as (conn, history):
         recorded = {r.version for r in history.records()}
         metadata = run_metadata(config.via, config.migrations_path)
         with conn.transaction():
@@ -250,12 +221,7 @@ def repair(
     source = discover(config.migrations_path)
     files = {m.version: m for m in source.migrations}
     actions: list[str] = []
-    with (
-        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
-        connect(target, command="repair") as conn,
-    ):
-        history = History(conn, config.table, config.log_table)
-        history.ensure()
+    with locked_history(config, target, notify, "repair") as (conn, history):
         metadata = run_metadata(config.via, config.migrations_path)
         with conn.transaction():
             for record in history.records():

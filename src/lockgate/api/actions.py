@@ -20,11 +20,17 @@ from lockgate import service
 from lockgate.api.audit import Caller
 from lockgate.config import Config, with_overrides
 from lockgate.db import DatabaseTarget, connect, mask_secrets
-from lockgate.durations import format_ms
 from lockgate.errors import ConnectionFailed, LockgateError, LockWaitTimeout
 from lockgate.history import History
-from lockgate.report import iso_timestamp, run_json, status_json, validate_json
-from lockgate.runner import APPLIED, DRY_RUN_OK
+from lockgate.report import (
+    iso_timestamp,
+    refusal_summary,
+    run_json,
+    run_summary,
+    status_json,
+    validate_json,
+    validate_summary,
+)
 from lockgate.schemas import SCHEMA_VERSION
 
 ACTIONS = ("run", "dry-run", "validate")
@@ -112,8 +118,7 @@ class Actions:
             **shared,
             "action": "validate",
             "ok": not errors,
-            "message": f"{counts['files']} migration file(s) checked: "
-            f"{errors} error(s), {counts['warnings']} warning(s)",
+            "message": validate_summary(counts["files"], problems),
         }
         return Reply(200, document, "valid" if not errors else "invalid")
 
@@ -131,7 +136,7 @@ class Actions:
         try:
             outcome = service.run(config, self.target, dry_run=dry_run, metadata=caller.metadata())
         except LockWaitTimeout as exc:
-            return self.locked(_holder(exc))
+            return self.locked(exc.holder or str(exc))
         except (LockgateError, psycopg.Error) as exc:
             return self.failure(exc)
         finally:
@@ -191,28 +196,10 @@ class Actions:
         return Reply(422, error_document("refused", message), "error", message)
 
 
-def _holder(exc: LockWaitTimeout) -> str:
-    """The holder part of the runner's message ("pid 123 (lockgate run (lock) (ci@runner), ...)")."""
-    text = str(exc)
-    holder = text.split(", held by ", 1)[1] if ", held by " in text else text
-    return holder.split(" (raise --lock-wait", 1)[0]
-
-
 def _run_message(outcome: service.RunOutcome, database: str) -> str:
-    result = outcome.result
     if outcome.blocked:
-        return service.refusal_message(outcome)
-    failed = result.failed
-    if failed is not None:
-        where = failed.error.one_line(failed.migration) if failed.error else failed.migration.filename
-        done = result.count(APPLIED)
-        return f"{where}; {done} migration(s) applied before it" if done else where
-    if not result.results:
-        return f"nothing to do: every migration is applied ({database})"
-    total = format_ms(sum(r.duration_ms for r in result.results))
-    if outcome.dry_run:
-        return f"would apply {result.count(DRY_RUN_OK)} migration(s) (dry run, rolled back) in {total}"
-    return f"applied {result.count(APPLIED)} migration(s) in {total}"
+        return refusal_summary(outcome.plan, outcome.lint_blocking)
+    return run_summary(outcome.result, dry_run=outcome.dry_run, database=database)
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import click
 from lockgate.commands.common import Output, build_config, config_options
 from lockgate.durations import format_ms
 from lockgate.errors import EXIT_FAILED, EXIT_OK
-from lockgate.report import run_json
-from lockgate.runner import APPLIED, FAILED, MigrationResult
+from lockgate.report import refusal_summary, run_json, run_summary
+from lockgate.runner import FAILED, MigrationResult
 from lockgate.service import RunOutcome, database_target
 from lockgate.service import run as run_service
 from lockgate.source import Migration
@@ -113,16 +113,10 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
 
 def _render_lint(output: Output, outcome: RunOutcome) -> None:
     """Refusing findings one line each, with the fix; in a dry run every finding; otherwise a count."""
-    from lockgate.lint.gate import HOW_TO_PROCEED
-
     for finding in outcome.lint_blocking:
         output.error(_finding_line(finding))
     if outcome.lint_blocking and outcome.blocked:
-        files = len({finding.path for finding in outcome.lint_blocking})
-        output.error(
-            f"nothing was run: {len(outcome.lint_blocking)} lint error(s) in {files} pending migration(s); "
-            + HOW_TO_PROCEED
-        )
+        output.error(refusal_summary(outcome.plan, outcome.lint_blocking))
         return
     others = [finding for finding in outcome.lint if finding not in outcome.lint_blocking]
     shown = others if outcome.dry_run else [f for f in others if f.severity == "error"]
@@ -146,14 +140,14 @@ def _render(output: Output, outcome: RunOutcome, database: str) -> None:
     if outcome.blocked and plan.errors:
         for problem in plan.errors:
             output.problem(problem)
-        output.error(f"nothing was run: {len(plan.errors)} validation error(s); see `lockgate validate`")
+        output.error(refusal_summary(plan, ()))
         return
     _render_lint(output, outcome)
     if outcome.blocked:
         return
     results = outcome.result.results
     if not results:
-        output.line(f"nothing to do: every migration is applied ({database})")
+        output.line(run_summary(outcome.result, dry_run=outcome.dry_run, database=database))
         return
     rows = [
         [
@@ -183,10 +177,6 @@ def _render(output: Output, outcome: RunOutcome, database: str) -> None:
         if not_run > 0:
             output.line(f"{not_run} later migration(s) were not run")
         return
-    applied = outcome.result.count(APPLIED)
-    total = sum(r.duration_ms for r in results)
-    verb = "would apply" if outcome.dry_run else "applied"
-    count = outcome.result.count("dry-run-ok") if outcome.dry_run else applied
-    output.line(f"{verb} {count} migration(s) to {database} in {format_ms(total)}", style="green")
+    output.line(run_summary(outcome.result, dry_run=outcome.dry_run, database=database), style="green")
     if outcome.result.count(FAILED) == 0 and any(r.outcome == "skipped" for r in results):
         output.line("some migrations were applied by another runner meanwhile")

@@ -7,7 +7,15 @@ import click
 from lockgate.commands.common import Output, build_config, config_options
 from lockgate.config import Config
 from lockgate.errors import EXIT_FAILED, EXIT_OK
-from lockgate.report import LIST_HEADERS, entry_row, list_json, status_counts, status_json, validate_json
+from lockgate.report import (
+    LIST_HEADERS,
+    entry_row,
+    list_json,
+    status_counts,
+    status_json,
+    validate_json,
+    validate_summary,
+)
 from lockgate.service import State, database_target, pending_lint, read_state
 from lockgate.service import validate as validate_service
 
@@ -94,9 +102,7 @@ def validate(as_json: bool, allow_out_of_order: bool | None, **options: object) 
     else:
         for problem in problems:
             output.problem(problem)
-        warnings = len(problems) - len(errors)
         output.line(
-            f"{len(state.source.migrations)} migration file(s) checked: {len(errors)} error(s), {warnings} warning(s)",
-            style="red" if errors else "green",
+            validate_summary(len(state.source.migrations), problems), style="red" if errors else "green"
         )
     raise SystemExit(EXIT_FAILED if errors else EXIT_OK)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-Node = dict[str, Any]
+from lockgate.statements import Node
 
 DEFAULT_SCHEMA = "public"
 

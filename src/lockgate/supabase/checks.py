@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from lockgate.history import Record
+from lockgate.history import IN_DATABASE, Record
 from lockgate.naming import version_to_datetime
 from lockgate.problems import ERROR, WARNING, Problem
 from lockgate.source import Migration, Source
@@ -141,7 +141,7 @@ def _history_problems(
             )
             continue
         record = recorded.get(migration.version)
-        if record is None or record.status not in {"applied", "baselined"}:
+        if record is None or record.status not in IN_DATABASE:
             yield Problem(
                 "supabase-not-adopted",
                 ERROR,
@@ -167,11 +167,7 @@ def _history_problems(
     by_version = {m.version: m for m in source.migrations}
     for record in records:
         migration = by_version.get(record.version)
-        if (
-            migration is not None
-            and record.status in {"applied", "baselined"}
-            and migration.version_text not in pushed
-        ):
+        if migration is not None and record.status in IN_DATABASE and migration.version_text not in pushed:
             yield Problem(
                 "supabase-unrecorded",
                 ERROR,

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
-from lockgate.db import DatabaseTarget, connect
+from lockgate.db import DatabaseTarget
 from lockgate.errors import LockgateError
-from lockgate.history import History, Record
-from lockgate.locking import run_lock
+from lockgate.history import IN_DATABASE, History, Record
+from lockgate.locking import locked_history
 from lockgate.metadata import run_metadata
 from lockgate.problems import Problem
 from lockgate.service import State
@@ -71,10 +71,7 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
     source = discover(config.migrations_path)
     files = {m.version_text: m for m in source.migrations}
     report = AdoptReport()
-    with (
-        run_lock(target, config.table, config.log_table, config.lock_wait_ms, notify),
-        connect(target, command="adopt") as conn,
-    ):
+    with locked_history(config, target, notify, "adopt", ensure=False) as (conn, history):
         if not table_exists(conn) and not config.supabase:
             raise LockgateError(
                 f"{SUPABASE_TABLE} does not exist in {target.masked}: nothing to adopt (for a database migrated "
@@ -83,7 +80,6 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
             )
         conn.rollback()
         ensure_table(conn)
-        history = History(conn, config.table, config.log_table)
         history.ensure()
         metadata = run_metadata(config.via, config.migrations_path, {"source": "supabase"})
         with conn.transaction():
@@ -104,11 +100,7 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
             by_version = {m.version: m for m in source.migrations}
             for record in records.values():
                 migration = by_version.get(record.version)
-                if (
-                    migration
-                    and record.status in {"applied", "baselined"}
-                    and migration.version_text not in pushed
-                ):
+                if migration and record.status in IN_DATABASE and migration.version_text not in pushed:
                     record_migration(conn, migration)
                     report.backfilled.append(migration.id)
     return report
@@ -117,7 +109,7 @@ def adopt(config: Config, target: DatabaseTarget, notify: Notify) -> AdoptReport
 def _done(record: Record | None) -> bool:
     """Whether lockgate already records the version as in the database. A failed or interrupted record is
     replaced: `db push` runs each file in one transaction, so a version in its table was applied completely."""
-    return record is not None and record.status in {"applied", "baselined"}
+    return record is not None and record.status in IN_DATABASE
 
 
 def _baseline(
