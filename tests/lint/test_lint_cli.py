@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 
 from cli_runner import run_cli
-from lockgate.lint.engine import LintReport, lint_text
+from lockgate.lint.engine import lint_text
+from lockgate.lint.findings import LintReport
 from lockgate.lint.formats import render
 from lockgate.lint.formats.github_format import annotation, escape_property
 

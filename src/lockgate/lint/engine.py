@@ -11,73 +11,19 @@ import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from lockgate.checksum import normalise_text
 from lockgate.errors import ConfigError
 from lockgate.files import NotRegularFile, SymlinkOutside, check_symlink, read_regular_file
 from lockgate.lint.context import FileContext
-from lockgate.lint.findings import Finding, Span, Violation
+from lockgate.lint.findings import FileResult, Finding, LintReport, Span, Violation
 from lockgate.lint.ignores import Ignore, find_ignores
 from lockgate.lint.registry import REGISTRY, FileCheck, Rule, StatementCheck, load_rules
 from lockgate.lint.settings import LintSettings, build_settings
-from lockgate.problems import Severity
 from lockgate.statements import ParsedSql, SqlError, Statement, parse_sql
 
 PARALLEL_THRESHOLD = 64
 """Below this many files a process pool costs more in start-up than it saves."""
-
-
-class FileResult(NamedTuple):
-    """The findings of one file, in (line, column, rule) order."""
-
-    path: str
-    findings: tuple[Finding, ...]
-    statements: int = 0
-
-
-class LintReport:
-    """Everything a renderer needs; renderers compute nothing else."""
-
-    __slots__ = ("files", "note", "rule_ids")
-
-    def __init__(self, files: tuple[FileResult, ...], rule_ids: tuple[str, ...] = (), note: str = "") -> None:
-        self.files = files
-        self.rule_ids = rule_ids
-        """The rules that were enabled, so a SARIF consumer knows which checks ran and found nothing."""
-        self.note = note
-        """Said after the summary (which rule families ran, and why)."""
-
-    def __repr__(self) -> str:
-        return f"LintReport(files={self.files!r}, rule_ids={self.rule_ids!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LintReport) and (self.files, self.rule_ids) == (other.files, other.rule_ids)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking container: compared, never hashed
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [finding for result in self.files for finding in result.findings]
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for finding in self.findings if finding.severity is severity)
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "files": len(self.files),
-            "files_with_findings": sum(1 for result in self.files if result.findings),
-            "findings": len(self.findings),
-            "errors": self.count(Severity.ERROR),
-            "warnings": self.count(Severity.WARNING),
-            "info": self.count(Severity.INFO),
-        }
-
-    def exit_code(self, strict: bool = False) -> int:
-        """1 on errors (or warnings with ``strict``), else 0."""
-        if self.count(Severity.ERROR) or (strict and self.count(Severity.WARNING)):
-            return 1
-        return 0
 
 
 def default_settings() -> LintSettings:

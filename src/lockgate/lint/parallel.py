@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lockgate.lint.engine import FileResult
-from lockgate.lint.findings import Finding, Span
+from lockgate.lint.findings import FileResult, Finding, Span
 from lockgate.problems import Severity
 
 LintShare = Callable[[Sequence[Path]], list[FileResult]]

@@ -16,6 +16,7 @@ from lockgate.errors import ConfigError
 from lockgate.limits import count_setting
 from lockgate.lint.registry import FAMILIES, Rule, all_rules
 from lockgate.problems import Severity
+from lockgate.project import supabase_config_files, supabase_project
 
 if TYPE_CHECKING:
     from lockgate.config import Config
@@ -153,15 +154,6 @@ def _severities(
     return severities, off
 
 
-def supabase_config_files(root: Path, migrations_path: Path | None = None) -> list[Path]:
-    """Where a Supabase ``config.toml`` may be, in order: under the config root, and beside a
-    ``supabase/migrations`` directory (where the Supabase CLI keeps it)."""
-    candidates = [root / "supabase" / "config.toml"]
-    if migrations_path is not None:
-        candidates.append(migrations_path.parent / "config.toml")
-    return [candidate for candidate in candidates if candidate.is_file()]
-
-
 def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path | None = None) -> int:
     """``pg_major`` from config, else ``[db] major_version`` in ``supabase/config.toml``, else 15.
 
@@ -186,21 +178,6 @@ def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path |
         except ValueError as exc:
             raise ConfigError(f"{candidate}: db.major_version: {exc}") from None
     return DEFAULT_PG_MAJOR
-
-
-def supabase_project(config: Config) -> tuple[bool, str]:
-    """Whether this is a Supabase project, and how we know. The Supabase security rules (RLS on exposed
-    tables, ``auth.*`` in policies...) guard data that Supabase serves to anyone with the anon key; in a
-    plain PostgreSQL project there is no such key, and a gate that blocks ``CREATE TABLE`` there for want
-    of RLS is a gate people switch off."""
-    if config.supabase is not None:
-        return config.supabase, f"supabase = {str(config.supabase).lower()} in the configuration"
-    migrations = config.migrations_path
-    if (config.root / "supabase").is_dir():
-        return True, f"{config.root / 'supabase'} exists"
-    if migrations.parent.name == "supabase" or (migrations.parent / "config.toml").is_file():
-        return True, f"{migrations} is a Supabase migrations directory"
-    return False, "not a Supabase project; --select supabase or supabase = true turns them on"
 
 
 def settings_for(

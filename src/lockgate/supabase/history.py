@@ -17,6 +17,7 @@ from psycopg import errors as pg_errors
 
 from lockgate.config import Config
 from lockgate.errors import HistoryError
+from lockgate.project import supabase_project as project_files_say_supabase
 from lockgate.supabase.split import split_statements
 
 if TYPE_CHECKING:
@@ -67,10 +68,10 @@ def table_exists(conn: psycopg.Connection[Any]) -> bool:
 
 def supabase_project(config: Config, has_table: bool) -> bool:
     """``supabase = true`` forces Supabase mode on, ``false`` off; unset means on when Supabase's table
-    exists or the migrations live in ``supabase/migrations`` (the Supabase CLI's layout)."""
+    exists or the files say so (``lockgate.project.supabase_project``: the Supabase CLI's layout)."""
     if config.supabase is not None:
         return config.supabase
-    return has_table or config.migrations_path.resolve().parts[-2:] == ("supabase", "migrations")
+    return has_table or project_files_say_supabase(config)[0]
 
 
 def shared_history_enabled(conn: psycopg.Connection[Any], config: Config) -> bool:

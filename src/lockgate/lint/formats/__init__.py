@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lockgate.lint.engine import LintReport
+    from lockgate.lint.findings import LintReport
 
 FORMATS = ("text", "json", "github", "sarif")
 

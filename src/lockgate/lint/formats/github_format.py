@@ -6,8 +6,7 @@ Escaping follows the Actions runner (``toolkit/packages/core/src/command.ts``): 
 
 from __future__ import annotations
 
-from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import Finding
+from lockgate.lint.findings import Finding, LintReport
 from lockgate.problems import Severity
 
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}

@@ -10,8 +10,7 @@ import json
 from typing import Any
 
 from lockgate import __version__
-from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import finding_dict
+from lockgate.lint.findings import LintReport, finding_dict
 
 SCHEMA_VERSION = 1
 

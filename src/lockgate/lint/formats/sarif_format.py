@@ -15,8 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from lockgate import __version__
-from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import Finding, rule_url
+from lockgate.lint.findings import Finding, LintReport, rule_url
 from lockgate.lint.registry import Rule, load_rules
 from lockgate.problems import Severity
 

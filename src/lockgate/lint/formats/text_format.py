@@ -3,8 +3,7 @@ caret line, the help line and the docs link. Plain ANSI styling (no rich) keeps 
 
 from __future__ import annotations
 
-from lockgate.lint.engine import LintReport
-from lockgate.lint.findings import Finding
+from lockgate.lint.findings import Finding, LintReport
 from lockgate.problems import Severity
 
 _COLORS = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[1;33m", Severity.INFO: "\x1b[1;36m"}

@@ -95,7 +95,7 @@ def resolve_exposed_schemas(
     Looked for where ``settings.resolve_pg_major`` looks for ``[db] major_version``: under the config
     root and beside a ``supabase/migrations`` directory.
     """
-    from lockgate.lint.settings import supabase_config_files  # settings imports this module lazily
+    from lockgate.project import supabase_config_files
 
     if configured:
         return configured
