@@ -356,3 +356,13 @@ def _unrunnable(pending: Iterable[Migration], config: Config) -> Iterable[Proble
                 first.line,
                 migration.version,
             )
+
+
+@dataclass(frozen=True)
+class State:
+    """Files, records and the plan joining them, read in one go (``service.read_state``)."""
+
+    source: Source
+    records: tuple[Record, ...]
+    plan: Plan
+    table_exists: bool

@@ -16,10 +16,11 @@ from lockgate.errors import LockgateError
 from lockgate.history import History, LogEntry, Record
 from lockgate.locking import locked_history
 from lockgate.metadata import run_metadata
-from lockgate.plan import Plan, build_plan, same_meaning
+from lockgate.plan import Plan, State, build_plan, same_meaning
 from lockgate.problems import Problem
 from lockgate.runner import AppliedHook, ProgressCallback, Runner, RunResult
 from lockgate.source import Migration, Source, discover
+from lockgate.vendors import vendors
 
 if TYPE_CHECKING:
     import psycopg
@@ -55,16 +56,6 @@ def fingerprint_or_none(migration: Migration) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class State:
-    """Files, records and the plan joining them, read in one go."""
-
-    source: Source
-    records: tuple[Record, ...]
-    plan: Plan
-    table_exists: bool
-
-
 def read_state(config: Config, target: DatabaseTarget, *, parse_pending: bool = True) -> State:
     """Read-only: files + tracking rows -> plan. Never creates anything in the database."""
     source = _source(config)
@@ -94,12 +85,28 @@ def validate(config: Config, target: DatabaseTarget) -> tuple[State, list[Proble
     """Every validation problem a door should report: the plan's, plus Supabase's shared-history checks
     when this is a Supabase project (so ``lockgate validate``, the Action and ``POST /api/migrations``
     agree). One read-only connection serves both."""
-    from lockgate.supabase.service import validation_problems
-
     source = _source(config)
     with connect(target, command="validate", read_only=True) as conn:
         state = _state(conn, config, source)
-        return state, [*state.plan.problems, *validation_problems(config, conn, state)]
+        problems = list(state.plan.problems)
+        for vendor in vendors():
+            problems += vendor.validation_problems(config, conn, state)
+        return state, problems
+
+
+OFFLINE_PROBLEMS = frozenset({"duplicate-version", "bad-filename"})
+"""The plan problems the files alone show (the rest need the database's history)."""
+
+
+def validate_offline(config: Config) -> tuple[State, list[Problem]]:
+    """What can be validated without a database (the PR check without ``database-url``): the files'
+    own problems and the vendors' file-only checks."""
+    source = discover(config.migrations_path)
+    plan = build_plan(source, [], config, parse_pending=False)
+    problems = [problem for problem in plan.problems if problem.code in OFFLINE_PROBLEMS]
+    for vendor in vendors():
+        problems += vendor.file_problems(config, source)
+    return State(source, (), plan, False), problems
 
 
 @dataclass
@@ -140,9 +147,9 @@ def run(
         findings, refusing = _lint_gate(config, pending)
         if refusing and not dry_run:
             return RunOutcome(plan, dry_run=dry_run, blocked=True, lint=findings, lint_blocking=refusing)
-        from lockgate.supabase.run_guard import prepare_run
-
-        supabase_hooks = prepare_run(conn, config, target, pending, dry_run=dry_run)
+        vendor_hooks: list[AppliedHook] = []
+        for vendor in vendors():
+            vendor_hooks += vendor.prepare_run(conn, config, target, pending, dry_run=dry_run)
         conn.commit()  # the runner starts every migration from a clean connection
         runner = Runner(
             conn,
@@ -150,7 +157,7 @@ def run(
             config,
             run_metadata(config.via, config.migrations_path, metadata),
             progress,
-            on_applied=(*on_applied, *supabase_hooks),
+            on_applied=(*on_applied, *vendor_hooks),
             reconnect=lambda: connect(target, command="run"),
         )
         result = runner.dry_run(pending) if dry_run else runner.apply(pending)

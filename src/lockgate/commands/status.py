@@ -7,6 +7,7 @@ import click
 from lockgate.commands.common import Output, build_config, config_options
 from lockgate.config import Config
 from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.plan import State
 from lockgate.report import (
     LIST_HEADERS,
     entry_row,
@@ -16,7 +17,7 @@ from lockgate.report import (
     validate_json,
     validate_summary,
 )
-from lockgate.service import State, database_target, pending_lint, read_state
+from lockgate.service import database_target, pending_lint, read_state
 from lockgate.service import validate as validate_service
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -26,10 +26,7 @@ from lockgate.github.plan_view import (
 )
 from lockgate.github.workflow import Workflow
 from lockgate.lint.formats.github_format import annotation
-from lockgate.plan import build_plan
 from lockgate.source import discover
-
-SOURCE_ONLY_PROBLEMS = frozenset({"duplicate-version", "bad-filename"})
 
 
 def run_check(
@@ -123,14 +120,10 @@ def _files_plan(
     report: ActionReport,
 ) -> None:
     """Without a database: the files the PR adds, plus the problems visible in the files alone."""
-    from lockgate.supabase.checks import supabase_problems
-    from lockgate.supabase.history import supabase_project
+    from lockgate.service import validate_offline
 
-    source = discover(config.migrations_path)
-    plan = build_plan(source, [], config, parse_pending=False)
-    problems = [p for p in plan.problems if p.code in SOURCE_ONLY_PROBLEMS]
-    if supabase_project(config, has_table=False):  # the file-only Supabase checks (version format...)
-        problems += supabase_problems(source, [], None)
+    state, problems = validate_offline(config)
+    source = state.source
     issues = [problem_issue(root, p) for p in problems]
     _annotate(workflow, issues)
     report.issues += issues

@@ -17,8 +17,8 @@ from lockgate.errors import LockgateError
 from lockgate.history import IN_DATABASE, History, Record
 from lockgate.locking import locked_history
 from lockgate.metadata import run_metadata
+from lockgate.plan import State
 from lockgate.problems import Problem
-from lockgate.service import State
 from lockgate.source import Migration, discover
 from lockgate.supabase.checks import statement_drift, supabase_problems
 from lockgate.supabase.history import (
