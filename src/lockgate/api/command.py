@@ -22,7 +22,7 @@ from lockgate.api.settings import (
     is_loopback,
     token_digest,
 )
-from lockgate.commands.common import Output, build_config, config_options
+from lockgate.console import Output, build_config, config_options
 from lockgate.errors import ConfigError
 from lockgate.service import database_target
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lockgate.commands.common import build_config
+from lockgate.console import build_config
 from lockgate.errors import ConfigError
 from lockgate.naming import SNAKE_NAME, parse_filename, snake_case, timestamp_version, version_to_datetime
 from lockgate.source import discover

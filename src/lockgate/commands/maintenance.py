@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options
+from lockgate.console import Output, build_config, config_options
 from lockgate.service import baseline as baseline_service
 from lockgate.service import database_target
 from lockgate.service import repair as repair_service

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options
+from lockgate.console import Output, build_config, config_options
 from lockgate.durations import format_ms
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.report import refusal_summary, run_json, run_summary

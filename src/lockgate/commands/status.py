@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options
 from lockgate.config import Config
+from lockgate.console import Output, build_config, config_options
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.plan import State
 from lockgate.report import (

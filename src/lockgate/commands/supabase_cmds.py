@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lockgate.commands.common import Output, build_config, config_options
+from lockgate.console import Output, build_config, config_options
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.service import database_target
 

@@ -1,7 +1,9 @@
-"""Options shared by the database commands, and the terminal output helpers they use.
+"""Terminal plumbing shared by the doors that are click commands (``lockgate run|status|...`` and ``lockgate
+serve``): the options every database command takes, and ``Output``.
 
 Output goes through ``Output`` so that a terminal gets rich tables and colour (``NO_COLOR`` respected) while a
-pipe gets plain aligned text that scripts can grep.
+pipe gets plain aligned text that scripts can grep. It lives outside ``commands/`` because two doors share it,
+and a door never imports another door (tests/test_layers.py).
 """
 
 from __future__ import annotations
