@@ -32,13 +32,35 @@ def _count(name: str) -> Callable[[str], int]:
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Lint migration files.")
-    parser.add_argument("paths", nargs="*", type=Path, help="files or directories (default: migrations dir)")
-    parser.add_argument("--format", dest="format_name", choices=FORMATS, default="text")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Check migration files for statements that fail at deploy time or lock busy tables. "
+        "With --output, the report goes to the file in --format and a text summary to the terminal. "
+        "Exit codes: 0 when only warnings or info were found (1 with --strict), 1 on errors, 2 on usage or "
+        "configuration errors.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="files or directories of *.sql files (default: the migrations dir)",
+    )
+    parser.add_argument(
+        "--format", dest="format_name", choices=FORMATS, default="text", help="output format (default: text)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    parser.add_argument("--select", action="append", default=[], help="enable rules or families")
-    parser.add_argument("--ignore", action="append", default=[], help="disable rules or families")
-    parser.add_argument("--pg-major", type=_count("pg_major"), help="target PostgreSQL major version")
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        help="enable rules or families (comma-separated), on top of config",
+    )
+    parser.add_argument(
+        "--ignore", action="append", default=[], help="disable rules or families (comma-separated)"
+    )
+    parser.add_argument(
+        "--pg-major", type=_count("pg_major"), help="target PostgreSQL major version (default: 15)"
+    )
     parser.add_argument(
         "--jobs",
         "-j",
