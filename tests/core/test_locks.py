@@ -103,7 +103,9 @@ def test_statement_lock(sql: str, expected: list[str]) -> None:
         ("DROP TABLE d.s.t", ["ACCESS EXCLUSIVE on s.t"]),
     ],
 )
-def test_statement_lock_follows_postgresql_where_the_old_tables_disagreed(sql: str, expected: list[str]) -> None:
+def test_statement_lock_follows_postgresql_where_the_old_tables_disagreed(
+    sql: str, expected: list[str]
+) -> None:
     assert locks(sql) == expected
 
 

@@ -16,6 +16,7 @@ from lockgate.errors import ConfigError
 from lockgate.limits import count_setting
 from lockgate.lint.findings import Severity
 from lockgate.lint.registry import FAMILIES, Rule, all_rules
+from lockgate.lint.supabase_config import resolve_exposed_schemas, supabase_config_files
 
 if TYPE_CHECKING:
     from lockgate.config import Config
@@ -153,15 +154,6 @@ def _severities(
     return severities, off
 
 
-def supabase_config_files(root: Path, migrations_path: Path | None = None) -> list[Path]:
-    """Where a Supabase ``config.toml`` may be, in order: under the config root, and beside a
-    ``supabase/migrations`` directory (where the Supabase CLI keeps it)."""
-    candidates = [root / "supabase" / "config.toml"]
-    if migrations_path is not None:
-        candidates.append(migrations_path.parent / "config.toml")
-    return [candidate for candidate in candidates if candidate.is_file()]
-
-
 def resolve_pg_major(configured: int | None, root: Path, migrations_path: Path | None = None) -> int:
     """``pg_major`` from config, else ``[db] major_version`` in ``supabase/config.toml``, else 15.
 
@@ -208,8 +200,6 @@ def settings_for(
 ) -> LintSettings:
     """The lint settings of a loaded ``Config``: what every door (CLI, hook, Action, API, ``run``'s lint
     gate) uses, so they all give one verdict."""
-    from lockgate.lint.rules.supabase import resolve_exposed_schemas
-
     supabase, why = supabase_project(config)
     strict_empty = {"empty-migration": Severity.ERROR} if config.empty_migrations == "error" else {}
     return build_settings(
