@@ -18,7 +18,7 @@ Pure and light: no database, no click, no dataclasses (the lint hook imports it 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import LockgateError
 
@@ -129,20 +129,56 @@ _DROPS_ON_TABLES = frozenset({"OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE"})
 _DROPPED_RELATIONS = frozenset({"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW"})
 
 
-class RelationLock(NamedTuple):
-    """``mode`` taken on ``relation`` (``schema.name``), which is a ``kind`` (``table``, ``index``...)."""
+class RelationLock:
+    """``mode`` taken on ``relation`` (``schema.name``), which is a ``kind`` (``table``, ``index``...).
 
-    relation: str
-    mode: str
-    kind: str = TABLE
+    A slotted class rather than a NamedTuple: defining a NamedTuple costs the lint hook's start-up more
+    than this whole module's other definitions, and lint imports this module on every commit.
+    """
+
+    __slots__ = ("kind", "mode", "relation")
+
+    def __init__(self, relation: str, mode: str, kind: str = TABLE) -> None:
+        self.relation = relation
+        self.mode = mode
+        self.kind = kind
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RelationLock) and (self.relation, self.mode, self.kind) == (
+            other.relation,
+            other.mode,
+            other.kind,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.relation, self.mode, self.kind))
+
+    def __repr__(self) -> str:
+        return f"RelationLock({self.relation!r}, {self.mode!r}, {self.kind!r})"
 
 
-class TableLock(NamedTuple):
+class TableLock:
     """``mode`` taken on ``table`` (as shown: ``public.`` dropped) by the statement at ``line``."""
 
-    table: str
-    mode: str
-    line: int
+    __slots__ = ("line", "mode", "table")
+
+    def __init__(self, table: str, mode: str, line: int) -> None:
+        self.table = table
+        self.mode = mode
+        self.line = line
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TableLock) and (self.table, self.mode, self.line) == (
+            other.table,
+            other.mode,
+            other.line,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.table, self.mode, self.line))
+
+    def __repr__(self) -> str:
+        return f"TableLock({self.table!r}, {self.mode!r}, {self.line})"
 
     def __str__(self) -> str:
         return f"{self.mode} on {self.table}"

@@ -160,6 +160,7 @@ def test_tables_created_earlier_in_the_plan_are_not_existing_tables() -> None:
     ).statements
     found = locks_on_existing_tables(statements, CreatedRelations())
     assert [(lock.table, lock.mode, lock.line) for lock in found] == [("accounts", "SHARE", 6)]
+    assert [str(lock) for lock in found] == ["SHARE on accounts"]
 
 
 def test_created_relations_know_positions_tables_indexes_and_partitioned_tables() -> None:
