@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from lockgate.durations import format_ms
 from lockgate.history import LazyJson
 from lockgate.lint.findings import Finding, finding_dict
+from lockgate.locks import pending_locks
 from lockgate.plan import SHOWN_APPLIED, Entry, Plan
 from lockgate.problems import Problem
 from lockgate.runner import APPLIED, DRY_RUN_OK, FAILED, NOT_TRIED, SKIPPED, MigrationResult, RunResult
@@ -82,6 +83,14 @@ class RunResultJson(TypedDict):
     transactional: bool
     note: str | None
     error: RunErrorJson | None
+    locks: NotRequired[list[str]]
+    """Dry runs only: ``lock_summary`` of the migration (the locks a real run would take)."""
+
+
+def lock_summary(summary: Sequence[str] | None) -> list[str]:
+    """``locks.pending_locks`` of one migration as JSON: ``MODE on table`` per existing table it locks,
+    strongest first; empty when it locks none (or its SQL does not parse, which is reported as a problem)."""
+    return list(summary or ())
 
 
 def iso_timestamp(moment: datetime | None) -> str | None:
@@ -160,18 +169,21 @@ def status_json(
 ) -> dict[str, Any]:
     """The status document shared by ``lockgate status --json`` and ``GET /api/migrations``. Each pending
     entry carries ``lint``: what ``run``'s lint gate would report on it (``lint`` maps migration ids to
-    findings)."""
+    findings), and ``locks``: the locks it takes on tables that exist before it (``lock_summary``)."""
     latest = plan.latest_applied
-    pending = {
-        id(migration) for migration in plan.pending
-    }  # identity: ``in`` on the tuple was O(n * pending)
+    # by identity: ``in`` on the tuple was O(n * pending); the locks of each in ``run``'s order
+    pending = dict(zip(map(id, plan.pending), pending_locks(plan.pending), strict=True))
     return {
         **_target(database, table, directory),
         "counts": status_counts(plan),
         "latest_applied": migration_json(latest) if latest else None,
         "applied": [migration_json(e) for e in plan.entries if e.state in SHOWN_APPLIED],
         "pending": [
-            {**migration_json(e), "lint": [finding_dict(f) for f in (lint or {}).get(e.id, ())]}
+            {
+                **migration_json(e),
+                "lint": [finding_dict(f) for f in (lint or {}).get(e.id, ())],
+                "locks": lock_summary(pending[id(e.migration)]),
+            }
             for e in plan.entries
             if id(e.migration) in pending
         ],
@@ -244,14 +256,18 @@ def run_json(
 ) -> dict[str, Any]:
     """``lockgate run --json``; the API's run answer is this plus ``action``/``ok``/``message``. ``lint``
     holds the lint gate's findings on the pending files (errors among them refused the run unless
-    ``lint_on_run`` is ``warn``)."""
+    ``lint_on_run`` is ``warn``); in a dry run each result carries ``locks``."""
+    results = [result_json(r) for r in result.results]
+    if dry_run:  # what the real run would lock, beside what the dry run did
+        for row, summary in zip(results, pending_locks(r.migration for r in result.results), strict=True):
+            row["locks"] = lock_summary(summary)
     return {
         "schema": SCHEMA_VERSION,
         "dry_run": dry_run,
         "blocked": blocked,
         "executed_by": executed_by,
         "counts": outcome_counts(result.results),
-        "results": [result_json(r) for r in result.results],
+        "results": results,
         "problems": [problem_json(p) for p in plan.problems],
         "lint": [finding_dict(finding) for finding in lint],
     }

@@ -206,3 +206,17 @@ def test_pending_list_shows_what_the_lint_gate_will_say(page: Page, live_url: st
     finding = page.locator('#pending > li[data-id="20250102000000_customer"] ul.findings li.error')
     expect(finding).to_contain_text("line 1: [add-not-null-column-without-default]")
     expect(page.locator('#pending > li[data-id="20250101000000_orders"] ul.findings')).to_have_count(0)
+
+
+def test_pending_list_shows_the_locks_each_file_takes(page: Page, live_url: str, project: Path) -> None:
+    (project / "migrations" / "20250101000000_orders.sql").write_text(
+        "CREATE TABLE orders (id bigint);\nCREATE INDEX orders_id ON orders (id);\n"
+    )
+    (project / "migrations" / "20250102000000_truncate.sql").write_text(
+        "TRUNCATE orders;\nLOCK TABLE public.customers IN SHARE MODE;\n"
+    )
+    sign_in(page, live_url, ADMIN_TOKEN)
+    expect(page.locator("#pending > li")).to_have_count(2)
+    locks = page.locator('#pending > li[data-id="20250102000000_truncate"] div.locks')
+    expect(locks).to_have_text("locks: SHARE on customers")  # orders is created by the pending file before it
+    expect(page.locator('#pending > li[data-id="20250101000000_orders"] div.locks')).to_have_count(0)

@@ -44,10 +44,12 @@ def read_views(lockgate: CliRunner, *, valid: bool = True) -> dict[str, dict[str
     shown = [*status["applied"], *status["pending"], *status["failed"]]
     shown += [status["latest_applied"]] if status["latest_applied"] else []
     for migration in shown:
-        # one object, whichever command prints it; status's pending entries add the lint gate's findings
-        plain = {key: value for key, value in migration.items() if key != "lint"}
+        # one object, whichever command prints it; status's pending entries add lint findings and locks
+        plain = {key: value for key, value in migration.items() if key not in {"lint", "locks"}}
         assert by_id[migration["id"]] == plain
-    assert all(isinstance(entry["lint"], list) for entry in status["pending"])
+    assert all(
+        isinstance(entry["lint"], list) and isinstance(entry["locks"], list) for entry in status["pending"]
+    )
     assert validate["valid"] is valid and status["valid"] is valid
     return {"status": status, "list": listing, "validate": validate}
 

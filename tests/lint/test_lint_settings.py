@@ -89,3 +89,28 @@ def test_bad_supabase_config_is_a_config_error(tmp_path: Path, content: str) -> 
     (tmp_path / "supabase" / "config.toml").write_text(content)
     with pytest.raises(ConfigError, match=r"supabase/config\.toml"):
         resolve_pg_major(None, tmp_path)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_settings_and_rule_modules_do_not_import_each_other() -> None:
+    """Project knowledge (the Supabase config lookup) lives outside the rule modules, so the settings
+    never reach into a rule module and no rule module reaches back into the settings."""
+    from lockgate.lint import rules, settings
+
+    assert not {
+        name for name in _imported_modules(Path(settings.__file__)) if name.startswith(rules.__name__)
+    }
+    for module in Path(rules.__file__).parent.glob("*.py"):
+        assert settings.__name__ not in _imported_modules(module), module.name

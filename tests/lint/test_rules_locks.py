@@ -74,6 +74,14 @@ FIRES = [
         "DROP TRIGGER tr ON public.a;\nCREATE POLICY p ON b USING (true);\nALTER INDEX i RENAME TO j;",
         [(2, 1)],
     ),
+    # lockgate.locks decides which statements take ACCESS EXCLUSIVE on a table (PostgreSQL's tablecmds.c)
+    (
+        "access-exclusive-multiple-tables",
+        "ALTER TABLE a ALTER COLUMN x SET COMPRESSION lz4;\nALTER MATERIALIZED VIEW mv SET TABLESPACE s;",
+        [(2, 1)],
+    ),
+    ("access-exclusive-multiple-tables", "DROP POLICY p ON a;\nALTER POLICY q ON b RENAME TO r;", [(2, 1)]),
+    ("access-exclusive-multiple-tables", "DROP RULE r ON a;\nALTER RULE q ON b RENAME TO r;", [(2, 1)]),
     ("disabled-timeout", "SET lock_timeout = 0;", [(1, 1)]),
     ("disabled-timeout", "ALTER ROLE authenticated SET statement_timeout = 0;", [(1, 1)]),
     ("disabled-timeout", "SELECT 1;\nALTER DATABASE postgres SET lock_timeout = '0';", [(2, 1)]),
@@ -166,6 +174,16 @@ QUIET = [
         "access-exclusive-multiple-tables",
         "-- lockgate: no-transaction\nALTER TABLE a ADD COLUMN x int;\nALTER TABLE b ADD COLUMN x int;",
     ),
+    (
+        "access-exclusive-multiple-tables",
+        "ALTER TABLE a ALTER COLUMN x SET (n_distinct = 5);\nALTER TABLE a ALTER COLUMN x RESET (n_distinct);\n"
+        "ALTER TABLE b ADD COLUMN y int;",
+    ),
+    (
+        "access-exclusive-multiple-tables",
+        "DROP VIEW v;\nALTER VIEW w RENAME COLUMN a TO b;\nDROP INDEX i;\nALTER SEQUENCE s RENAME TO s2;\n"
+        "ALTER TABLE b ADD COLUMN y int;",
+    ),
     ("disabled-timeout", "SET lock_timeout = '5s';"),
     ("disabled-timeout", "SET statement_timeout = 0.5;"),
     ("disabled-timeout", "SET work_mem = 0;"),
@@ -227,3 +245,33 @@ def test_reindex_help_depends_on_pg_major() -> None:
     ]
     assert "no REINDEX CONCURRENTLY" in old.help
     assert "REINDEX ... CONCURRENTLY" in new.help
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "ALTER TABLE a ADD COLUMN x int",
+        "ALTER TABLE a ALTER COLUMN x SET (n_distinct = 5)",
+        "ALTER TABLE a ALTER COLUMN x SET COMPRESSION lz4",
+        "ALTER TABLE a DETACH PARTITION c CONCURRENTLY",
+        "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (x) REFERENCES u NOT VALID",
+        "DROP TRIGGER tr ON a",
+        "ALTER POLICY p ON a RENAME TO q",
+        "VACUUM (FULL false) a",
+        "VACUUM FULL a",
+        "LOCK TABLE a IN SHARE MODE",
+        "LOCK TABLE a",
+        "TRUNCATE a",
+        "CREATE INDEX i ON a (x)",
+        "REFRESH MATERIALIZED VIEW a",
+        "CLUSTER a",
+    ],
+)
+def test_the_rule_and_the_pr_plan_table_agree_on_access_exclusive(sql: str) -> None:
+    """Both ask lockgate.locks, so they cannot disagree about which statements block a table."""
+    from lockgate.locks import CreatedRelations, locks_on_existing_tables, summarise
+    from lockgate.statements import parse_sql
+
+    text = f"{sql};\nALTER TABLE other ADD COLUMN z int;\n"
+    plan = summarise(locks_on_existing_tables(parse_sql(text).statements, CreatedRelations()))
+    assert ("ACCESS EXCLUSIVE on a" in plan) == bool(hits(text, "access-exclusive-multiple-tables"))

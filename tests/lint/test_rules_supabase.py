@@ -11,8 +11,8 @@ from lint_helpers import hits, lint_sql
 
 from lockgate.lint.engine import lint_text
 from lockgate.lint.registry import REGISTRY, all_rules
-from lockgate.lint.rules.supabase import api_schemas, resolve_exposed_schemas
 from lockgate.lint.settings import build_settings
+from lockgate.lint.supabase_config import api_schemas, resolve_exposed_schemas
 from lockgate.problems import Severity
 
 RLS = "ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;"

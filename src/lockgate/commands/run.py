@@ -11,6 +11,7 @@ import click
 from lockgate.console import Output, build_config, config_options
 from lockgate.durations import format_ms
 from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.locks import pending_locks
 from lockgate.report import refusal_summary, run_json, run_summary
 from lockgate.runner import FAILED, MigrationResult
 from lockgate.service import RunOutcome, database_target
@@ -133,6 +134,13 @@ def _finding_line(finding: Any) -> str:
     return f"{finding.path}:{finding.line}:{finding.column}: [{finding.rule_id}] {finding.message}{fix}"
 
 
+def _locks_cell(summary: tuple[str, ...] | None) -> str:
+    """``locks.pending_locks`` of one migration as the dry-run table shows it (like the PR comment)."""
+    if summary is None:
+        return "invalid SQL"
+    return ", ".join(summary) or "none"
+
+
 def _render(output: Output, outcome: RunOutcome, database: str) -> None:
     plan = outcome.plan
     for problem in plan.warnings:
@@ -159,8 +167,13 @@ def _render(output: Output, outcome: RunOutcome, database: str) -> None:
         ]
         for r in results
     ]
+    headers = ["migration", "outcome", "time", "attempts", "transaction"]
+    if outcome.dry_run:  # what the real run would block: the PR comment's lock column
+        headers.append("locks")
+        for row, summary in zip(rows, pending_locks(r.migration for r in results), strict=True):
+            row.append(_locks_cell(summary))
     title = "dry run (rolled back)" if outcome.dry_run else "migrations"
-    output.table(["migration", "outcome", "time", "attempts", "transaction"], rows, title=title)
+    output.table(headers, rows, title=title)
     failed = outcome.result.failed
     if failed is not None and failed.error is not None:
         output.error(failed.error.one_line(failed.migration))

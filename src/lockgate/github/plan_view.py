@@ -11,9 +11,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from lockgate.errors import LockgateError
-from lockgate.github.locks import locks_on_existing_tables, summarise
 from lockgate.github.model import Issue, PlanRow
+from lockgate.locks import pending_locks
 from lockgate.plan import Plan
 from lockgate.problems import Problem
 from lockgate.report import RunResultJson, pending_json, result_json
@@ -43,22 +42,18 @@ def plan_rows(
     lint_counts: Mapping[str, tuple[int, int]],
 ) -> list[PlanRow]:
     """One row per pending migration, in the order ``lockgate run`` would apply them."""
-    created: set[str] = set()
+    pending = list(pending)
     rows: list[PlanRow] = []
-    for migration in pending:
+    for migration, locks in zip(pending, pending_locks(pending), strict=True):
         file = repo_path(root, migration.path) or migration.filename
-        try:
-            parsed = migration.parsed
-            transactional: bool | None = is_transactional(migration)
-            locks = tuple(summarise(locks_on_existing_tables(parsed.body, created)))
-        except LockgateError:
-            transactional, locks = None, ()  # invalid SQL: reported as a plan problem
+        # ``locks`` is None for invalid SQL (reported as a plan problem): no transaction mode either.
+        transactional = is_transactional(migration) if locks is not None else None
         errors, warnings = lint_counts.get(file, (0, 0))
         rows.append(
             PlanRow(
                 migration=pending_json(migration, file=file),
                 transactional=transactional,
-                locks=locks,
+                locks=locks or (),
                 lint_errors=errors,
                 lint_warnings=warnings,
                 out_of_order=latest_applied is not None and migration.version < latest_applied,

@@ -2,7 +2,7 @@
 
 Rules receive a ``FileContext`` and yield ``Violation`` objects; they never parse SQL themselves. The
 context parses once (pglast JSON), knows which tables the file itself creates (those are new and exempt
-from lock rules), whether the file runs in a transaction, the target PostgreSQL major version, and how
+from lock rules; ``lockgate.locks.CreatedRelations`` tracks them, as it does for the PR plan), whether the file runs in a transaction, the target PostgreSQL major version, and how
 to turn a node's byte offset into a 1-based line/column span.
 """
 
@@ -12,9 +12,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from lockgate import locks
 from lockgate import pgparser as pg_parser
 from lockgate.lint import nodes
 from lockgate.lint.findings import Span
+from lockgate.locks import CreatedRelations
 from lockgate.statements import LineIndex, ParsedSql, Statement
 
 NO_TRANSACTION = "no-transaction"
@@ -51,12 +53,6 @@ class PlpgsqlBody(NamedTuple):
 
     def file_line(self, lineno: int | None) -> int:
         return self.first_line + max((lineno or 1) - 1, 0)
-
-
-class _Created(NamedTuple):
-    tables: dict[str, int]
-    partitioned: dict[str, int]
-    indexes: dict[str, int]
 
 
 class FileContext:
@@ -181,11 +177,12 @@ class FileContext:
     @staticmethod
     def qualified(relation: Any) -> str:
         """``schema.table`` from a RangeVar dict; unqualified names are ``public``."""
-        return nodes.qualified_name(relation)
+        return locks.qualified_name(relation)
 
     @staticmethod
     def normalise_name(name: str) -> str:
-        return name if "." in name else f"{nodes.DEFAULT_SCHEMA}.{name}"
+        """``[schema.]name`` as ``schema.name`` (``lockgate.locks`` normalises every name)."""
+        return locks.normalise_name(name)
 
     def alter_commands(self, statement: Statement) -> list[dict[str, Any]]:
         """``nodes.alter_table_commands`` of an ALTER TABLE, computed once for all rules."""
@@ -268,24 +265,11 @@ class FileContext:
 
     # -- what this file creates -------------------------------------------------------------------
     @_lazy
-    def _created(self) -> _Created:
-        tables: dict[str, int] = {}
-        partitioned: dict[str, int] = {}
-        indexes: dict[str, int] = {}
+    def _created(self) -> CreatedRelations:
+        created = CreatedRelations()
         for number, statement in enumerate(self.executed):
-            node = statement.node
-            if statement.kind == "CreateStmt":
-                name = self.qualified(node.get("relation"))
-                tables.setdefault(name, number)
-                if node.get("partspec"):
-                    partitioned.setdefault(name, number)
-            elif statement.kind == "CreateTableAsStmt":
-                into = node.get("into") or {}
-                tables.setdefault(self.qualified(into.get("rel")), number)
-            elif statement.kind == "IndexStmt" and node.get("idxname"):
-                schema = (node.get("relation") or {}).get("schemaname") or nodes.DEFAULT_SCHEMA
-                indexes.setdefault(f"{schema}.{node['idxname']}", number)
-        return _Created(tables, partitioned, indexes)
+            created.record(statement, number)
+        return created
 
     def _key(self, relation: Any) -> str:
         return self.normalise_name(relation) if isinstance(relation, str) else self.qualified(relation)
@@ -295,20 +279,18 @@ class FileContext:
         or is a temporary table: either way nobody else can be holding or waiting for its locks."""
         created = self._created.tables
         if relation.__class__ is dict:
-            rangevar = relation.get("RangeVar", relation)
-            if rangevar.get("relpersistence") == "t":
+            if relation.get("RangeVar", relation).get("relpersistence") == "t":
                 return True
             if not created:
                 return False
-            key = f"{rangevar.get('schemaname') or nodes.DEFAULT_SCHEMA}.{rangevar.get('relname', '')}"
+            key = locks.qualified_name(relation)
         elif isinstance(relation, str):
             if not created:
                 return False
-            key = self.normalise_name(relation)
+            key = locks.normalise_name(relation)
         else:
             return False
-        number = created.get(key)
-        return number is not None and number < self.ordinal(before)
+        return self._created.new_table(key, self.ordinal(before))
 
     def is_existing_table(self, relation: Any, before: Statement) -> bool:
         """The opposite of ``is_new_table``: a table that exists before this migration runs."""
@@ -316,8 +298,7 @@ class FileContext:
 
     def is_partitioned_table(self, relation: Any, before: Statement) -> bool:
         """Created earlier in this file with ``PARTITION BY`` (other files are not consulted)."""
-        created = self._created.partitioned.get(self._key(relation))
-        return created is not None and created < self.ordinal(before)
+        return self._created.new_partitioned_table(self._key(relation), self.ordinal(before))
 
     def created_tables(self, before: Statement) -> frozenset[str]:
         """Tables (``schema.name``) created by statements that run before ``before``."""
@@ -325,8 +306,14 @@ class FileContext:
         return frozenset(name for name, number in self._created.tables.items() if number < limit)
 
     def is_new_index(self, qualified_index: str, before: Statement) -> bool:
-        created = self._created.indexes.get(self.normalise_name(qualified_index))
-        return created is not None and created < self.ordinal(before)
+        return self._created.new_index(self.normalise_name(qualified_index), self.ordinal(before))
+
+    def existing_alter_commands(self, statement: Statement) -> list[dict[str, Any]]:
+        """The ALTER TABLE commands of ``statement`` when its table exists before the migration (what
+        the lock-safety rules look at: a new table has nobody to block)."""
+        if not self.is_existing_table(statement.node.get("relation"), statement):
+            return []
+        return self.alter_commands(statement)
 
 
 def _plpgsql_body_option(statement: Statement) -> dict[str, Any] | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+# Relation names are normalised in one place, lockgate.locks; rules keep reaching them through here.
+from lockgate.locks import DEFAULT_SCHEMA as DEFAULT_SCHEMA
+from lockgate.locks import qualified_name as qualified_name
 from lockgate.statements import Node
-
-DEFAULT_SCHEMA = "public"
 
 
 def unwrap(node: Any, kind: str) -> Node | None:
@@ -88,14 +89,6 @@ def index(node: Any) -> dict[str, list[Node]]:
 def find(node: Any, kind: str) -> list[Node]:
     """The ``kind`` nodes under ``node``, in source order (see ``index``)."""
     return index(node).get(kind, [])
-
-
-def qualified_name(relation: Any, default_schema: str = DEFAULT_SCHEMA) -> str:
-    """``schema.name`` of a RangeVar dict (``public`` when unqualified), so ``t`` == ``public.t``."""
-    if relation.__class__ is not dict:
-        return f"{default_schema}."
-    rangevar = relation.get("RangeVar", relation)
-    return f"{rangevar.get('schemaname') or default_schema}.{rangevar.get('relname', '')}"
 
 
 def name_list(names: Any) -> list[str]:

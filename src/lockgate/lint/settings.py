@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from lockgate.errors import ConfigError
 from lockgate.limits import count_setting
 from lockgate.lint.registry import FAMILIES, Rule, all_rules
+from lockgate.lint.supabase_config import resolve_exposed_schemas
 from lockgate.problems import Severity
 from lockgate.project import supabase_config_files, supabase_project
 
@@ -185,8 +186,6 @@ def settings_for(
 ) -> LintSettings:
     """The lint settings of a loaded ``Config``: what every door (CLI, hook, Action, API, ``run``'s lint
     gate) uses, so they all give one verdict."""
-    from lockgate.lint.rules.supabase import resolve_exposed_schemas
-
     supabase, why = supabase_project(config)
     strict_empty = {"empty-migration": Severity.ERROR} if config.empty_migrations == "error" else {}
     return build_settings(

@@ -188,6 +188,7 @@ function renderStatus(document) {
           { "data-id": entry.id },
           el("span", { class: "version", text: String(entry.version) }),
           entry.name,
+          ...((entry.locks || []).length ? [el("div", { class: "locks", text: `locks: ${entry.locks.join(", ")}` })] : []),
           ...((entry.lint || []).length
             ? [el("ul", { class: "findings" }, ...entry.lint.map((finding) => el("li", { class: finding.severity, text: `line ${finding.line}: [${finding.rule}] ${finding.message}` })))]
             : []),

@@ -1,0 +1,140 @@
+"""Lock-safety rules on how long a migration holds and waits for locks (family ``lock-safety``).
+
+Locks are held until the migration's transaction commits, and a statement waiting for one queues every
+later query on the table behind it. ``lockgate.locks`` says which lock each statement takes on which
+relation; these rules look at the transaction as a whole and at the timeouts that bound the waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from lockgate import locks
+from lockgate.lint import nodes
+from lockgate.lint.context import FileContext
+from lockgate.lint.findings import Violation
+from lockgate.lint.registry import file_rule, statement_rule
+from lockgate.statements import Statement
+
+
+@file_rule(
+    id="access-exclusive-multiple-tables",
+    family="lock-safety",
+    severity="warning",
+    summary="ACCESS EXCLUSIVE locks on two or more existing tables in one transaction.",
+    why="""
+        Locks are held until the migration's transaction commits. Taking ACCESS EXCLUSIVE locks on
+        several busy tables blocks all of them for as long as the slowest step, and acquiring them
+        one after another while application transactions lock them in another order is a classic
+        deadlock. Change one existing table per migration.
+    """,
+    bad="""
+        ALTER TABLE public.orders ADD COLUMN note text;
+        ALTER TABLE public.customers ADD COLUMN note text;
+    """,
+    good="""
+        -- 20250901120000_add_orders_note.sql
+        ALTER TABLE public.orders ADD COLUMN note text;
+
+        -- 20250901120100_add_customers_note.sql
+        ALTER TABLE public.customers ADD COLUMN note text;
+    """,
+    help="Split the migration so each transaction takes ACCESS EXCLUSIVE on one existing table.",
+)
+def access_exclusive_multiple_tables(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.transactional:
+        return
+    locked: dict[str, int] = {}
+    for statement in ctx.executed:
+        for name in _access_exclusive_tables(statement):
+            if name in locked or not ctx.is_existing_table(name, statement):
+                continue
+            if locked:
+                first, line = next(iter(locked.items()))
+                yield Violation(
+                    ctx.statement_span_head(statement),
+                    f"this transaction already holds {locks.with_article(locks.ACCESS_EXCLUSIVE)} on {first} "
+                    f"(line {line}) and "
+                    f"now takes one on {name}; both stay blocked until COMMIT and lock-order deadlocks "
+                    "become possible",
+                )
+            locked[name] = ctx.parent(statement).line
+
+
+def _access_exclusive_tables(statement: Statement) -> list[str]:
+    """Tables and materialized views (``schema.name``) ``statement`` locks in ACCESS EXCLUSIVE mode, as
+    ``lockgate.locks`` says; views, indexes and sequences are not tables (the tables a new foreign key
+    references only ever get SHARE ROW EXCLUSIVE)."""
+    if locks.target_mode(statement) != locks.ACCESS_EXCLUSIVE:
+        return []
+    return [name for name, kind in locks.targets(statement) if kind in locks.ROW_HOLDING]
+
+
+_TIMEOUTS = {"lock_timeout", "statement_timeout"}
+
+
+def _is_zero(value: Any) -> bool:
+    const = nodes.unwrap(value, "A_Const") or {}
+    if "ival" in const:
+        return int((const.get("ival") or {}).get("ival", 0)) == 0
+    text = nodes.string_constant(value)
+    if text is None:
+        return False
+    digits = text.strip().lower().rstrip("abcdefghijklmnopqrstuvwxyz ").strip()
+    return digits in {"0", "0.0"}
+
+
+@statement_rule(
+    id="disabled-timeout",
+    family="lock-safety",
+    severity="warning",
+    kinds=["VariableSetStmt", "SelectStmt", "AlterRoleSetStmt", "AlterDatabaseSetStmt"],
+    summary="`SET lock_timeout = 0` or `statement_timeout = 0` (also per role or database) in a migration.",
+    why="""
+        lockgate sets `lock_timeout` so that a migration waiting for a lock gives up (and retries)
+        instead of queueing every other query behind it. Setting it to 0 disables that protection:
+        an `ALTER TABLE` stuck behind a long transaction blocks all traffic to the table for as long
+        as it waits. A `statement_timeout` of 0 lets a runaway statement hold its locks forever.
+    """,
+    bad="""
+        SET lock_timeout = 0;
+        ALTER TABLE public.orders ADD COLUMN note text;
+    """,
+    good="""
+        SET lock_timeout = '5s';
+        ALTER TABLE public.orders ADD COLUMN note text;
+    """,
+    help="Remove it (lockgate sets sensible timeouts), or set a bounded value such as '5s'.",
+)
+def disabled_timeout(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
+    node = statement.node
+    if statement.kind != "SelectStmt":
+        setting = node if statement.kind == "VariableSetStmt" else node.get("setstmt") or {}
+        name = str(setting.get("name", "")).lower()
+        args = setting.get("args") or []
+        if name in _TIMEOUTS and setting.get("kind") == "VAR_SET_VALUE" and args and _is_zero(args[0]):
+            scope = {
+                "AlterRoleSetStmt": f" for every session of role {(node.get('role') or {}).get('rolename', '')}",
+                "AlterDatabaseSetStmt": f" for every session in database {node.get('dbname', '')}",
+            }.get(statement.kind, "")
+            yield Violation(
+                ctx.statement_span_head(statement),
+                f"SET {name} = 0 disables the timeout{scope}: {_TIMEOUT_RISK[name]}",
+            )
+        return
+    for fields in nodes.find(node, "FuncCall"):
+        if nodes.function_name(fields) == "set_config":
+            args = fields.get("args") or []
+            name = (nodes.string_constant(args[0]) or "").lower() if args else ""
+            if name in _TIMEOUTS and len(args) > 1 and _is_zero(args[1]):
+                yield Violation(
+                    ctx.span_at(statement, {"FuncCall": fields}),
+                    f"set_config('{name}', '0') disables the timeout: {_TIMEOUT_RISK[name]}",
+                )
+
+
+_TIMEOUT_RISK = {
+    "lock_timeout": "a blocked statement waits forever while every query on the table queues behind it",
+    "statement_timeout": "a runaway statement can hold its locks indefinitely",
+}
