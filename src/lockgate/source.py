@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lockgate.checksum import BOM, checksum, normalise_text
 from lockgate.checksum_cache import ChecksumCache, discard, stat_key
-from lockgate.errors import SourceError
+from lockgate.errors import ConfigError, SourceError
 from lockgate.files import NotRegularFile, SymlinkOutside, check_link_target, kind, read_regular_file
 from lockgate.naming import NameError_, ParsedName, parse_filename
 from lockgate.statements import ParsedSql, SqlError, parse_sql
@@ -179,8 +179,9 @@ def discover(directory: Path, cache_dir: Path | None = None) -> Source:
     With ``cache_dir`` (read-only commands only), checksums of unchanged files come from the checksum
     cache there instead of reading and hashing every file; see ``checksum_cache``."""
     if not directory.is_dir():
-        raise SourceError(
-            f"migrations directory {directory} does not exist (set --dir, LOCKGATE_MIGRATIONS_DIR "
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ConfigError(
+            f"migrations directory {directory} {what} (set --dir, LOCKGATE_MIGRATIONS_DIR "
             "or migrations_dir in [tool.lockgate])"
         )
     migrations: list[Migration] = []

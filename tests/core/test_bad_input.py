@@ -94,7 +94,7 @@ def test_bad_database_urls(project: Path, lockgate: CliRunner, url: str, fragmen
 
 def test_missing_directory_and_bad_flag(project: Path, lockgate: CliRunner) -> None:
     result = lockgate("status", "--dir", "nope")
-    assert result.code == 1 and "migrations directory" in result.err and "does not exist" in result.err
+    assert result.code == 2 and "migrations directory" in result.err and "does not exist" in result.err
     result = lockgate("run", "--lock-timeout", "soon")
     assert result.code == 2 and "--lock-timeout" in result.err
 

@@ -69,6 +69,7 @@ def serve(
     port: int,
 ) -> None:
     """REST API (/api/migrations) and admin dashboard (/) for this project's migrations."""
+    create_app, run_server = _server_parts()
     output = Output()
     settings = ApiSettings.from_environ(os.environ)
     exposure_check(host, settings)
@@ -78,11 +79,24 @@ def serve(
         token = secrets.token_urlsafe(32)
         settings = replace(settings, admin_token_digests=(token_digest(token),))
         output.notice(f"no admin credential configured: admin token for this session: {token}")
-    import uvicorn
-
-    from lockgate.api.app import create_app
-
     app = create_app(config, target, settings)
     shown = f"[{host}]" if ":" in host else host
     output.notice(f"lockgate dashboard on http://{shown}:{port}/ for {target.masked}")
-    uvicorn.run(app, host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+    run_server(app, host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+
+
+def _server_parts() -> tuple[Any, Any]:
+    """The web framework, imported before anything is printed or generated (an admin token shown for a
+    server that then cannot start would be a token for nothing): without the ``server`` extra, one line
+    saying how to install it."""
+    try:
+        import uvicorn
+
+        from lockgate.api.app import create_app
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise ConfigError(
+            f"lockgate serve needs the web server, which is not installed ({missing} is missing): "
+            "pip install 'lockgate[server]'"
+        ) from None
+    return create_app, uvicorn.run

@@ -32,10 +32,26 @@ def _state(output: Output, **options: object) -> tuple[State, str, str, Config]:
 @click.command()
 @config_options
 @json_option
-def status(as_json: bool, **options: object) -> None:
-    """Applied / pending / failed counts, the latest applied migration and any validation problem."""
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when a migration is pending or validation finds an error (as dbmate's status does).",
+)
+def status(as_json: bool, exit_code: bool, **options: object) -> None:
+    """Applied / pending / failed counts, the latest applied migration and any validation problem.
+
+    Exits 0 whatever it reports, so scripts can parse it; with --exit-code, 1 when something is pending or
+    an error was found (a CI step that fails until the database is up to date)."""
     output = Output()
     state, database, table, config = _state(output, **options)
+    _show_status(output, state, database, table, config, as_json)
+    if exit_code and (state.plan.pending or state.plan.errors):
+        raise SystemExit(EXIT_FAILED)
+
+
+def _show_status(
+    output: Output, state: State, database: str, table: str, config: Config, as_json: bool
+) -> None:
     if as_json:
         output.json(
             status_json(

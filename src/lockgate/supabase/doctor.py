@@ -11,6 +11,7 @@ through ``mask_secrets``.
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from collections.abc import Iterator
@@ -271,17 +272,25 @@ def _check_auth(target: DatabaseTarget) -> tuple[Check, Any]:
     return Check("auth", OK, f"logged in as {info.user} to database {info.dbname}"), conn
 
 
+_MISSING_ROLE = re.compile(r'\brole "(?:[^"]|"")*" does not exist')
+_MISSING_DATABASE = re.compile(r'\bdatabase "(?:[^"]|"")*" does not exist')
+
+
 def _auth_fix(target: DatabaseTarget, message: str) -> str:
-    """libpq reports login failures as text only; pick the fix from the words PostgreSQL and PgBouncer use."""
-    lowered = message.lower()
+    """libpq reports login failures as text only (no SQLSTATE reaches the client before the session
+    exists), so the fix is picked from PostgreSQL's and PgBouncer's own phrases, matched whole and with
+    their quoted names (``role "x" does not exist``): never from loose words, which the rest of the line
+    (the URL, where it came from) can contain too."""
+    server = message.split("FATAL:", 1)[1] if "FATAL:" in message else message
+    lowered = server.lower()
     if "password authentication failed" in lowered or "wrong password" in lowered:
         return _AUTH_FIXES["28P01"]
     if "no password supplied" in lowered:
         return "the server wants a password: put it in the URL (percent-encoded) or in ~/.pgpass"
-    if "does not exist" in lowered and "database" in lowered:
-        return _AUTH_FIXES["3D000"]
-    if "role" in lowered and "does not exist" in lowered:
+    if _MISSING_ROLE.search(server):
         return "the user does not exist on this server (on Supavisor the user is postgres.<project-ref>)"
+    if _MISSING_DATABASE.search(server):
+        return _AUTH_FIXES["3D000"]
     if "pg_hba.conf" in lowered:
         return _AUTH_FIXES["28000"]
     if "too many" in lowered:
