@@ -169,16 +169,14 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 KNOWN: frozenset[str] = frozenset(
     {
-        # Being moved out (issue 12): the naming/immutability domain leaves hooks/ for a checks stage, and
-        # the reverse-migration writer stops importing the create command. Empty this set with them.
+        # Being moved out (issue 12): the naming/immutability domain leaves hooks/ for a checks stage.
+        # Empty this set with it.
         "door imports another door: lockgate.github.changes -> lockgate.hooks.git",
         "door imports another door: lockgate.github.checks -> lockgate.hooks",
         "door imports another door: lockgate.github.checks -> lockgate.hooks.git",
         "door imports another door: lockgate.github.checks -> lockgate.hooks.immutable",
         "door imports another door: lockgate.github.checks -> lockgate.hooks.naming",
         "door imports another door: lockgate.github.command -> lockgate.hooks.git",
-        "pipeline imports a door: lockgate.supabase.revert -> lockgate.commands.create",
-        "import circle: lockgate.commands.create -> lockgate.supabase.revert",
     }
 )
 

@@ -112,3 +112,15 @@ def suggest_filename(filename: str, moment: datetime | None = None) -> str:
     stem = filename[:-4] if filename.endswith(".sql") else filename
     stem = re.sub(r"^\d+_?", "", stem)
     return f"{timestamp_version(moment)}_{snake_case(stem) or 'migration'}.sql"
+
+
+def next_version(existing: list[int], now: datetime) -> str:
+    """Now, or one second after the newest version if that is later (two creates in one second, clock
+    skew): a new migration must always sort last."""
+    from datetime import timedelta
+
+    candidate = now.replace(microsecond=0)
+    if existing:
+        newest = version_to_datetime(max(existing))
+        candidate = max(candidate, newest + timedelta(seconds=1))
+    return timestamp_version(candidate)

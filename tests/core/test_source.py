@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lockgate.checksum import checksum
-from lockgate.errors import SourceError
+from lockgate.errors import ConfigError, SourceError
 from lockgate.naming import NameError_, parse_filename
 from lockgate.source import discover, load_migration
 from lockgate.statements import SqlError, parse_sql, stray_transaction_control
@@ -177,7 +177,7 @@ def test_discover_orders_by_version_and_keeps_bad_names_aside(tmp_path: Path) ->
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         discover(tmp_path / "nope")
 
 

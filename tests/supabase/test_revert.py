@@ -189,3 +189,66 @@ def test_an_unparsable_older_file_does_not_block_a_revert(sb_project: Path, lock
     broken = lockgate("create", "--revert", "20240101000000")
     assert broken.code == 1 and "20240101000000_broken.sql:1:" in broken.err
     assert "Traceback" not in broken.text
+
+
+ORDERS = (
+    "20250201000000_orders.sql",
+    "CREATE TABLE public.orders (id bigint PRIMARY KEY, customer_id bigint, total numeric);\n"
+    "ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;\n",
+)
+EXTRA = {
+    "20250301000000_indexes_and_constraints.sql": (
+        "CREATE INDEX orders_customer_idx ON public.orders (customer_id);\n"
+        "CREATE UNIQUE INDEX orders_total_idx ON public.orders (total);\n"
+        "ALTER TABLE public.orders ADD CONSTRAINT orders_total_positive CHECK (total > 0);\n"
+        "ALTER TABLE public.orders ADD COLUMN note text;\n"
+        "ALTER TABLE public.orders RENAME COLUMN note TO remark;\n"
+    ),
+    "20250302000000_enum_and_policy.sql": (
+        "CREATE TYPE public.order_status AS ENUM ('new', 'paid');\n"
+        "CREATE TABLE public.invoices (id bigint PRIMARY KEY, status public.order_status);\n"
+        "ALTER TABLE public.invoices ENABLE ROW LEVEL SECURITY;\n"
+        "CREATE POLICY invoices_read ON public.invoices FOR SELECT USING (true);\n"
+        "CREATE SCHEMA reporting;\n"
+        "CREATE VIEW reporting.paid AS SELECT id FROM public.invoices WHERE status = 'paid';\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("select", [(), ("--select", "supabase")], ids=["defaults", "with-supabase-rules"])
+def test_every_generated_revert_passes_lockgates_own_lint(
+    sb_project: Path, lockgate: Lockgate, select: tuple[str, ...]
+) -> None:
+    """A revert is a migration like any other: the hook and run's lint gate must accept it as written,
+    with an explained ignore where undoing a migration is the destructive change a rule warns about."""
+    migrations = sb_project / "supabase" / "migrations"
+    sources = [*sorted((FIXTURES / "revert").glob("*.sql")), *sorted(SAMPLE.glob("*.sql"))]
+    checked = 0
+    for source in sources:
+        shutil.rmtree(migrations)
+        migrations.mkdir()
+        shutil.copy(source, migrations / source.name)
+        lockgate("create", "--revert", source.name[:14])
+        checked += _lint_reverts(lockgate, migrations, select)
+    for name, text in EXTRA.items():
+        shutil.rmtree(migrations)
+        migrations.mkdir()
+        (migrations / ORDERS[0]).write_text(ORDERS[1])
+        (migrations / name).write_text(text)
+        assert lockgate("create", "--revert", name[:14]).code == 0
+        revert = next(migrations.glob("*_revert_*.sql"))
+        if "indexes" in name:
+            assert "-- lockgate-ignore: drop-index-without-concurrently" in revert.read_text()
+        checked += _lint_reverts(lockgate, migrations, select)
+    assert checked == len(sources) + len(EXTRA)
+
+
+def _lint_reverts(lockgate: Lockgate, migrations: Path, select: tuple[str, ...]) -> int:
+    (revert,) = migrations.glob("*_revert_*.sql")
+    result = lockgate("lint", str(revert), "--format", "json", *select)
+    assert result.code == 0, (revert.read_text(), result.text)
+    assert '"findings": []' in result.out.replace('"findings":[]', '"findings": []'), (
+        revert.read_text(),
+        result.out,
+    )
+    return 1

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from lockgate.console import build_config
-from lockgate.errors import ConfigError
-from lockgate.naming import SNAKE_NAME, parse_filename, snake_case, timestamp_version, version_to_datetime
+from lockgate.errors import EXIT_FAILED, EXIT_OK, ConfigError
+from lockgate.naming import SNAKE_NAME, next_version, parse_filename, snake_case
 from lockgate.source import discover
 
 TEMPLATE = """-- Migration: {title}
@@ -17,16 +17,6 @@ TEMPLATE = """-- Migration: {title}
 -- Description: {title}
 
 """
-
-
-def _next_timestamp(existing: list[int], now: datetime) -> str:
-    """Now, or one second after the newest file if that is later (two creates in one second, clock skew):
-    a new migration must always sort last."""
-    candidate = now.replace(microsecond=0)
-    if existing:
-        newest = version_to_datetime(max(existing))
-        candidate = max(candidate, newest + timedelta(seconds=1))
-    return timestamp_version(candidate)
 
 
 @click.command()
@@ -42,9 +32,7 @@ def create(
     """Create <UTC timestamp>_<snake_case_description>.sql with the header template."""
     config = build_config(migrations_dir, None, config_file, None)
     if revert is not None:
-        from lockgate.supabase.revert import create_revert
-
-        raise SystemExit(create_revert(config.migrations_path, revert))
+        raise SystemExit(_create_revert(config.migrations_path, revert))
     if description is None:
         raise ConfigError(
             'give a description (lockgate create "add user preferences table") or --revert VERSION'
@@ -59,10 +47,30 @@ def create(
     directory.mkdir(parents=True, exist_ok=True)
     existing = [m.version for m in discover(directory).migrations]
     now = datetime.now(UTC)
-    filename = f"{_next_timestamp(existing, now)}_{name}.sql"
+    filename = f"{next_version(existing, now)}_{name}.sql"
     parse_filename(filename)
     path = directory / filename
     title = description.strip()[:1].upper() + description.strip()[1:]
     with path.open("x", encoding="utf-8") as handle:
         handle.write(TEMPLATE.format(title=title, date=now.strftime("%Y-%m-%d")))
     click.echo(str(path))
+
+
+def _create_revert(directory: Path, version: str) -> int:
+    """Write the revert, print its path; exit 1 (with one line each) when some statement was not inverted."""
+    from lockgate.supabase.revert import write_revert
+
+    path, revert = write_revert(directory, version, datetime.now(UTC))
+    click.echo(str(path))
+    for skipped in revert.not_invertible:
+        click.echo(
+            f"error: {skipped.summary} (line {skipped.line}) cannot be reverted automatically: {skipped.reason}",
+            err=True,
+        )
+    if not revert.complete:
+        click.echo(
+            f"error: {path.name} is incomplete: write the inverse of {len(revert.not_invertible)} statement(s) "
+            "by hand where its NOT REVERTED block says, then delete the block",
+            err=True,
+        )
+    return EXIT_OK if revert.complete else EXIT_FAILED

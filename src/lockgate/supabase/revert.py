@@ -20,7 +20,7 @@ import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME
 from pglast.stream import RawStream
 
 from lockgate.errors import SourceError
+from lockgate.naming import next_version
 from lockgate.source import Migration, discover
 from lockgate.statements import Statement
 
@@ -601,7 +602,23 @@ _NOT_INVERTIBLE: dict[type, str] = {
 
 
 def render_revert(migration: Migration, revert: Revert, date: str) -> str:
-    """The revert file: a header, a loud comment block for what was not inverted, then the statements."""
+    """The revert file: a header, a loud comment block for what was not inverted, then the statements, each
+    that lockgate's own linter would flag carrying an explained ``-- lockgate-ignore`` (undoing a migration
+    is exactly the destructive change the rule warns about, and the reason belongs where the reviewer reads
+    it), so the generated file passes ``lockgate lint`` as written."""
+    header = _header(migration, revert, date)
+    statements = list(revert.statements)
+    for statement_index, rules in _flagged(header, statements).items():
+        reasons = "; ".join(
+            _REASONS.get(rule, _DEFAULT_REASON).format(file=migration.filename) for rule in rules
+        )
+        statements[statement_index] = (
+            f"-- lockgate-ignore: {', '.join(rules)} -- {reasons}\n" + statements[statement_index]
+        )
+    return _assemble(header, statements)
+
+
+def _header(migration: Migration, revert: Revert, date: str) -> list[str]:
     lines = [
         f"-- Migration: Revert {migration.id}",
         f"-- Date: {date}",
@@ -621,15 +638,57 @@ def render_revert(migration: Migration, revert: Revert, date: str) -> str:
         for skipped in revert.not_invertible:
             lines += [f"-- {migration.filename}:{skipped.line}: {skipped.summary}", f"--   {skipped.reason}"]
         lines += [rule, ""]
-    for statement in revert.statements:
+    return lines
+
+
+def _assemble(header: list[str], statements: list[str]) -> str:
+    lines = list(header)
+    for statement in statements:
         lines += [f"{statement};", ""]
     return "\n".join(lines)
 
 
-def write_revert(directory: Path, version: str, now: datetime) -> tuple[Path, Revert]:
-    """Write ``<next timestamp>_revert_<name>.sql`` undoing the migration with ``version`` in ``directory``."""
-    from lockgate.commands.create import _next_timestamp
+_REASONS = {
+    "drop-table": "undoing {file}, which created this table",
+    "drop-column": "undoing {file}, which added this column",
+    "drop-schema": "undoing {file}, which created this schema",
+    "drop-index-without-concurrently": "a revert is one transaction with the rest of the undo, which DROP INDEX "
+    "CONCURRENTLY cannot join",
+    "access-exclusive-multiple-tables": "undoing {file} locks the tables it changed; apply it while they are quiet",
+    "rename-table": "undoing {file}, which renamed this table",
+    "rename-column": "undoing {file}, which renamed this column",
+}
+_DEFAULT_REASON = "part of undoing {file}; review it before shipping"
 
+
+def _flagged(header: list[str], statements: list[str]) -> dict[int, list[str]]:
+    """Which statements (by index) lockgate's linter flags, and for which rules, in the revert as written
+    (the Supabase rules included: a revert may be shipped to a Supabase project)."""
+    from lockgate.lint.engine import lint_text
+    from lockgate.lint.settings import build_settings
+
+    text = _assemble(header, statements)
+    first_line = len(header) + 1
+    starts: list[int] = []
+    line = first_line
+    for statement in statements:
+        starts.append(line)
+        line += f"{statement};".count("\n") + 2
+    flagged: dict[int, list[str]] = {}
+    settings = build_settings(extra_select=["supabase"])
+    for finding in lint_text(text, "<revert>", settings).findings:
+        index = max((i for i, start in enumerate(starts) if start <= finding.line), default=None)
+        if index is None:
+            continue
+        rules = flagged.setdefault(index, [])
+        if finding.rule_id not in rules:
+            rules.append(finding.rule_id)
+    return flagged
+
+
+def write_revert(directory: Path, version: str, now: datetime) -> tuple[Path, Revert]:
+    """Write ``<next timestamp>_revert_<name>.sql`` undoing the migration with ``version`` in ``directory``;
+    the ``create --revert`` door prints what it wrote and what it could not invert."""
     migrations = discover(directory).migrations
     matches = [m for m in migrations if version in (m.version_text, str(m.version))]
     if not matches:
@@ -641,30 +700,8 @@ def write_revert(directory: Path, version: str, now: datetime) -> tuple[Path, Re
     (migration,) = matches
     earlier = [m for m in migrations if m.version < migration.version]
     revert = build_revert(migration, earlier)
-    filename = f"{_next_timestamp([m.version for m in migrations], now)}_revert_{migration.name}.sql"
+    filename = f"{next_version([m.version for m in migrations], now)}_revert_{migration.name}.sql"
     path = directory / filename
     with path.open("x", encoding="utf-8") as handle:
         handle.write(render_revert(migration, revert, now.strftime("%Y-%m-%d")))
     return path, revert
-
-
-def create_revert(directory: Path, version: str) -> int:
-    """The ``create --revert`` door: write the file, print its path, exit 1 when it is incomplete."""
-    import click
-
-    from lockgate.errors import EXIT_FAILED, EXIT_OK
-
-    path, revert = write_revert(directory, version, datetime.now(UTC))
-    click.echo(str(path))
-    for skipped in revert.not_invertible:
-        click.echo(
-            f"error: {skipped.summary} (line {skipped.line}) cannot be reverted automatically: {skipped.reason}",
-            err=True,
-        )
-    if not revert.complete:
-        click.echo(
-            f"error: {path.name} is incomplete: write the inverse of {len(revert.not_invertible)} statement(s) "
-            "by hand where its NOT REVERTED block says, then delete the block",
-            err=True,
-        )
-    return EXIT_OK if revert.complete else EXIT_FAILED
