@@ -300,3 +300,17 @@ def test_merge_with_a_lint_error_applies_nothing_and_names_the_rule(
     assert run.failed and run.step("run").returncode == 1
     assert "early" not in tables(db_url)
     assert f"::error file={gated},line=2" in run.log and "add-not-null-column-without-default" in run.log
+
+
+def test_a_comment_only_edit_is_a_warning_in_the_pr_check_as_everywhere(
+    based: Workspace, db_url: str, fake_github: FakeGitHub
+) -> None:
+    run = check(based, db_url, {ACCOUNTS: ACCOUNTS_SQL + "-- reviewed by the DBA\n"})
+
+    assert not run.failed, run.log
+    (comment,) = fake_github.ours(PR)
+    assert "check passed" in comment["body"]
+    # seen from git (the immutability check) and from the database (validate), under one rule id
+    assert comment["body"].count("cosmetic-edit") >= 2
+    assert "checksum-mismatch" not in comment["body"]
+    assert f"::warning file={ACCOUNTS}" in run.log
