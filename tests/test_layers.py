@@ -167,23 +167,8 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return components
 
 
-KNOWN: frozenset[str] = frozenset(
-    {
-        # Being moved out (issue 12): the naming/immutability domain leaves hooks/ for a checks stage.
-        # Empty this set with it.
-        "door imports another door: lockgate.github.changes -> lockgate.hooks.git",
-        "door imports another door: lockgate.github.checks -> lockgate.hooks",
-        "door imports another door: lockgate.github.checks -> lockgate.hooks.git",
-        "door imports another door: lockgate.github.checks -> lockgate.hooks.immutable",
-        "door imports another door: lockgate.github.checks -> lockgate.hooks.naming",
-        "door imports another door: lockgate.github.command -> lockgate.hooks.git",
-    }
-)
-
-
 def test_the_source_tree_keeps_the_layer_rules() -> None:
-    found = violations(import_graph(SRC))
-    assert [line for line in found if line not in KNOWN] == []
+    assert violations(import_graph(SRC)) == []
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from core_helpers import CliRunner, add
 
-from lockgate.hooks.immutable import Edit, compare
+from lockgate.checks.immutability import Edit, compare
 from lockgate.statements import SqlError, parse_sql
 
 pytestmark = pytest.mark.db

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from hookrepo import GOOD_SQL, Repo
 
+from lockgate.checks.immutability import Edit, compare
 from lockgate.cli import main as cli_main
-from lockgate.hooks.immutable import Edit, compare, main
+from lockgate.hooks.immutable import main
 
 INIT = "migrations/20250101000000_init.sql"
 

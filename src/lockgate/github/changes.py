@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lockgate.hooks.git import (
+from lockgate.git import (
     Change,
     GitError,
     merge_base,

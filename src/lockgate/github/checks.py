@@ -1,8 +1,8 @@
 """The pull-request checks that need no database: lint, naming and immutability of the changed files.
 
-Each reuses the door-independent logic the pre-commit hooks use (``lockgate.hooks.naming`` and
-``lockgate.hooks.immutable``), applied to the PR's diff instead of the staged index, so a PR fails in CI
-for exactly the reasons the hook would have stopped the commit.
+Naming and immutability come from the checks stage (``lockgate.checks``), the same problems the pre-commit
+hooks print, applied to the PR's diff instead of the staged index, so a PR fails in CI for exactly the
+reasons (and with the same text) the hook would have stopped the commit.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
+from lockgate.checks import immutability, naming
 from lockgate.config import Config
+from lockgate.git import files_in_tree, parent_of
 from lockgate.github.changes import PullRequestDiff
 from lockgate.github.model import Issue
-from lockgate.hooks import immutable, naming
-from lockgate.hooks.git import files_in_tree, parent_of
 from lockgate.lint.findings import Finding
 from lockgate.problems import Severity
 
@@ -66,18 +66,18 @@ def lint_issue(finding: Finding) -> Issue:
 
 def immutability_issues(diff: PullRequestDiff, base_label: str) -> list[Issue]:
     """Edits, renames and deletions of migrations that are on the base branch."""
-    base = immutable.Base(diff.fork_point, base_label)
+    base = immutability.Base(diff.fork_point, base_label)
     issues: list[Issue] = []
     for change in diff.changes:
-        verdict = immutable.judge(diff.root, base, change)
+        verdict = immutability.judge(diff.root, base, change)
         if verdict is None:
             continue
         issues.append(
             Issue(
                 source="immutable",
-                severity="error" if verdict.blocking else "warning",
-                code=verdict.code or "immutable-migration",
-                message=verdict.text or verdict.message.removeprefix(f"{change.path}: "),
+                severity=verdict.severity,
+                code=verdict.code,
+                message=verdict.message,
                 file=change.path,
                 help="a migration that may have run somewhere is never edited: revert it and add a new one",
             )
@@ -104,9 +104,9 @@ def naming_issues(
             issues.append(
                 Issue(
                     source="naming",
-                    severity="error",
-                    code="migration-naming",
-                    message=problem.removeprefix(f"{absolute}: "),
+                    severity=problem.severity,
+                    code=problem.code,
+                    message=problem.message,
                     file=path,
                     help="new migrations are <YYYYMMDDHHMMSS>_<snake_case>.sql and sort after every "
                     "migration on the base branch (lockgate create names them)",

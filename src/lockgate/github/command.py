@@ -74,9 +74,9 @@ def _record_error(workflow: Workflow, report: ActionReport, text: str) -> None:
 
 
 def execute(env: ActionEnv, inputs: ActionInputs, workflow: Workflow, report: ActionReport) -> int:
+    from lockgate.git import find_root
     from lockgate.github.apply_mode import run_apply
     from lockgate.github.check_mode import run_check, verdict_ok
-    from lockgate.hooks.git import find_root
 
     mode, notice = env.resolve_mode(inputs.mode)
     report.mode = mode
