@@ -27,7 +27,7 @@ DOORS = {
     "hooks": ("lockgate.hooks",),
     "github": ("lockgate.github",),
     "api": ("lockgate.api",),
-    "lint-cli": ("lockgate.lint.__main__", "lockgate.lint.command"),
+    "lint-cli": ("lockgate.lint.__main__", "lockgate.lint.subcommand"),
 }
 LAUNCHER = frozenset({"lockgate.cli", "lockgate.commands.app", "lockgate.__main__"})
 THIRD_PARTY = {

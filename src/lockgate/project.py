@@ -33,7 +33,7 @@ def supabase_project(config: Config) -> tuple[bool, str]:
     """Whether this is a Supabase project, and how we know. ``supabase = true | false`` decides; else a
     ``supabase/`` directory in the project root, migrations inside a ``supabase/`` directory, or a
     ``config.toml`` beside them. (Whether a database carries Supabase's history table is the other sign,
-    which only ``lockgate.supabase.history`` can read.)"""
+    which only ``lockgate.supabase.shared_history`` can read.)"""
     if config.supabase is not None:
         return config.supabase, f"supabase = {str(config.supabase).lower()} in the configuration"
     migrations = config.migrations_path.resolve()

@@ -19,7 +19,7 @@ from api_helpers import ADMIN_TOKEN, JWT_SECRET, AppFactory
 from live_server import LiveServers
 from starlette.testclient import TestClient
 
-from lockgate.api.app import create_app
+from lockgate.api.asgi import create_app
 from lockgate.api.settings import ApiSettings, parse_admin_tokens
 from lockgate.config import load_config
 from lockgate.db import DatabaseTarget

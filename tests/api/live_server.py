@@ -13,8 +13,8 @@ from pathlib import Path
 import uvicorn
 from api_helpers import ADMIN_TOKEN, JWT_SECRET
 
-from lockgate.api.app import create_app
-from lockgate.api.command import UVICORN_OPTIONS
+from lockgate.api.asgi import create_app
+from lockgate.api.serve import UVICORN_OPTIONS
 from lockgate.api.settings import ApiSettings, parse_admin_tokens
 from lockgate.config import load_config
 from lockgate.db import DatabaseTarget

@@ -179,7 +179,7 @@ def test_history_of_a_fresh_database_is_empty(client: TestClient) -> None:
 
 
 def test_database_password_never_leaves_the_server(make_client: AppFactory, project: Path) -> None:
-    from lockgate.api.app import create_app
+    from lockgate.api.asgi import create_app
     from lockgate.api.settings import ApiSettings, parse_admin_tokens
     from lockgate.config import load_config
     from lockgate.db import DatabaseTarget

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from cli_runner import run_cli
 from json_schema_check import assert_matches
-from lockgate.api.app import create_app
+from lockgate.api.asgi import create_app
 from lockgate.api.openapi import COMPONENTS, document_schemas, openapi_document
 from lockgate.api.settings import ApiSettings, parse_admin_tokens
 from lockgate.config import load_config

@@ -15,7 +15,7 @@ import pytest
 from api_helpers import ADMIN, ADMIN_TOKEN, add
 from starlette.testclient import TestClient
 
-from lockgate.api.app import create_app
+from lockgate.api.asgi import create_app
 from lockgate.api.settings import ApiSettings, parse_admin_tokens
 from lockgate.config import load_config
 from lockgate.conninfo import display_url

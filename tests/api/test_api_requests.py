@@ -10,7 +10,7 @@ import pytest
 from api_helpers import ADMIN, add, bearer, make_jwt
 from starlette.testclient import TestClient
 
-from lockgate.api.command import exposure_check
+from lockgate.api.serve import exposure_check
 from lockgate.api.settings import ApiSettings, is_loopback, parse_admin_tokens
 from lockgate.cli import main
 from lockgate.db import DatabaseTarget

@@ -15,7 +15,7 @@ from api_helpers import ADMIN, ADMIN_TOKEN, JWT_SECRET, add
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
-from lockgate.api.app import create_app
+from lockgate.api.asgi import create_app
 from lockgate.api.settings import ApiSettings, parse_admin_tokens
 from lockgate.config import load_config
 from lockgate.db import DatabaseTarget

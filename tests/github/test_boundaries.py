@@ -22,7 +22,7 @@ def test_no_module_outside_the_github_door_imports_pygithub() -> None:
 
 def test_the_run_step_does_not_import_pygithub() -> None:
     code = (
-        "import sys, lockgate.github.command, lockgate.github.check_mode, lockgate.github.apply_mode; "
+        "import sys, lockgate.github.steps, lockgate.github.check_mode, lockgate.github.apply_mode; "
         "print('github' in sys.modules)"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

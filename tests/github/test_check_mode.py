@@ -23,11 +23,11 @@ from test_action_e2e import (
 
 from lockgate.errors import LockgateError
 from lockgate.github.changes import migration_changes
-from lockgate.github.command import execute
 from lockgate.github.event import ActionEnv
 from lockgate.github.inputs import ActionInputs
 from lockgate.github.model import ActionReport
 from lockgate.github.publish import post_comment
+from lockgate.github.steps import execute
 from lockgate.github.workflow import Workflow
 
 INDEX_SQL = "CREATE INDEX accounts_email ON accounts (email);\n"  # a lint warning (not CONCURRENTLY)
@@ -214,7 +214,7 @@ def test_project_in_a_subdirectory_reports_repository_relative_paths(
 def test_unreachable_database_still_publishes_a_masked_report(
     repo: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lockgate.github.command import run_command
+    from lockgate.github.steps import run_command
 
     base, head, merge = open_pull_request(repo, {PREFS: PREFS_TX_SQL})
     summary = repo.temp / "summary.md"

@@ -36,8 +36,8 @@ ORDERS_SQL = "create table orders (id bigint primary key);\nalter table orders e
 HOOK_IDS = ("lockgate-lint", "lockgate-naming", "lockgate-immutable")
 
 lint_available = pytest.mark.skipif(
-    find_spec("lockgate.lint.command") is None,
-    reason="`lockgate lint` (lockgate.lint.command) has not landed",
+    find_spec("lockgate.lint.subcommand") is None,
+    reason="`lockgate lint` (lockgate.lint.subcommand) has not landed",
 )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from lockgate.lint.configuration import build_settings
 from lockgate.lint.engine import lint_text
 from lockgate.lint.findings import Finding
-from lockgate.lint.settings import build_settings
 
 
 def lint_sql(sql: str, lint: dict[str, Any] | None = None, pg_major: int | None = None) -> list[Finding]:

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from lockgate.config import load_config
 from lockgate.lint import engine, parallel
+from lockgate.lint.configuration import LintSettings, build_settings
 from lockgate.lint.engine import lint_file, lint_paths, lint_text
 from lockgate.lint.findings import Finding
-from lockgate.lint.settings import LintSettings, build_settings
 from lockgate.problems import Severity
 
 ROOT = Path(__file__).resolve().parents[2]

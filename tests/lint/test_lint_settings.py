@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from lockgate.errors import ConfigError
+from lockgate.lint.configuration import DEFAULT_PG_MAJOR, build_settings, resolve_pg_major
 from lockgate.lint.registry import REGISTRY, all_rules
-from lockgate.lint.settings import DEFAULT_PG_MAJOR, build_settings, resolve_pg_major
 from lockgate.problems import Severity
 
 
@@ -107,7 +107,8 @@ def _imported_modules(path: Path) -> set[str]:
 def test_settings_and_rule_modules_do_not_import_each_other() -> None:
     """Project knowledge (the Supabase config lookup) lives outside the rule modules, so the settings
     never reach into a rule module and no rule module reaches back into the settings."""
-    from lockgate.lint import rules, settings
+    from lockgate.lint import configuration as settings
+    from lockgate.lint import rules
 
     assert not {
         name for name in _imported_modules(Path(settings.__file__)) if name.startswith(rules.__name__)

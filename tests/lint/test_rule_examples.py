@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from lockgate.lint.configuration import build_settings
 from lockgate.lint.engine import lint_text
 from lockgate.lint.registry import Rule, all_rules
-from lockgate.lint.settings import build_settings
 
 CHECKED = [rule for rule in all_rules() if rule.file_check or rule.statement_check]
 # Rules whose example needs an older PostgreSQL to fire.

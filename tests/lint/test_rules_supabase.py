@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from lint_helpers import hits, lint_sql
 
+from lockgate.lint.configuration import build_settings
 from lockgate.lint.engine import lint_text
 from lockgate.lint.registry import REGISTRY, all_rules
-from lockgate.lint.settings import build_settings
 from lockgate.lint.supabase_config import api_schemas, resolve_exposed_schemas
 from lockgate.problems import Severity
 

@@ -10,8 +10,8 @@ from sbhelpers import FIXTURES
 
 from lockgate.history import Record
 from lockgate.source import discover
-from lockgate.supabase.checks import statement_drift, supabase_problems
-from lockgate.supabase.history import SupabaseRow
+from lockgate.supabase.history_checks import statement_drift, supabase_problems
+from lockgate.supabase.shared_history import SupabaseRow
 from lockgate.supabase.split import split_statements, split_with_lines
 
 

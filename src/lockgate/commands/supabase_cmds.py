@@ -17,7 +17,7 @@ def adopt(
     migrations_dir: Path | None, database_url: str | None, config_file: Path | None, table: str | None
 ) -> None:
     """Record every version in Supabase's history that has a file as baselined (source: supabase)."""
-    from lockgate.supabase.service import adopt as adopt_service
+    from lockgate.supabase.adoption import adopt as adopt_service
 
     config = build_config(migrations_dir, database_url, config_file, table)
     output = Output()

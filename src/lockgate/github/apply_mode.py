@@ -13,10 +13,10 @@ from typing import Any
 from lockgate.config import Config, with_overrides
 from lockgate.db import resolve_target
 from lockgate.errors import ConfigError
-from lockgate.github.checks import lint_issue
 from lockgate.github.event import ActionEnv
 from lockgate.github.model import ActionReport, Issue
 from lockgate.github.plan_view import latest_applied_version, plan_rows, problem_issue, repo_path, run_row
+from lockgate.github.pr_checks import lint_issue
 from lockgate.github.workflow import Workflow
 from lockgate.report import RunResultJson
 from lockgate.runner import MigrationResult

@@ -12,7 +12,6 @@ from lockgate.config import Config
 from lockgate.db import resolve_target
 from lockgate.errors import ConfigError
 from lockgate.github.changes import PullRequestDiff, migration_changes
-from lockgate.github.checks import immutability_issues, lint_files, lint_issue, naming_issues
 from lockgate.github.event import ActionEnv
 from lockgate.github.inputs import ActionInputs
 from lockgate.github.model import ActionReport, Issue
@@ -24,6 +23,7 @@ from lockgate.github.plan_view import (
     repo_path,
     run_row,
 )
+from lockgate.github.pr_checks import immutability_issues, lint_files, lint_issue, naming_issues
 from lockgate.github.workflow import Workflow
 from lockgate.lint.formats.github_format import annotation
 from lockgate.source import discover

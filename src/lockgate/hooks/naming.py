@@ -1,4 +1,4 @@
-"""``lockgate check-naming FILES...``: the pre-commit door of ``lockgate.checks.naming``.
+"""``lockgate check-naming FILES...``: the pre-commit door of ``lockgate.checks.filenames``.
 
 Parses arguments, asks the checks stage, prints its problems one line each; the PR check renders the same
 problems from the same stage.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from lockgate.checks.naming import Context, check_file, load_base, render
+from lockgate.checks.filenames import Context, check_file, load_base, render
 from lockgate.errors import LockgateError
 from lockgate.git import FROM_REF_VARIABLE, requested_base
 from lockgate.hooks import click_command

@@ -15,8 +15,8 @@ from typing import NoReturn
 
 from lockgate.errors import LockgateError
 from lockgate.limits import count_setting
+from lockgate.lint.door import LintOptions, run_lint
 from lockgate.lint.formats import FORMATS
-from lockgate.lint.run import LintOptions, run_lint
 
 
 def _count(name: str) -> Callable[[str], int]:

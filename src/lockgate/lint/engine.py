@@ -15,11 +15,11 @@ from pathlib import Path
 from lockgate.checksum import normalise_text
 from lockgate.errors import ConfigError
 from lockgate.files import NotRegularFile, SymlinkOutside, check_symlink, read_regular_file
+from lockgate.lint.configuration import LintSettings, build_settings
 from lockgate.lint.context import FileContext
 from lockgate.lint.findings import FileResult, Finding, LintReport, Span, Violation
 from lockgate.lint.ignores import Ignore, find_ignores
 from lockgate.lint.registry import REGISTRY, FileCheck, Rule, StatementCheck, load_rules
-from lockgate.lint.settings import LintSettings, build_settings
 from lockgate.statements import ParsedSql, SqlError, Statement, parse_sql
 
 PARALLEL_THRESHOLD = 64

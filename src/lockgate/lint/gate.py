@@ -27,8 +27,8 @@ def lint_each(config: Config, pending: Sequence[Migration]) -> dict[str, tuple[F
     to the plan, which already refuses them with ``invalid-sql``)."""
     if not pending or config.lint_on_run == "off":
         return {}
+    from lockgate.lint.configuration import settings_for
     from lockgate.lint.engine import display_path, lint_text
-    from lockgate.lint.settings import settings_for
 
     settings = settings_for(config)
     by_id: dict[str, tuple[Finding, ...]] = {}

@@ -664,8 +664,8 @@ _DEFAULT_REASON = "part of undoing {file}; review it before shipping"
 def _flagged(header: list[str], statements: list[str]) -> dict[int, list[str]]:
     """Which statements (by index) lockgate's linter flags, and for which rules, in the revert as written
     (the Supabase rules included: a revert may be shipped to a Supabase project)."""
+    from lockgate.lint.configuration import build_settings
     from lockgate.lint.engine import lint_text
-    from lockgate.lint.settings import build_settings
 
     text = _assemble(header, statements)
     first_line = len(header) + 1

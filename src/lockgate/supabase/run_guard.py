@@ -13,14 +13,14 @@ from lockgate.config import Config
 from lockgate.db import DatabaseTarget
 from lockgate.errors import ConnectionFailed, LockgateError
 from lockgate.runner import AppliedHook, is_transactional
-from lockgate.supabase.history import (
+from lockgate.supabase.pooler import direct_url_hint, observe_pooler
+from lockgate.supabase.shared_history import (
     SUPABASE_TABLE,
     ensure_table,
     read_rows,
     record_migration,
     shared_history_enabled,
 )
-from lockgate.supabase.pooler import direct_url_hint, observe_pooler
 
 if TYPE_CHECKING:
     import psycopg

@@ -23,14 +23,14 @@ class SupabaseVendor:
     def validation_problems(
         self, config: Config, conn: psycopg.Connection[Any], state: State
     ) -> list[Problem]:
-        from lockgate.supabase.service import validation_problems
+        from lockgate.supabase.adoption import validation_problems
 
         return validation_problems(config, conn, state)
 
     def file_problems(self, config: Config, source: Source) -> list[Problem]:
         """The Supabase checks a PR can run without a database (version format, future versions)."""
-        from lockgate.supabase.checks import supabase_problems
-        from lockgate.supabase.history import supabase_project
+        from lockgate.supabase.history_checks import supabase_problems
+        from lockgate.supabase.shared_history import supabase_project
 
         if not supabase_project(config, has_table=False):
             return []

@@ -16,7 +16,7 @@ from lockgate.history import IN_DATABASE, Record
 from lockgate.naming import version_to_datetime
 from lockgate.problems import ERROR, WARNING, Problem
 from lockgate.source import Migration, Source
-from lockgate.supabase.history import SUPABASE_TABLE, SupabaseRow
+from lockgate.supabase.shared_history import SUPABASE_TABLE, SupabaseRow
 from lockgate.supabase.split import split_with_lines
 
 FUTURE_TOLERANCE = timedelta(minutes=5)

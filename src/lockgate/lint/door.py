@@ -38,8 +38,8 @@ def split_selectors(values: Iterable[str]) -> list[str]:
 def run_lint(options: LintOptions) -> tuple[int, str]:
     """Lint and render; returns the exit code and what to print. Raises ``LockgateError`` (exit 2 for
     configuration and usage problems) with a one-line message."""
+    from lockgate.lint.configuration import settings_for
     from lockgate.lint.engine import lint_paths
-    from lockgate.lint.settings import settings_for
 
     missing = [path for path in options.paths if not path.exists()]
     if missing:

@@ -92,7 +92,7 @@ def _server_parts() -> tuple[Any, Any]:
     try:
         import uvicorn
 
-        from lockgate.api.app import create_app
+        from lockgate.api.asgi import create_app
     except ImportError as exc:
         missing = exc.name or str(exc)
         raise ConfigError(

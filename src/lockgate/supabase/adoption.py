@@ -20,8 +20,8 @@ from lockgate.metadata import run_metadata
 from lockgate.plan import State
 from lockgate.problems import Problem
 from lockgate.source import Migration, discover
-from lockgate.supabase.checks import statement_drift, supabase_problems
-from lockgate.supabase.history import (
+from lockgate.supabase.history_checks import statement_drift, supabase_problems
+from lockgate.supabase.shared_history import (
     SUPABASE_TABLE,
     SupabaseRow,
     ensure_table,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
-from lockgate.checks import immutability, naming
+from lockgate.checks import filenames, immutability
 from lockgate.config import Config
 from lockgate.git import files_in_tree, parent_of
 from lockgate.github.changes import PullRequestDiff
@@ -34,8 +34,8 @@ def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
     """Lint ``paths`` (relative to ``root``) with the project's lint settings."""
     if not paths:
         return LintOutcome((), {})
+    from lockgate.lint.configuration import settings_for
     from lockgate.lint.engine import lint_file
-    from lockgate.lint.settings import settings_for
 
     settings = settings_for(config)
     findings: list[Finding] = []
@@ -97,10 +97,10 @@ def naming_issues(
     if not added:
         return []
     base = None if allow_out_of_order else _load_base(diff, base_sha, base_label)
-    context = naming.Context(now=datetime.now(UTC), base=base)
+    context = filenames.Context(now=datetime.now(UTC), base=base)
     issues: list[Issue] = []
     for path, absolute in zip(diff.added, added, strict=True):
-        for problem in naming.check_file(absolute, context):
+        for problem in filenames.check_file(absolute, context):
             issues.append(
                 Issue(
                     source="naming",
@@ -115,7 +115,7 @@ def naming_issues(
     return issues
 
 
-class _ListedBase(naming.BaseBranch):
+class _ListedBase(filenames.BaseBranch):
     """The hook's ``BaseBranch`` with each directory's listing computed once.
 
     The hook asks for it twice per new file; on a 1,000-migration history rebuilding it each time was
@@ -134,7 +134,7 @@ class _ListedBase(naming.BaseBranch):
         return list(self._by_directory.get(directory, ()))
 
 
-def _load_base(diff: PullRequestDiff, base_sha: str, label: str) -> naming.BaseBranch:
+def _load_base(diff: PullRequestDiff, base_sha: str, label: str) -> filenames.BaseBranch:
     """The base branch tip's migrations: a new file must sort after what merging lands next to."""
     directories = sorted({parent_of(path) for path in diff.added})
     paths = frozenset(files_in_tree(diff.root, base_sha, directories))
