@@ -18,6 +18,7 @@ from lockgate.github.model import ActionReport, Issue
 from lockgate.github.plan_view import latest_applied_version, plan_rows, problem_issue, repo_path, run_row
 from lockgate.github.pr_checks import lint_issue
 from lockgate.github.workflow import Workflow
+from lockgate.problems import Severity
 from lockgate.report import RunResultJson
 from lockgate.runner import MigrationResult
 
@@ -51,7 +52,7 @@ def failure_issue(row: RunResultJson, result: MigrationResult) -> Issue:
         )
     return Issue(
         source="run",
-        severity="error",
+        severity=Severity.ERROR,
         code="migration-failed",
         message=" ".join(parts),
         file=row["file"],

@@ -16,7 +16,6 @@ from lockgate.github.event import ActionEnv
 from lockgate.github.inputs import ActionInputs
 from lockgate.github.model import ActionReport, Issue
 from lockgate.github.plan_view import (
-    APPLIED_STATES,
     latest_applied_version,
     plan_rows,
     problem_issue,
@@ -26,6 +25,8 @@ from lockgate.github.plan_view import (
 from lockgate.github.pr_checks import immutability_issues, lint_files, lint_issue, naming_issues
 from lockgate.github.workflow import Workflow
 from lockgate.lint.formats.github_format import annotation
+from lockgate.plan import SHOWN_APPLIED
+from lockgate.problems import Severity
 from lockgate.source import discover
 
 
@@ -102,7 +103,7 @@ def _database_plan(
     report.database = target.masked
     state, problems = validate(config, target)
     plan = state.plan
-    report.applied_history = sum(1 for entry in plan.entries if entry.state in APPLIED_STATES)
+    report.applied_history = sum(1 for entry in plan.entries if entry.state in SHOWN_APPLIED)
     report.plan = plan_rows(root, plan.pending, latest_applied_version(plan), lint_counts)
     issues = [problem_issue(root, problem) for problem in problems]
     _annotate(workflow, issues)
@@ -151,7 +152,7 @@ def _dry_run(url: str, config: Config, root: Path, workflow: Workflow, report: A
         if error is not None:
             issue = Issue(
                 "dry-run",
-                "error",
+                Severity.ERROR,
                 error.sqlstate or "dry-run-failed",
                 error.message,
                 row["file"],

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lockgate.problems import Severity
 from lockgate.schemas import SCHEMA_VERSION
 
 if TYPE_CHECKING:  # the comment step reads report.json and never loads the pipeline
@@ -30,7 +31,7 @@ class Issue:
     ``help`` and ``url``."""
 
     source: str
-    severity: str
+    severity: Severity
     code: str
     message: str
     file: str | None = None
@@ -38,6 +39,10 @@ class Issue:
     help: str | None = None
     url: str | None = None
     version: int | None = None
+
+    def __post_init__(self) -> None:
+        # report.json is read back by the comment step: a severity arrives there as plain text
+        object.__setattr__(self, "severity", Severity(self.severity))
 
     @property
     def where(self) -> str:

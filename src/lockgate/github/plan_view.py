@@ -19,8 +19,6 @@ from lockgate.report import RunResultJson, pending_json, result_json
 from lockgate.runner import MigrationResult, is_transactional
 from lockgate.source import Migration
 
-APPLIED_STATES = frozenset({"applied", "baselined", "modified"})
-
 
 def repo_path(root: Path, path: str | Path | None) -> str | None:
     """A path as GitHub names files in annotations: relative to the repository root, forward slashes."""
@@ -31,8 +29,10 @@ def repo_path(root: Path, path: str | Path | None) -> str | None:
 
 
 def latest_applied_version(plan: Plan) -> int | None:
-    versions = [entry.version for entry in plan.entries if entry.state in APPLIED_STATES]
-    return max(versions) if versions else None
+    """The plan's own latest applied version (a record, even when its file is gone), so the PR plan marks
+    exactly the files ``validate`` calls out of order."""
+    latest = plan.latest_applied
+    return latest.version if latest else None
 
 
 def plan_rows(

@@ -54,7 +54,7 @@ def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
 def lint_issue(finding: Finding) -> Issue:
     return Issue(
         source="lint",
-        severity=str(finding.severity),
+        severity=finding.severity,
         code=finding.rule_id,
         message=finding.message,
         file=finding.path,

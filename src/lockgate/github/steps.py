@@ -25,6 +25,7 @@ from lockgate.github.inputs import ActionInputs
 from lockgate.github.markdown import render_comment, render_summary
 from lockgate.github.model import APPLY, CHECK, ActionReport, Issue, write_report
 from lockgate.github.workflow import Workflow
+from lockgate.problems import Severity
 
 EXIT_FAILED = 1
 
@@ -69,7 +70,7 @@ def run_command() -> None:
 def _record_error(workflow: Workflow, report: ActionReport, text: str) -> None:
     message = workflow.mask(text)
     report.ok = False
-    report.issues.append(Issue("setup", "error", "lockgate-error", message))
+    report.issues.append(Issue("setup", Severity.ERROR, "lockgate-error", message))
     workflow.annotate("error", message, title="lockgate")
 
 
