@@ -144,7 +144,8 @@ def run(
         if plan.errors:
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
-        findings, refusing = _lint_gate(config, pending)
+        latest = plan.latest_applied
+        findings, refusing = _lint_gate(config, pending, latest.version if latest else None)
         if refusing and not dry_run:
             return RunOutcome(plan, dry_run=dry_run, blocked=True, lint=findings, lint_blocking=refusing)
         vendor_hooks: list[AppliedHook] = []
@@ -171,11 +172,12 @@ def pending_lint(config: Config, plan: Plan) -> dict[str, tuple[Finding, ...]]:
         return {}
     from lockgate.lint.gate import lint_each
 
-    return lint_each(config, plan.pending)
+    latest = plan.latest_applied
+    return lint_each(config, plan.pending, latest.version if latest else None)
 
 
 def _lint_gate(
-    config: Config, pending: Sequence[Migration]
+    config: Config, pending: Sequence[Migration], latest_applied: int | None
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """Lint the pending files with the project's settings: (every finding, the ones that refuse the run).
     Nothing pending, or ``lint_on_run = "off"``, costs nothing: the linter is not even imported."""
@@ -183,7 +185,7 @@ def _lint_gate(
         return (), ()
     from lockgate.lint.gate import blocking, lint_pending
 
-    findings = lint_pending(config, pending)
+    findings = lint_pending(config, pending, latest_applied)
     return findings, tuple(blocking(config, findings))
 
 

@@ -30,7 +30,9 @@ def test_lint_errors_refuse_the_run_before_anything_runs(
     project: Path, lockgate: CliRunner, conn: psycopg.Connection
 ) -> None:
     add(project, *ORDERS)
+    assert lockgate("run").code == 0  # orders exists (and has users) before the next migration
     add(project, "20250102000000_customer.sql", TWO_ERRORS)
+    add(project, "20250103000000_ok.sql", "CREATE TABLE ok (id int);\n")
     result = lockgate("run")
     assert result.code == 1, result.text
     assert "Traceback" not in result.text
@@ -42,7 +44,7 @@ def test_lint_errors_refuse_the_run_before_anything_runs(
     assert any("[transaction-control-in-do]" in line and "(fix: " in line for line in errors)
     assert "nothing was run: 2 lint error(s) in 1 pending migration(s)" in result.err
     assert "-- lockgate-ignore:" in result.err and "--no-lint" in result.err
-    assert tables(conn) == set(), "not even the clean earlier file runs"
+    assert tables(conn) == {"orders"}, "not even the clean later file runs"
 
 
 def test_an_explained_ignore_lets_it_run(
@@ -81,6 +83,7 @@ def test_the_gate_can_be_relaxed(
     if warned:
         monkeypatch.setenv("LOCKGATE_LINT_ON_RUN", "warn")
     add(project, *ORDERS)
+    assert lockgate("run").code == 0
     add(project, "20250102000000_customer.sql", TWO_ERRORS)
     result = lockgate(*how)
     assert result.code == code
@@ -90,6 +93,7 @@ def test_the_gate_can_be_relaxed(
 
 def test_dry_run_shows_every_finding(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
     add(project, *ORDERS)
+    assert lockgate("run").code == 0
     add(project, "20250102000000_customer.sql", TWO_ERRORS)
     result = lockgate("run", "--dry-run", "--json")
     document = json.loads(result.out)
@@ -101,7 +105,21 @@ def test_dry_run_shows_every_finding(project: Path, lockgate: CliRunner, conn: p
     ]
     text = lockgate("run", "--dry-run")
     assert "[add-not-null-column-without-default]" in text.err and "(fix: " in text.err
-    assert tables(conn) == set()
+    assert tables(conn) == {"orders"}
+
+
+def test_a_table_created_earlier_in_the_same_plan_is_new(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """The gate judges each pending file against the schema the files before it build: a table an earlier
+    *pending* file creates has no users yet, so locking it is no hazard; once applied, it is."""
+    add(project, *ORDERS)
+    add(project, "20250102000000_index.sql", "CREATE INDEX orders_id ON orders (id);\n")
+    planned = json.loads(lockgate("run", "--dry-run", "--json").out)
+    assert [finding["rule"] for finding in planned["lint"]] == []
+    assert lockgate("run", "--to", "20250101000000").code == 0
+    later = json.loads(lockgate("run", "--dry-run", "--json").out)
+    assert [finding["rule"] for finding in later["lint"]] == ["index-without-concurrently"]
 
 
 def test_a_plain_postgresql_project_does_not_need_rls(

@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
+from lockgate.catalog.model import Catalog
 from lockgate.checks import filenames, immutability
 from lockgate.config import Config
 from lockgate.git import files_in_tree, parent_of
 from lockgate.github.changes import PullRequestDiff
 from lockgate.github.model import Issue
-from lockgate.lint.findings import Finding
+from lockgate.lint.configuration import LintSettings
+from lockgate.lint.findings import FileResult, Finding
 from lockgate.problems import Severity
 
 
@@ -35,13 +37,13 @@ def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
     if not paths:
         return LintOutcome((), {})
     from lockgate.lint.configuration import settings_for
-    from lockgate.lint.engine import lint_file
 
     settings = settings_for(config)
+    catalogs, new_after = _history(root, paths)
     findings: list[Finding] = []
     counts: dict[str, tuple[int, int]] = {}
     for path in paths:
-        result = lint_file(root / path, settings, display=path)
+        result = _lint_one(root / path, settings, path, catalogs, new_after)
         file_findings = [finding._replace(path=path) for finding in result.findings]
         findings.extend(file_findings)
         counts[path] = (
@@ -49,6 +51,38 @@ def lint_files(config: Config, root: Path, paths: Sequence[str]) -> LintOutcome:
             sum(1 for f in file_findings if f.severity is Severity.WARNING),
         )
     return LintOutcome(tuple(findings), counts)
+
+
+def _history(root: Path, paths: Sequence[str]) -> tuple[dict[Path, Catalog], int | None]:
+    """The catalog each changed file meets (from its directory's history), and the newest version the PR
+    does not touch: tables created after it are created by the PR itself, so nobody uses them yet."""
+    from lockgate.catalog.directory import directory_catalogs
+    from lockgate.naming import NameError_, parse_filename
+
+    changed = {(root / path).resolve() for path in paths}
+    catalogs: dict[Path, Catalog] = {}
+    untouched: list[int] = []
+    for directory in sorted({(root / path).resolve().parent for path in paths}):
+        by_name = directory_catalogs(directory)  # no cache: never write into the checkout under review
+        for name, catalog in by_name.items():
+            if directory / name in changed:
+                catalogs[directory / name] = catalog
+            else:
+                try:
+                    untouched.append(parse_filename(name).version)
+                except NameError_:
+                    continue
+    return catalogs, (max(untouched) if untouched else 0)
+
+
+def _lint_one(
+    path: Path, settings: LintSettings, display: str, catalogs: dict[Path, Catalog], new_after: int | None
+) -> FileResult:
+    from lockgate.lint.engine import lint_file
+
+    return lint_file(
+        path, settings, display=display, catalog=catalogs.get(path.resolve()), new_after=new_after
+    )
 
 
 def lint_issue(finding: Finding) -> Issue:

@@ -14,6 +14,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from lockgate import locks
 from lockgate import pgparser as pg_parser
+from lockgate.catalog.model import Catalog, Column
 from lockgate.lint import nodes
 from lockgate.lint.findings import Span
 from lockgate.locks import CreatedRelations
@@ -70,12 +71,19 @@ class FileContext:
         parsed: ParsedSql,
         pg_major: int = 15,
         exposed_schemas: tuple[str, ...] = ("public",),
+        catalog: Catalog | None = None,
+        new_after: int | None = None,
     ) -> None:
         self.path = path
         self.text = text
         self.parsed = parsed
         self.pg_major = pg_major
         self.exposed_schemas = exposed_schemas
+        self.catalog = catalog
+        """The schema before this file runs (``lockgate.catalog``), when one is known."""
+        self.new_after = new_after
+        """Tables the catalog says a migration after this version created are new (they are in the same
+        pending plan: nobody uses them yet); None when what is pending is unknown (plain ``lint``)."""
         self._embedded_parent: dict[int, Statement] = {}
         self._plpgsql_cache: dict[int, PlpgsqlBody | None] = {}
         self._commands_cache: dict[int, list[dict[str, Any]]] = {}
@@ -275,8 +283,13 @@ class FileContext:
         return self.normalise_name(relation) if isinstance(relation, str) else self.qualified(relation)
 
     def is_new_table(self, relation: Any, before: Statement) -> bool:
-        """True when the table (RangeVar dict or ``[schema.]name``) was created earlier in this file,
-        or is a temporary table: either way nobody else can be holding or waiting for its locks."""
+        """True when the table (RangeVar dict or ``[schema.]name``) was created earlier in this file or by
+        an earlier file of the same pending plan, or is a temporary table: either way nobody else can be
+        holding or waiting for its locks."""
+        if self.new_after is not None and self.catalog is not None and relation is not None:
+            table = self.catalog.table(self._key(relation))
+            if table is not None and table.created_in is not None and table.created_in > self.new_after:
+                return True
         created = self._created.tables
         if relation.__class__ is dict:
             if relation.get("RangeVar", relation).get("relpersistence") == "t":
@@ -297,8 +310,22 @@ class FileContext:
         return not self.is_new_table(relation, before)
 
     def is_partitioned_table(self, relation: Any, before: Statement) -> bool:
-        """Created earlier in this file with ``PARTITION BY`` (other files are not consulted)."""
-        return self._created.new_partitioned_table(self._key(relation), self.ordinal(before))
+        """Created with ``PARTITION BY`` earlier in this file, or (per the catalog) by an earlier one."""
+        key = self._key(relation)
+        if self._created.new_partitioned_table(key, self.ordinal(before)):
+            return True
+        table = self.catalog.table(key) if self.catalog is not None else None
+        return table is not None and table.partitioned and key not in self._created.tables
+
+    def old_column(self, relation: Any, column: str) -> Column | None:
+        """The column as the schema before this file defines it (None when the catalog does not know it,
+        or this file created the table)."""
+        if self.catalog is None or not column:
+            return None
+        key = self._key(relation)
+        if key in self._created.tables:
+            return None
+        return self.catalog.column(key, column)
 
     def created_tables(self, before: Statement) -> frozenset[str]:
         """Tables (``schema.name``) created by statements that run before ``before``."""

@@ -50,7 +50,12 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
     )
     if not options.paths and not config.migrations_path.is_dir():
         raise ConfigError(f"migrations directory {config.migrations_path} does not exist; pass PATHS")
-    report = lint_paths(list(options.paths) or [config.migrations_path], settings, jobs=options.jobs)
+    report = lint_paths(
+        list(options.paths) or [config.migrations_path],
+        settings,
+        jobs=options.jobs,
+        cache_dir=config.root / ".lockgate",
+    )
     if options.output is not None:
         try:
             options.output.write_text(render(report, options.format_name), encoding="utf-8")

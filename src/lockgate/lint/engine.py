@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from lockgate.catalog.model import Catalog
 from lockgate.checksum import normalise_text
 from lockgate.errors import ConfigError
 from lockgate.files import NotRegularFile, SymlinkOutside, check_symlink, read_regular_file
@@ -74,10 +75,17 @@ class _Collector:
 
 
 def lint_text(
-    text: str, path: str = "<sql>", settings: LintSettings | None = None, parsed: ParsedSql | None = None
+    text: str,
+    path: str = "<sql>",
+    settings: LintSettings | None = None,
+    parsed: ParsedSql | None = None,
+    catalog: Catalog | None = None,
+    new_after: int | None = None,
 ) -> FileResult:
     """Lint one migration's text (already decoded). ``parsed``, when the caller already parsed the same
-    normalised text (``lockgate run`` has), saves the second parse."""
+    normalised text (``lockgate run`` has), saves the second parse. ``catalog`` is the schema the file
+    meets (``lockgate.catalog``); ``new_after`` the version after which the catalog's tables belong to
+    the same pending plan."""
     load_rules()
     settings = settings or default_settings()
     text = normalise_text(text)
@@ -90,7 +98,13 @@ def lint_text(
             collector.add_at("empty-migration", 1, 1, "the file contains only comments, no SQL statement")
         else:
             context = FileContext(
-                path, text, parsed, pg_major=settings.pg_major, exposed_schemas=settings.exposed_schemas
+                path,
+                text,
+                parsed,
+                pg_major=settings.pg_major,
+                exposed_schemas=settings.exposed_schemas,
+                catalog=catalog,
+                new_after=new_after,
             )
             _run_rules(context, settings, collector)
     findings = _apply_ignores(text, statements, collector, settings, report_unused=bool(statements))
@@ -236,7 +250,13 @@ def _dedupe(findings: Iterable[Finding]) -> Iterator[Finding]:
             yield finding
 
 
-def lint_file(path: Path, settings: LintSettings | None = None, display: str | None = None) -> FileResult:
+def lint_file(
+    path: Path,
+    settings: LintSettings | None = None,
+    display: str | None = None,
+    catalog: Catalog | None = None,
+    new_after: int | None = None,
+) -> FileResult:
     """Read and lint one file; unreadable and non-UTF-8 files become findings, and so do the files
     ``lockgate.files`` refuses (not a regular file, a symlink leading out of its directory)."""
     load_rules()
@@ -266,7 +286,7 @@ def lint_file(path: Path, settings: LintSettings | None = None, display: str | N
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); PostgreSQL clients may apply it differently",
         )
         return FileResult(name, tuple(collector.findings))
-    return lint_text(text, name, settings)
+    return lint_text(text, name, settings, catalog=catalog, new_after=new_after)
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -313,21 +333,51 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 class _ShareLinter:
-    """Lints a list of files with fixed settings; a module-level class so a spawned worker can unpickle it."""
+    """Lints a list of files with fixed settings and the catalogs each file meets; a module-level class so
+    a spawned worker can unpickle it."""
 
-    def __init__(self, settings: LintSettings, cwd: Path) -> None:
+    def __init__(
+        self, settings: LintSettings, cwd: Path, catalogs: dict[Path, Catalog] | None = None
+    ) -> None:
         self.settings, self.cwd = settings, cwd
+        self.catalogs = catalogs or {}
 
     def __call__(self, share: Sequence[Path]) -> list[FileResult]:
-        return [lint_file(path, self.settings, display_path(path, self.cwd)) for path in share]
+        return [
+            lint_file(path, self.settings, display_path(path, self.cwd), self.catalogs.get(path))
+            for path in share
+        ]
 
 
-def lint_paths(paths: Sequence[Path], settings: LintSettings | None = None, jobs: int = 1) -> LintReport:
-    """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per usable CPU) lints in parallel."""
+def history_catalogs(files: Sequence[Path], cache_dir: Path | None) -> dict[Path, Catalog]:
+    """The catalog each file meets, from the migrations before it in its own directory (the history the
+    file will run on top of). Built once per directory, before any worker starts."""
+    from lockgate.catalog.directory import directory_catalogs
+
+    catalogs: dict[Path, Catalog] = {}
+    for directory in sorted({path.parent for path in files}):
+        by_name = directory_catalogs(directory, cache_dir)
+        for path in files:
+            if path.parent == directory and path.name in by_name:
+                catalogs[path] = by_name[path.name]
+    return catalogs
+
+
+def lint_paths(
+    paths: Sequence[Path],
+    settings: LintSettings | None = None,
+    jobs: int = 1,
+    *,
+    history: bool = True,
+    cache_dir: Path | None = None,
+) -> LintReport:
+    """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per usable CPU) lints in parallel. With
+    ``history``, each file is judged against the schema the earlier files of its directory build."""
     load_rules()
     settings = settings or default_settings()
     files = collect_files(paths)
-    lint_share = _ShareLinter(settings, Path.cwd().resolve())
+    catalogs = history_catalogs(files, cache_dir) if history else {}
+    lint_share = _ShareLinter(settings, Path.cwd().resolve(), catalogs)
     # Parse trees are acyclic dicts and lists that reference counting frees file by file; the cyclic
     # collector would only re-scan them (every 700 allocations), which cost 5-10% of a large run.
     collecting = gc.isenabled()

@@ -22,29 +22,46 @@ MODES = ("error", "warn", "off")
 """``lint_on_run``: refuse on lint errors (default), only report them, or skip the gate."""
 
 
-def lint_each(config: Config, pending: Sequence[Migration]) -> dict[str, tuple[Finding, ...]]:
+def lint_each(
+    config: Config, pending: Sequence[Migration], latest_applied: int | None = None
+) -> dict[str, tuple[Finding, ...]]:
     """The findings of each pending file, by migration id, in run order (files that do not parse are left
-    to the plan, which already refuses them with ``invalid-sql``)."""
+    to the plan, which already refuses them with ``invalid-sql``). Each file is judged against the schema
+    the migrations before it build (the history's catalog); tables created after ``latest_applied`` are
+    created by this very plan, so nobody uses them yet."""
     if not pending or config.lint_on_run == "off":
         return {}
+    from lockgate.catalog.directory import directory_catalogs
     from lockgate.lint.configuration import settings_for
     from lockgate.lint.engine import display_path, lint_text
 
     settings = settings_for(config)
+    catalogs = directory_catalogs(config.migrations_path, config.root / ".lockgate")
     by_id: dict[str, tuple[Finding, ...]] = {}
     for migration in pending:
         try:
             parsed = migration.parsed
         except SourceError:
             continue
-        result = lint_text(migration.text, display_path(migration.path), settings, parsed=parsed)
+        result = lint_text(
+            migration.text,
+            display_path(migration.path),
+            settings,
+            parsed=parsed,
+            catalog=catalogs.get(migration.filename),
+            new_after=latest_applied or 0,
+        )
         by_id[migration.id] = result.findings
     return by_id
 
 
-def lint_pending(config: Config, pending: Sequence[Migration]) -> tuple[Finding, ...]:
+def lint_pending(
+    config: Config, pending: Sequence[Migration], latest_applied: int | None = None
+) -> tuple[Finding, ...]:
     """Every finding of the pending files, in run order."""
-    return tuple(finding for findings in lint_each(config, pending).values() for finding in findings)
+    return tuple(
+        finding for findings in lint_each(config, pending, latest_applied).values() for finding in findings
+    )
 
 
 def blocking(config: Config, findings: Sequence[Finding]) -> list[Finding]:

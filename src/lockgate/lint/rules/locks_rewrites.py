@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from lockgate import locks
+from lockgate.catalog.model import Catalog
+from lockgate.catalog.types import NARROWING, NO_REWRITE, NONE, describe, type_change
 from lockgate.lint import nodes
 from lockgate.lint.context import FileContext
 from lockgate.lint.findings import Violation
 from lockgate.lint.registry import statement_rule
+from lockgate.locks import dotted_name
 from lockgate.statements import Statement
 
 VOLATILE_FUNCTIONS = frozenset(
@@ -44,10 +47,14 @@ def _default(column: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _volatile_call(expression: Any) -> str | None:
+def _volatile_call(expression: Any, catalog: Catalog | None = None) -> str | None:
+    """The first volatile function the expression calls: one the catalog (a ``CREATE FUNCTION`` in the
+    history, without ``IMMUTABLE`` or ``STABLE``) says is volatile, or a built-in known to be."""
     for fields in nodes.find(expression, "FuncCall"):
-        if nodes.function_name(fields) in VOLATILE_FUNCTIONS:
-            return nodes.function_name(fields)
+        name = nodes.function_name(fields)
+        known = catalog.volatility(dotted_name(nodes.name_list(fields.get("funcname")))) if catalog else None
+        if known == "volatile" or (known is None and name in VOLATILE_FUNCTIONS):
+            return name
     return None
 
 
@@ -88,7 +95,7 @@ def volatile_default(ctx: FileContext, statement: Statement) -> Iterator[Violati
         default = _default(column)
         if default is None or _is_null(default.get("raw_expr")):
             continue
-        volatile = _volatile_call(default.get("raw_expr"))
+        volatile = _volatile_call(default.get("raw_expr"), ctx.catalog)
         if volatile:
             reason = f"volatile default {volatile}()"
         elif ctx.pg_major < 11:
@@ -161,14 +168,16 @@ _NO_REWRITE_TARGETS = {"text", "varchar", "numeric", "citext"}
     family="lock-safety",
     severity="warning",
     kinds=["AlterTableStmt"],
-    summary="`ALTER COLUMN ... TYPE` that rewrites an existing table.",
+    summary="`ALTER COLUMN ... TYPE` that rewrites or checks every row of an existing table.",
     why="""
         Changing a column's type rewrites the table and rebuilds its indexes under an ACCESS
         EXCLUSIVE lock (`int` -> `bigint` on a large table can take hours). Binary-compatible changes
         do not rewrite: `varchar(n)` -> `text`, widening `varchar(n)`, dropping the length limit, or
-        raising a `numeric`'s precision. lockgate cannot see the column's old type, so a change to
-        `text`, `varchar`, `varchar(n)` or `numeric(p, s)` without `USING` is assumed to be one of
-        those; any `USING` clause or other target type is reported.
+        raising a `numeric`'s precision. A narrowing change (`text` -> `varchar(50)`, a cut in a
+        `numeric`'s scale) checks or converts every row under the same lock, and fails the deploy on
+        the first value that does not fit. lockgate knows a column's old type from the migrations
+        before the file (the catalog); when it does not, a change to `text`, `varchar`, `varchar(n)` or
+        `numeric(p, s)` without `USING` is assumed binary-compatible and any other is reported.
     """,
     bad="""
         ALTER TABLE public.orders ALTER COLUMN id TYPE bigint;
@@ -180,20 +189,71 @@ _NO_REWRITE_TARGETS = {"text", "varchar", "numeric", "citext"}
     help="Add a new column of the new type, backfill it in batches, then swap the columns.",
 )
 def alter_column_type(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
-    table = ctx.qualified(statement.node.get("relation"))
+    relation = statement.node.get("relation")
+    table = ctx.qualified(relation)
     for cmd in ctx.existing_alter_commands(statement):
         column = nodes.command_column(cmd)
         if cmd.get("subtype") != "AT_AlterColumnType" or column is None:
             continue
+        name = str(cmd.get("name") or "")
         target = nodes.type_name(column.get("typeName"))
-        using = column.get("raw_default") is not None
-        if target in _NO_REWRITE_TARGETS and not using:
+        mods = tuple(nodes.type_modifiers(column.get("typeName")))
+        using = column.get("raw_default")
+        plain_cast = using is not None and _casts_itself(using, name)
+        lock = locks.with_article(locks.alter_command_lock(cmd))
+        old = ctx.old_column(relation, name)
+        if old is not None and old.type_name and (using is None or plain_cast):
+            verdict = type_change(old.type_name, old.typmods, target, mods)
+            if verdict in {NONE, NO_REWRITE}:
+                continue
+            new = describe(target, mods)
+            if verdict == NARROWING:
+                yield Violation(
+                    ctx.span_at(statement, column),
+                    f"ALTER COLUMN {name} TYPE {new} narrows it from {old.describe()}: PostgreSQL checks every "
+                    f"row of {table} under {lock}{_indexes(ctx, table, name)}, and the deploy fails on the "
+                    "first value that does not fit",
+                    f"Add `CHECK ({_fits(name, target, mods)}) NOT VALID`, then `VALIDATE CONSTRAINT` (it "
+                    "does not block writes), fix the rows it finds, and only then change the type; or add a "
+                    "new column and backfill it.",
+                )
+                continue
+            yield Violation(
+                ctx.span_at(statement, column),
+                f"ALTER COLUMN {name} TYPE {new} (was {old.describe()}) rewrites {table} under "
+                f"{lock}{_indexes(ctx, table, name)}, blocking reads and writes",
+            )
+            continue
+        if target in _NO_REWRITE_TARGETS and using is None:
             continue
         yield Violation(
             ctx.span_at(statement, column),
-            f"ALTER COLUMN {cmd.get('name')} TYPE {target}{' USING ...' if using else ''} rewrites {table} "
-            f"under {locks.with_article(locks.alter_command_lock(cmd))}, blocking reads and writes",
+            f"ALTER COLUMN {name} TYPE {target}{' USING ...' if using is not None else ''} rewrites {table} "
+            f"under {lock}{_indexes(ctx, table, name)}, blocking reads and writes",
         )
+
+
+def _casts_itself(expression: Any, column: str) -> bool:
+    """``USING col::newtype``: the same conversion PostgreSQL does without ``USING``."""
+    cast = nodes.unwrap(expression, "TypeCast") or {}
+    ref = nodes.unwrap(cast.get("arg"), "ColumnRef") or {}
+    return nodes.name_list(ref.get("fields")) == [column]
+
+
+def _indexes(ctx: FileContext, table: str, column: str) -> str:
+    """ ", and rebuilds index x" when the catalog knows indexes on the column."""
+    if ctx.catalog is None:
+        return ""
+    names = sorted(index.name.rsplit(".", 1)[-1] for index in ctx.catalog.indexes_on(table, column))
+    if not names:
+        return ""
+    return f" and rebuilds its index{'es' if len(names) > 1 else ''} {', '.join(names)}"
+
+
+def _fits(column: str, target: str, mods: tuple[int, ...]) -> str:
+    if target == "varchar" and mods:
+        return f"char_length({column}) <= {mods[0]}"
+    return f"{column} = {column}::{describe(target, mods)}"
 
 
 def _lock(statement: Statement) -> str:

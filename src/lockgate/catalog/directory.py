@@ -1,0 +1,126 @@
+"""The catalog each file of a migrations directory meets, from the directory's own history.
+
+Light on purpose (no ``lockgate.source``, no dataclasses): lint and the pre-commit hook call it. Files are
+read raw and identified by the SHA-256 of their bytes; each file's schema operations are kept in
+``.lockgate/catalog-ops.json`` under that digest, so a commit that adds one file to a history of a
+thousand parses one file, not a thousand. The cache is a cache: anything in it that is not exactly what
+this module writes is ignored, and a digest can only ever name the bytes it was computed from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from lockgate.catalog.history import Op, file_ops, snapshots
+from lockgate.catalog.model import Catalog
+from lockgate.checksum import normalise_text
+from lockgate.files import read_regular_file
+from lockgate.naming import NameError_, parse_filename
+
+CACHE_NAME = "catalog-ops.json"
+FORMAT = 1
+
+
+class OpsCache:
+    """Schema operations by file digest, loaded once and saved if anything new was computed."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.path = cache_dir / CACHE_NAME if cache_dir is not None else None
+        self.ops: dict[str, list[Op]] = {}
+        self.used: set[str] = set()
+        self.changed = False
+        if self.path is not None:
+            self.ops = _load(self.path)
+
+    def get(self, digest: str, compute: Any) -> list[Op]:
+        self.used.add(digest)
+        found = self.ops.get(digest)
+        if found is None:
+            found = compute()
+            self.ops[digest] = found
+            self.changed = True
+        return found
+
+    def save(self) -> None:
+        if self.path is None or not self.changed:
+            return
+        kept = {digest: ops for digest, ops in self.ops.items() if digest in self.used}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({"format": FORMAT, "ops": kept}, separators=(",", ":")))
+            os.replace(temporary, self.path)
+        except OSError:
+            return  # a read-only checkout: the catalog is still right, only slower next time
+
+
+def _load(path: Path) -> dict[str, list[Op]]:
+    try:
+        document = json.loads(read_regular_file(path))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        return {}
+    ops = document.get("ops")
+    if not isinstance(ops, dict):
+        return {}
+    return {
+        digest: value
+        for digest, value in ops.items()
+        if isinstance(digest, str) and len(digest) == 64 and _valid_ops(value)
+    }
+
+
+def _valid_ops(value: Any) -> bool:
+    from lockgate.catalog.history import _APPLY
+
+    return isinstance(value, list) and all(
+        isinstance(op, list) and op and isinstance(op[0], str) and op[0] in _APPLY for op in value
+    )
+
+
+def _ops_of(data: bytes) -> list[Op]:
+    """The schema operations of a file's bytes; a file that does not parse contributes none (lint reports
+    it on its own)."""
+    from lockgate.statements import SqlError, parse_sql
+
+    try:
+        text = normalise_text(data.decode("utf-8"))
+        return [list(op) for op in file_ops(parse_sql(text))]
+    except (UnicodeDecodeError, SqlError, RecursionError, ValueError):
+        return []
+
+
+def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[str, Catalog]:
+    """File name -> the catalog that file meets: every migration of ``directory`` before it, replayed in
+    version order. Files whose names do not parse are left out (naming checks report them)."""
+    entries: list[tuple[int, str, Path]] = []
+    try:
+        with os.scandir(directory) as scan:
+            for entry in scan:
+                if not entry.name.endswith(".sql"):
+                    continue
+                try:
+                    parsed = parse_filename(entry.name)
+                except NameError_:
+                    continue
+                entries.append((parsed.version, entry.name, directory / entry.name))
+    except OSError:
+        return {}
+    entries.sort()
+    cache = OpsCache(cache_dir)
+    files: list[tuple[str, int, list[Op]]] = []
+    for version, name, path in entries:
+        try:
+            data = read_regular_file(path)
+        except OSError:
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        files.append((name, version, cache.get(digest, lambda data=data: _ops_of(data))))
+    cache.save()
+    before = snapshots((name, version, ops) for name, version, ops in files)
+    return before
