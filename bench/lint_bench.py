@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = generate(directory, args.files)
         one = str(files[1])
         count = f"{args.files:,} files"
-        many_squawk, many, many_serial = measure_rounds(
+        many_squawk, many, many_serial, many_alone = measure_rounds(
             [
                 (f"squawk ({count})", [squawk, *map(str, files)]),
                 (
@@ -160,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (
                     f"python -m lockgate.lint --jobs 1 ({count})",
                     [sys.executable, "-m", "lockgate.lint", "--jobs", "1", str(directory)],
+                ),
+                (
+                    f"python -m lockgate.lint --no-history ({count}: no catalog)",
+                    [sys.executable, "-m", "lockgate.lint", "--no-history", str(directory)],
                 ),
             ],
             Path(tmp),
@@ -189,12 +193,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"fresh process, bytecode compiled as pip does on install).",
             f"```sh\n.venv/bin/python bench/lint_bench.py --files {args.files} --repeat {args.repeat} "
             "--write-results\n```",
-            table([(many_squawk, None), (many, many_squawk), (many_serial, many_squawk)]),
+            table(
+                [
+                    (many_squawk, None),
+                    (many, many_squawk),
+                    (many_serial, many_squawk),
+                    (many_alone, many_squawk),
+                ]
+            ),
             table([(one_squawk, None), (one_hook, one_squawk), (one_cli, one_squawk)]),
             f"Targets: 1,000 files ≤ 1.0× squawk's wall time — **{many_ratio:.2f}×** (median of the per-round "
             f"ratios; medians {many.median * 1000:.0f} ms vs {many_squawk.median * 1000:.0f} ms); one file under "
             f"150 ms including start-up — **{one_hook.median * 1000:.0f} ms** median through the pre-commit "
             f"entry point (`python -m lockgate.lint`), {one_cli.median * 1000:.0f} ms through the `lockgate lint` console script.",
+            f"The history catalog (each file judged against the schema the earlier files build) costs "
+            f"**{round_ratio(many, many_alone):.2f}×** the same lint without it (`--no-history`), with the "
+            "catalog's per-file cache warm (every round after the first; `.lockgate/catalog-ops.json`).",
             f"Machine load changes wall times (this VM's speed drifts by up to 2x); the CPU column and the "
             f"per-round ratios are steadier. Load average during the run: {_load()}.",
         ]

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lockgate.catalog.history import Op, file_ops, snapshots
+from lockgate.catalog.history import Op, snapshots, statement_ops
 from lockgate.catalog.model import Catalog
 from lockgate.checksum import normalise_text
 from lockgate.files import read_regular_file
@@ -84,21 +84,26 @@ def _valid_ops(value: Any) -> bool:
 
 
 def _ops_of(data: bytes) -> list[Op]:
-    """The schema operations of a file's bytes; a file that does not parse contributes none (lint reports
-    it on its own)."""
-    from lockgate.statements import SqlError, parse_sql
+    """The schema operations of a file's bytes, from the bare parse tree (no statement objects, line
+    numbers or directive checks: only the schema matters here). A file that does not parse, or holds a
+    NUL byte, contributes none: lint reports it on its own."""
+    from lockgate import pgparser, treejson
 
     try:
         text = normalise_text(data.decode("utf-8"))
-        return [list(op) for op in file_ops(parse_sql(text))]
-    except (UnicodeDecodeError, SqlError, RecursionError, ValueError):
+        if "\0" in text:
+            return []
+        tree = treejson.loads(pgparser.parse_sql_json(text))
+    except (UnicodeDecodeError, pgparser.ParseError, RecursionError, ValueError):
         return []
+    kinds = [next(iter(raw["stmt"].items())) for raw in tree.get("stmts", [])]
+    return [list(op) for op in statement_ops(kinds)]
 
 
 def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[str, Catalog]:
     """File name -> the catalog that file meets: every migration of ``directory`` before it, replayed in
     version order. Files whose names do not parse are left out (naming checks report them)."""
-    entries: list[tuple[int, str, Path]] = []
+    entries: list[tuple[int, str, str]] = []
     try:
         with os.scandir(directory) as scan:
             for entry in scan:
@@ -108,7 +113,7 @@ def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[s
                     parsed = parse_filename(entry.name)
                 except NameError_:
                     continue
-                entries.append((parsed.version, entry.name, directory / entry.name))
+                entries.append((parsed.version, entry.name, entry.path))
     except OSError:
         return {}
     entries.sort()

@@ -56,11 +56,16 @@ def _column(definition: Node) -> tuple[str, str, tuple[int, ...], bool]:
 
 def file_ops(parsed: ParsedSql) -> list[Op]:
     """The schema operations of one parsed migration, in statement order."""
+    return statement_ops((statement.kind, statement.node) for statement in parsed.statements)
+
+
+def statement_ops(statements: Iterable[tuple[str, Node]]) -> list[Op]:
+    """The schema operations of ``(node kind, node)`` pairs, in order."""
     ops: list[Op] = []
-    for statement in parsed.statements:
-        handler = _HANDLERS.get(statement.kind)
+    for kind, node in statements:
+        handler = _HANDLERS.get(kind)
         if handler is not None:
-            ops.extend(handler(statement.node))
+            ops.extend(handler(node))
     return ops
 
 

@@ -68,6 +68,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         default=0,
         help="worker processes (0 = one per CPU; used from 64 files on)",
     )
+    parser.add_argument(
+        "--no-history",
+        dest="history",
+        action="store_false",
+        help="judge each file alone, not against the schema the earlier migrations of its directory build",
+    )
     parser.add_argument("--output", "-o", type=Path, help="write the report to a file")
     parser.add_argument("--config", dest="config_file", type=Path, help="config file")
     return parser
@@ -86,6 +92,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint
         jobs=args.jobs,
         output=args.output,
         config_file=args.config_file,
+        history=args.history,
         color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
     )
     try:

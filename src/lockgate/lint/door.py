@@ -28,6 +28,8 @@ class LintOptions(NamedTuple):
     output: Path | None = None
     config_file: Path | None = None
     color: bool = False
+    history: bool = True
+    """Judge each file against the schema the earlier migrations of its directory build."""
 
 
 def split_selectors(values: Iterable[str]) -> list[str]:
@@ -54,6 +56,7 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
         list(options.paths) or [config.migrations_path],
         settings,
         jobs=options.jobs,
+        history=options.history,
         cache_dir=config.root / ".lockgate",
     )
     if options.output is not None:
