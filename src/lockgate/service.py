@@ -6,14 +6,14 @@ door's job. Connections are opened and closed here so that doors never hold data
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect, resolve_target
 from lockgate.errors import LockgateError
-from lockgate.history import History, LogEntry, Record
+from lockgate.history import IN_DATABASE, History, LogEntry, Record
 from lockgate.locking import locked_history
 from lockgate.metadata import run_metadata
 from lockgate.plan import Plan, State, build_plan, same_meaning
@@ -25,6 +25,7 @@ from lockgate.vendors import vendors
 if TYPE_CHECKING:
     import psycopg
 
+    from lockgate.catalog.model import Catalog
     from lockgate.lint.findings import Finding
 
 Notify = Callable[[str], None]
@@ -145,7 +146,10 @@ def run(
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
         latest = plan.latest_applied
-        findings, refusing = _lint_gate(config, pending, latest.version if latest else None)
+        catalogs = (
+            _database_catalogs(conn, config, records) if pending and config.lint_on_run != "off" else None
+        )
+        findings, refusing = _lint_gate(config, pending, latest.version if latest else None, catalogs)
         if refusing and not dry_run:
             return RunOutcome(plan, dry_run=dry_run, blocked=True, lint=findings, lint_blocking=refusing)
         vendor_hooks: list[AppliedHook] = []
@@ -176,8 +180,25 @@ def pending_lint(config: Config, plan: Plan) -> dict[str, tuple[Finding, ...]]:
     return lint_each(config, plan.pending, latest.version if latest else None)
 
 
+def _database_catalogs(
+    conn: psycopg.Connection[Any], config: Config, records: Sequence[Record]
+) -> dict[str, Catalog]:
+    """The catalog each pending file meets on this database: its schema and sizes as they are, plus what
+    the pending files before it create. Read once per run, in a read-only moment before anything runs."""
+    from lockgate.catalog.directory import directory_ops, on_database
+    from lockgate.catalog.live import read_catalog
+
+    base = read_catalog(conn, "target")
+    conn.rollback()
+    applied = {record.version for record in records if record.status in IN_DATABASE}
+    return on_database(base, directory_ops(config.migrations_path, config.root / ".lockgate"), applied)
+
+
 def _lint_gate(
-    config: Config, pending: Sequence[Migration], latest_applied: int | None
+    config: Config,
+    pending: Sequence[Migration],
+    latest_applied: int | None,
+    catalogs: Mapping[str, Catalog] | None = None,
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """Lint the pending files with the project's settings: (every finding, the ones that refuse the run).
     Nothing pending, or ``lint_on_run = "off"``, costs nothing: the linter is not even imported."""
@@ -185,7 +206,7 @@ def _lint_gate(
         return (), ()
     from lockgate.lint.gate import blocking, lint_pending
 
-    findings = lint_pending(config, pending, latest_applied)
+    findings = lint_pending(config, pending, latest_applied, catalogs)
     return findings, tuple(blocking(config, findings))
 
 

@@ -199,12 +199,12 @@ def test_empty_and_error_states(page: Page, servers: LiveServers, db_url: str) -
 def test_pending_list_shows_what_the_lint_gate_will_say(page: Page, live_url: str, project: Path) -> None:
     (project / "migrations" / "20250101000000_orders.sql").write_text("CREATE TABLE orders (id bigint);\n")
     (project / "migrations" / "20250102000000_customer.sql").write_text(
-        "ALTER TABLE orders ADD COLUMN customer_id bigint NOT NULL;\n"
+        "CREATE TABLE customers (id bigint);\nDO $$\nBEGIN\n  COMMIT;\nEND $$;\n"
     )
     sign_in(page, live_url, ADMIN_TOKEN)
     expect(page.locator("#pending > li")).to_have_count(2)
     finding = page.locator('#pending > li[data-id="20250102000000_customer"] ul.findings li.error')
-    expect(finding).to_contain_text("line 1: [add-not-null-column-without-default]")
+    expect(finding).to_contain_text("[transaction-control-in-do]")
     expect(page.locator('#pending > li[data-id="20250101000000_orders"] ul.findings')).to_have_count(0)
 
 

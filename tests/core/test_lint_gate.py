@@ -118,6 +118,8 @@ def test_a_table_created_earlier_in_the_same_plan_is_new(
     planned = json.loads(lockgate("run", "--dry-run", "--json").out)
     assert [finding["rule"] for finding in planned["lint"]] == []
     assert lockgate("run", "--to", "20250101000000").code == 0
+    conn.execute("INSERT INTO orders SELECT g FROM generate_series(1, 50000) AS g")
+    conn.execute("ANALYZE orders")  # sizes come from the database: an empty table would be no hazard
     later = json.loads(lockgate("run", "--dry-run", "--json").out)
     assert [finding["rule"] for finding in later["lint"]] == ["index-without-concurrently"]
 

@@ -103,6 +103,29 @@ def _ops_of(data: bytes) -> list[Op]:
 def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[str, Catalog]:
     """File name -> the catalog that file meets: every migration of ``directory`` before it, replayed in
     version order. Files whose names do not parse are left out (naming checks report them)."""
+    return snapshots(directory_ops(directory, cache_dir))
+
+
+def on_database(
+    base: Catalog, files: list[tuple[str, int, list[Op]]], applied: set[int]
+) -> dict[str, Catalog]:
+    """File name -> the catalog that file meets on a real database: ``base`` (read from it, with sizes)
+    plus the operations of the files before it that the database has not applied yet. Tables those
+    files create carry their version, so they count as new in the same plan."""
+    from lockgate.catalog.history import apply
+
+    catalog = base.copy()
+    before: dict[str, Catalog] = {}
+    for name, version, ops in files:
+        if version in applied:
+            continue
+        before[name] = catalog.copy()
+        apply(catalog, ops, version)
+    return before
+
+
+def directory_ops(directory: Path, cache_dir: Path | None = None) -> list[tuple[str, int, list[Op]]]:
+    """``(file name, version, schema operations)`` of every migration of ``directory``, in version order."""
     entries: list[tuple[int, str, str]] = []
     try:
         with os.scandir(directory) as scan:
@@ -115,7 +138,7 @@ def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[s
                     continue
                 entries.append((parsed.version, entry.name, entry.path))
     except OSError:
-        return {}
+        return []
     entries.sort()
     cache = OpsCache(cache_dir)
     files: list[tuple[str, int, list[Op]]] = []
@@ -127,5 +150,4 @@ def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[s
         digest = hashlib.sha256(data).hexdigest()
         files.append((name, version, cache.get(digest, lambda data=data: _ops_of(data))))
     cache.save()
-    before = snapshots((name, version, ops) for name, version, ops in files)
-    return before
+    return files

@@ -68,12 +68,14 @@ class Table:
 
 
 class Index:
-    __slots__ = ("columns", "name", "table")
+    __slots__ = ("columns", "name", "table", "valid")
 
-    def __init__(self, name: str, table: str, columns: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str, table: str, columns: tuple[str, ...] = (), valid: bool = True) -> None:
         self.name = name
         self.table = table
         self.columns = columns
+        self.valid = valid
+        """False for an index a failed ``CREATE INDEX CONCURRENTLY`` left behind (``pg_index.indisvalid``)."""
 
 
 class Catalog:
@@ -113,9 +115,33 @@ class Catalog:
         }
         return matches.pop() if len(matches) == 1 else None
 
+    def size(self, table: str) -> str | None:
+        """``~48M rows / 31 GB`` when a database said how big the table is; None from the history alone."""
+        found = self.tables.get(table)
+        if found is None or found.bytes is None:
+            return None
+        parts = [f"~{_count(found.rows)} rows"] if found.rows is not None else []
+        return " / ".join([*parts, _bytes(found.bytes)])
+
     def indexes_on(self, table: str, column: str | None = None) -> list[Index]:
         return [
             index
             for index in self.indexes.values()
             if index.table == table and (column is None or column in index.columns)
         ]
+
+
+def _count(rows: float) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if rows >= limit:
+            return f"{rows / limit:.0f}{suffix}" if rows / limit >= 10 else f"{rows / limit:.1f}{suffix}"
+    return f"{rows:.0f}"
+
+
+def _bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 10 else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"

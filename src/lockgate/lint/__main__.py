@@ -74,6 +74,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         action="store_false",
         help="judge each file alone, not against the schema the earlier migrations of its directory build",
     )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="judge each file against this database as it is (read-only): its schema, table sizes and history",
+    )
     parser.add_argument("--output", "-o", type=Path, help="write the report to a file")
     parser.add_argument("--config", dest="config_file", type=Path, help="config file")
     return parser
@@ -93,6 +98,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint
         output=args.output,
         config_file=args.config_file,
         history=args.history,
+        database_url=args.database_url,
         color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
     )
     try:

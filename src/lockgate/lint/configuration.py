@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PG_MAJOR = 15
 SUPABASE_FAMILY = "supabase"
-KEYS = ("select", "extend-select", "ignore", "severity")
+KEYS = ("select", "extend-select", "ignore", "severity", "small-table-rows", "large-table-rows")
 OFF = "off"
 
 
@@ -37,6 +37,10 @@ class LintSettings(NamedTuple):
     exposed_schemas: tuple[str, ...] = ("public",)
     note: str = ""
     """One sentence for the summary line: whether the Supabase rules run, and why."""
+    small_table_rows: int = 1_000
+    """With sizes from a database: a lock on a table this small (or under 1 MB) is no hazard at all."""
+    large_table_rows: int = 1_000_000
+    """With sizes from a database: a lock-safety warning on a table this large (or over 1 GB) is an error."""
 
     def severity(self, rule: Rule) -> Severity:
         return self.severities.get(rule.id, rule.severity)
@@ -130,7 +134,18 @@ def build_settings(
         pg_major=pg_major or DEFAULT_PG_MAJOR,
         exposed_schemas=exposed_schemas or ("public",),
         note=note,
+        small_table_rows=_rows(table, "small-table-rows", 1_000, config_file),
+        large_table_rows=_rows(table, "large-table-rows", 1_000_000, config_file),
     )
+
+
+def _rows(table: Mapping[str, Any], key: str, default: int, config_file: Path | None) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**15:
+        raise ConfigError(
+            f"{_where(config_file, key)}: expected a number of rows (0 to 10**15), got {value!r}"
+        )
+    return value
 
 
 def _severities(

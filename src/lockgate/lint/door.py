@@ -6,13 +6,16 @@ pre-commit entry, no click import) cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from lockgate.config import load_config
+from lockgate.config import Config, load_config
 from lockgate.errors import ConfigError
 from lockgate.lint.formats import render
+
+if TYPE_CHECKING:
+    from lockgate.catalog.model import Catalog
 
 
 class LintOptions(NamedTuple):
@@ -30,6 +33,8 @@ class LintOptions(NamedTuple):
     color: bool = False
     history: bool = True
     """Judge each file against the schema the earlier migrations of its directory build."""
+    database_url: str | None = None
+    """Judge each file against this database as it is (read-only): its schema, sizes and history."""
 
 
 def split_selectors(values: Iterable[str]) -> list[str]:
@@ -58,6 +63,7 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
         jobs=options.jobs,
         history=options.history,
         cache_dir=config.root / ".lockgate",
+        database=_on_database(options.database_url, config) if options.database_url else None,
     )
     if options.output is not None:
         try:
@@ -68,3 +74,34 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
     else:
         shown = render(report, options.format_name, color=options.color and options.format_name == "text")
     return report.exit_code(options.strict), shown
+
+
+def _on_database(url: str, config: Config) -> Callable[[list[Path]], tuple[dict[Path, Catalog], int | None]]:
+    """Files -> the catalog each meets on the database at ``url`` (its schema and sizes, plus what the
+    files before it that the database has not applied yet create), and the latest applied version."""
+
+    def build(files: list[Path]) -> tuple[dict[Path, Catalog], int | None]:
+        from lockgate.catalog.directory import directory_ops, on_database
+        from lockgate.catalog.live import read_catalog
+        from lockgate.db import DatabaseTarget, connect
+        from lockgate.history import IN_DATABASE, History
+
+        target = DatabaseTarget(url, "--database-url")
+        with connect(target, command="lint", read_only=True) as conn:
+            base = read_catalog(conn, "target")
+            history = History(conn, config.table, config.log_table)
+            records = history.records() if history.exists() else []
+        applied = {record.version for record in records if record.status in IN_DATABASE}
+        catalogs: dict[Path, Catalog] = {}
+        for directory in sorted({path.parent for path in files}):
+            by_name = on_database(base, directory_ops(directory, config.root / ".lockgate"), applied)
+            catalogs.update(
+                {
+                    path: by_name[path.name]
+                    for path in files
+                    if path.parent == directory and path.name in by_name
+                }
+            )
+        return catalogs, (max(applied) if applied else 0)
+
+    return build

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from lockgate.catalog.model import Catalog
@@ -21,6 +21,7 @@ from lockgate.lint.context import FileContext
 from lockgate.lint.findings import FileResult, Finding, LintReport, Span, Violation
 from lockgate.lint.ignores import Ignore, find_ignores
 from lockgate.lint.registry import REGISTRY, FileCheck, Rule, StatementCheck, load_rules
+from lockgate.problems import Severity
 from lockgate.statements import ParsedSql, SqlError, Statement, parse_sql
 
 PARALLEL_THRESHOLD = 64
@@ -107,9 +108,53 @@ def lint_text(
                 new_after=new_after,
             )
             _run_rules(context, settings, collector)
+            if catalog is not None and catalog.source != "history":
+                collector.findings = _scaled_by_size(collector.findings, statements, catalog, settings)
     findings = _apply_ignores(text, statements, collector, settings, report_unused=bool(statements))
     findings.sort(key=Finding.sort_key)
     return FileResult(path, tuple(_dedupe(findings)), len(statements))
+
+
+LARGE_BYTES = 1 << 30
+SMALL_BYTES = 1 << 20
+
+
+def _scaled_by_size(
+    findings: list[Finding], statements: Sequence[Statement], catalog: Catalog, settings: LintSettings
+) -> list[Finding]:
+    """With sizes from a real database, a lock-safety finding says how big the table it locks is, is
+    dropped on a tiny table (nobody waits long for it) and becomes an error on a large one (unless the
+    project set the rule's severity itself)."""
+    from lockgate import locks
+
+    scaled: list[Finding] = []
+    for finding in findings:
+        rule = REGISTRY.get(finding.rule_id)
+        statement = next((s for s in statements if s.line <= finding.line <= s.end_line), None)
+        if rule is None or rule.family != "lock-safety" or statement is None:
+            scaled.append(finding)
+            continue
+        table = next(
+            (
+                catalog.tables[lock.relation]
+                for lock in locks.statement_locks(statement)
+                if lock.kind == locks.TABLE and lock.relation in catalog.tables
+            ),
+            None,
+        )
+        if table is None or table.bytes is None:
+            scaled.append(finding)
+            continue
+        rows = table.rows
+        if (rows is not None and rows <= settings.small_table_rows) or table.bytes <= SMALL_BYTES:
+            continue
+        size = catalog.size(table.name)
+        large = (rows is not None and rows >= settings.large_table_rows) or table.bytes >= LARGE_BYTES
+        severity = Severity.ERROR if large and rule.id not in settings.severities else finding.severity
+        scaled.append(
+            finding._replace(message=f"{finding.message} ({table.name}: {size})", severity=severity)
+        )
+    return scaled
 
 
 _RECOVERABLE = {"psql meta-command": "psql-meta-command", "unknown lockgate directive": "unknown-directive"}
@@ -337,14 +382,21 @@ class _ShareLinter:
     a spawned worker can unpickle it."""
 
     def __init__(
-        self, settings: LintSettings, cwd: Path, catalogs: dict[Path, Catalog] | None = None
+        self,
+        settings: LintSettings,
+        cwd: Path,
+        catalogs: Mapping[Path, Catalog] | None = None,
+        new_after: int | None = None,
     ) -> None:
         self.settings, self.cwd = settings, cwd
-        self.catalogs = catalogs or {}
+        self.catalogs = dict(catalogs or {})
+        self.new_after = new_after
 
     def __call__(self, share: Sequence[Path]) -> list[FileResult]:
         return [
-            lint_file(path, self.settings, display_path(path, self.cwd), self.catalogs.get(path))
+            lint_file(
+                path, self.settings, display_path(path, self.cwd), self.catalogs.get(path), self.new_after
+            )
             for path in share
         ]
 
@@ -370,14 +422,21 @@ def lint_paths(
     *,
     history: bool = True,
     cache_dir: Path | None = None,
+    database: Callable[[list[Path]], tuple[dict[Path, Catalog], int | None]] | None = None,
 ) -> LintReport:
     """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per usable CPU) lints in parallel. With
-    ``history``, each file is judged against the schema the earlier files of its directory build."""
+    ``history``, each file is judged against the schema the earlier files of its directory build; with
+    ``database`` (files -> their catalogs read from a real database, and its latest applied version),
+    against that database as it is, sizes included."""
     load_rules()
     settings = settings or default_settings()
     files = collect_files(paths)
-    catalogs = history_catalogs(files, cache_dir) if history else {}
-    lint_share = _ShareLinter(settings, Path.cwd().resolve(), catalogs)
+    new_after: int | None = None
+    if database is not None:
+        catalogs, new_after = database(files)
+    else:
+        catalogs = history_catalogs(files, cache_dir) if history else {}
+    lint_share = _ShareLinter(settings, Path.cwd().resolve(), catalogs, new_after)
     # Parse trees are acyclic dicts and lists that reference counting frees file by file; the cyclic
     # collector would only re-scan them (every 700 allocations), which cost 5-10% of a large run.
     collecting = gc.isenabled()

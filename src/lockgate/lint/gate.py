@@ -7,7 +7,7 @@ the rules, not a second parse; with nothing pending it costs nothing (this modul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lockgate.errors import SourceError
@@ -15,6 +15,7 @@ from lockgate.lint.findings import Finding
 from lockgate.problems import Severity
 
 if TYPE_CHECKING:
+    from lockgate.catalog.model import Catalog
     from lockgate.config import Config
     from lockgate.source import Migration
 
@@ -23,12 +24,16 @@ MODES = ("error", "warn", "off")
 
 
 def lint_each(
-    config: Config, pending: Sequence[Migration], latest_applied: int | None = None
+    config: Config,
+    pending: Sequence[Migration],
+    latest_applied: int | None = None,
+    catalogs: Mapping[str, Catalog] | None = None,
 ) -> dict[str, tuple[Finding, ...]]:
     """The findings of each pending file, by migration id, in run order (files that do not parse are left
     to the plan, which already refuses them with ``invalid-sql``). Each file is judged against the schema
-    the migrations before it build (the history's catalog); tables created after ``latest_applied`` are
-    created by this very plan, so nobody uses them yet."""
+    the migrations before it build (``catalogs`` by file name: read from the database when the caller has
+    one, else the history's); tables created after ``latest_applied`` are created by this very plan, so
+    nobody uses them yet."""
     if not pending or config.lint_on_run == "off":
         return {}
     from lockgate.catalog.directory import directory_catalogs
@@ -36,7 +41,8 @@ def lint_each(
     from lockgate.lint.engine import display_path, lint_text
 
     settings = settings_for(config)
-    catalogs = directory_catalogs(config.migrations_path, config.root / ".lockgate")
+    if catalogs is None:
+        catalogs = directory_catalogs(config.migrations_path, config.root / ".lockgate")
     by_id: dict[str, tuple[Finding, ...]] = {}
     for migration in pending:
         try:
@@ -56,11 +62,16 @@ def lint_each(
 
 
 def lint_pending(
-    config: Config, pending: Sequence[Migration], latest_applied: int | None = None
+    config: Config,
+    pending: Sequence[Migration],
+    latest_applied: int | None = None,
+    catalogs: Mapping[str, Catalog] | None = None,
 ) -> tuple[Finding, ...]:
     """Every finding of the pending files, in run order."""
     return tuple(
-        finding for findings in lint_each(config, pending, latest_applied).values() for finding in findings
+        finding
+        for findings in lint_each(config, pending, latest_applied, catalogs).values()
+        for finding in findings
     )
 
 
