@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from lockgate.catalog.model import Catalog
+    from lockgate.drift import Drift
     from lockgate.lint.findings import Finding
 
 Notify = Callable[[str], None]
@@ -312,3 +313,78 @@ def _accept_checksum(
         )
     )
     return f"accepted new checksum of {record.id} ({record.checksum[:12]} -> {checksum[:12]})"
+
+
+def drift(
+    config: Config, target: DatabaseTarget, shadow_url: str | None, notify: Notify
+) -> tuple[list[Drift], int]:
+    """The target's schema against the one its applied migrations build in a scratch database (created
+    on the shadow server — ``shadow_url``, else the embedded PostgreSQL — and dropped afterwards).
+    Returns the differences and how many migrations the shadow replayed."""
+    from lockgate.catalog.live import read_catalog
+    from lockgate.drift import compare
+    from lockgate.shadow import scratch_database
+
+    source = discover(config.migrations_path)
+    with connect(target, command="drift", read_only=True) as conn:
+        history = History(conn, config.table, config.log_table)
+        records = history.records() if history.exists() else []
+        target_catalog = read_catalog(conn, "target")
+        supabase_like = conn.execute("SELECT to_regnamespace('auth') IS NOT NULL").fetchone() == (True,)
+    applied = {record.version for record in records if record.status in IN_DATABASE}
+    migrations = [migration for migration in source.migrations if migration.version in applied]
+    if shadow_url is None:
+        from lockgate.local import ensure_local_database
+
+        shadow_url = ensure_local_database(config.root)
+        notify(
+            "building the shadow schema in the embedded PostgreSQL (--shadow-database-url for another server)"
+        )
+    elif shadow_url == target.url:
+        from lockgate.errors import ConfigError
+
+        raise ConfigError(
+            "--shadow-database-url is the target database: a shadow must be another server or database"
+        )
+    with scratch_database(shadow_url, with_shim=supabase_like) as (shadow_conn, _):
+        replay_into(shadow_conn, migrations)
+        built = read_catalog(shadow_conn, "shadow")
+    ignored = frozenset({_qualified(config.table), _qualified(config.log_table)})
+    return compare(target_catalog, built, ignored), len(migrations)
+
+
+def _qualified(table: str) -> str:
+    return table if "." in table else f"public.{table}"
+
+
+def replay_into(conn: psycopg.Connection[Any], migrations: Sequence[Migration]) -> None:
+    """Apply ``migrations`` as they are, in order, with no tracking rows (a shadow's only job is to be
+    the schema the history builds); a failure names the file and line."""
+    import psycopg as pg
+
+    from lockgate.errors import LockgateError
+
+    for migration in migrations:
+        parsed = migration.parsed
+        statement = None
+        try:
+            if parsed.transactional:
+                with conn.transaction():
+                    for setup in parsed.transaction_setup:
+                        conn.execute(setup.encode())
+                    for statement in parsed.body:
+                        conn.execute(statement.text.encode())
+            else:
+                conn.autocommit = True
+                try:
+                    for statement in parsed.body:
+                        conn.execute(statement.text.encode())
+                finally:
+                    conn.autocommit = False
+        except pg.Error as exc:
+            line = statement.line if statement is not None else None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LockgateError(
+                f"{migration.where(line)}: failed in the shadow database ({first}): the applied history does "
+                "not rebuild the target's schema"
+            ) from None

@@ -75,6 +75,13 @@ FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespa
 WHERE p.prokind = 'f'
 """
 
+_POLICIES = """
+SELECT schemaname || '.' || tablename || ': ' || policyname,
+       concat_ws(' ', permissive, cmd, 'TO', array_to_string(roles, ','), 'USING', qual, 'WITH CHECK', with_check)
+FROM pg_catalog.pg_policies
+WHERE schemaname <> ALL (%(managed)s)
+"""
+
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 
 
@@ -111,6 +118,8 @@ def read_catalog(conn: psycopg.Connection[Any], source: str = "target") -> Catal
         )
     for name, table, valid, names in conn.execute(_INDEXES, params).fetchall():
         catalog.indexes[name] = Index(name, table, tuple(names), valid=bool(valid))
+    for name, definition in conn.execute(_POLICIES, params).fetchall():
+        catalog.policies[name] = definition
     for name, volatile in conn.execute(_FUNCTIONS).fetchall():
         catalog.functions.setdefault(name, _VOLATILITY.get(volatile, "volatile"))
     return catalog

@@ -82,12 +82,14 @@ class Catalog:
     """Tables, indexes (``schema.name``) and functions (``schema.name`` → volatility), plus where the model
     came from (``history``, ``shadow``, ``target``) and that server's major version when known."""
 
-    __slots__ = ("functions", "indexes", "pg_major", "source", "tables")
+    __slots__ = ("functions", "indexes", "pg_major", "policies", "source", "tables")
 
     def __init__(self, source: str = "history", pg_major: int | None = None) -> None:
         self.tables: dict[str, Table] = {}
         self.indexes: dict[str, Index] = {}
         self.functions: dict[str, str] = {}
+        self.policies: dict[str, str] = {}
+        """``schema.table: policy`` -> its definition as PostgreSQL prints it (a live catalog only)."""
         self.source = source
         self.pg_major = pg_major
 
@@ -96,6 +98,7 @@ class Catalog:
         twin.tables = dict(self.tables)
         twin.indexes = dict(self.indexes)
         twin.functions = dict(self.functions)
+        twin.policies = dict(self.policies)
         return twin
 
     def table(self, name: str) -> Table | None:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "create": "lockgate.commands.create:create",
     "baseline": "lockgate.commands.maintenance:baseline",
     "repair": "lockgate.commands.maintenance:repair",
+    "drift": "lockgate.commands.drift:drift",
     "lint": "lockgate.lint.subcommand:lint",
     "check-naming": "lockgate.hooks.naming:command",
     "check-immutable": "lockgate.hooks.immutable:command",

@@ -36,6 +36,29 @@ Suppress one statement with `-- lockgate-ignore: rule-a, rule-b -- reason` on th
 the end of its line), or a whole file with `-- lockgate-ignore-file: rule-a`. Suppressions that name
 unknown rules or suppress nothing are reported. The target PostgreSQL version comes from `pg_major`, else
 `[db] major_version` in `supabase/config.toml`, else 15; rules that depend on it say so.
+
+## The schema lint judges against
+
+Each file is judged against the schema it will meet (the *catalog*), built from one of three sources:
+
+| source | when | what it needs | what it knows |
+| --- | --- | --- | --- |
+| the history, replayed statically | `lockgate lint` and the pre-commit hook (default; `--no-history` turns it off) | nothing: the earlier files of the file's own directory, parsed once and cached by content in `.lockgate/catalog-ops.json` | tables, columns and their types, indexes, partitioned tables, functions and their volatility, and which migration created each table |
+| the target database, read-only | `lockgate lint --database-url URL`, and `lockgate run`'s lint gate | a connection that may read `pg_catalog` | all of the above as the database has it, plus estimated rows and bytes per table and invalid indexes; files not yet applied are replayed on top |
+| a shadow database | `lockgate drift` | a server where lockgate may `CREATE DATABASE` (`--shadow-database-url`, else the embedded PostgreSQL) | the schema the applied history builds, compared with the target's |
+
+So a type change knows the column's old type (a widening is quiet, a narrowing says what it costs), a
+default knows whether its function is volatile, and a table an earlier file of the same pending plan
+creates is new (no lock hazard). With sizes, a lock-safety finding names the table's rows and bytes, is
+dropped on a table of at most `small-table-rows` rows (default 1,000, or under 1 MB), and becomes an error
+on one of at least `large-table-rows` (default 1,000,000, or over 1 GB), unless the rule's severity is set
+in the configuration:
+
+```toml
+[tool.lockgate.lint]
+small-table-rows = 10000
+large-table-rows = 5000000
+```
 """
 
 

@@ -1,0 +1,94 @@
+"""``lockgate drift``: hand-made changes to the target are found by replaying its applied history into a
+scratch database on the shadow server and comparing the two schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from core_helpers import CliRunner, add
+
+pytestmark = pytest.mark.db
+
+HISTORY = {
+    "20250101000000_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n"
+    "ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;\n"
+    "CREATE POLICY accounts_own ON accounts FOR SELECT TO authenticated USING (auth.uid() IS NOT NULL);\n",
+    "20250102000000_index.sql": "-- lockgate: no-transaction\nCREATE INDEX CONCURRENTLY accounts_email ON accounts (email);\n",
+}
+
+
+@pytest.fixture
+def migrated(project: Path, lockgate: CliRunner) -> None:
+    (project / "lockgate.toml").write_text('[tool.lockgate]\nlint_on_run = "off"\n')
+    for name, text in HISTORY.items():
+        add(project, name, text)
+    assert lockgate("run").code == 0
+
+
+def _drift(lockgate: CliRunner, pg_server_url: str, *extra: str) -> tuple[int, dict[str, object]]:
+    from jsonschema import Draft202012Validator
+
+    from lockgate.schemas import json_schema
+
+    result = lockgate("drift", "--shadow-database-url", pg_server_url, "--json", *extra)
+    assert "Traceback" not in result.text
+    document = json.loads(result.out)
+    schema = json_schema()
+    Draft202012Validator({**schema, "$ref": "#/$defs/drift_report"}).validate(document)
+    return result.code, document
+
+
+def test_a_freshly_migrated_database_has_no_drift(
+    migrated: None, lockgate: CliRunner, pg_server_url: str
+) -> None:
+    code, document = _drift(lockgate, pg_server_url, "--exit-code")
+    assert code == 0 and document["drift"] == [] and document["replayed"] == 2
+    text = lockgate("drift", "--shadow-database-url", pg_server_url)
+    assert "no drift" in text.out
+
+
+@pytest.mark.parametrize(
+    ("by_hand", "expected"),
+    [
+        ("ALTER TABLE accounts ADD COLUMN nickname text", ("added", "column public.accounts.nickname")),
+        ("DROP INDEX accounts_email", ("missing", "index public.accounts_email")),
+        (
+            "ALTER POLICY accounts_own ON accounts USING (true)",
+            ("changed", "policy public.accounts: accounts_own"),
+        ),
+        (
+            "ALTER TABLE accounts ALTER COLUMN email TYPE varchar(200)",
+            ("changed", "column public.accounts.email"),
+        ),
+        ("CREATE TABLE scratch (id int)", ("added", "table public.scratch")),
+    ],
+)
+def test_a_change_made_by_hand_is_reported(
+    migrated: None,
+    lockgate: CliRunner,
+    pg_server_url: str,
+    conn: psycopg.Connection,
+    by_hand: str,
+    expected: tuple[str, str],
+) -> None:
+    conn.execute(by_hand)
+    code, document = _drift(lockgate, pg_server_url, "--exit-code")
+    assert code == 1
+    found = [(item["kind"], item["object"]) for item in document["drift"]]  # type: ignore[index]
+    assert found == [expected], document
+
+
+def test_the_shadow_is_never_the_target_and_is_dropped(
+    migrated: None, lockgate: CliRunner, db_url: str, pg_server_url: str
+) -> None:
+    refused = lockgate("drift", "--shadow-database-url", db_url)
+    assert refused.code == 2 and "--shadow-database-url is the target database" in refused.err
+    _drift(lockgate, pg_server_url)
+    with psycopg.connect(pg_server_url) as admin:
+        left = admin.execute(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'lockgate_shadow_%'"
+        ).fetchone()
+    assert left == (0,)
