@@ -151,3 +151,19 @@ def test_workflow_masks_passwords_everywhere(tmp_path: Path) -> None:
     assert printed[2].startswith("::error file=a.sql,line=2::cannot connect to postgresql://app:***@")
     assert "hunter2" not in summary.read_text() + outputs.read_text()
     assert outputs.read_text().startswith("report<<lockgate_")
+
+
+def test_a_lint_finding_shows_its_fix_as_sql_in_the_comment() -> None:
+    from lockgate.github.markdown import render
+    from lockgate.github.model import ActionReport
+    from lockgate.github.pr_checks import lint_issue
+    from lockgate.lint.engine import lint_text
+
+    (finding,) = lint_text(
+        "CREATE INDEX orders_note ON orders (note);\n", "migrations/20250101000000_a.sql"
+    ).findings
+    report = ActionReport(mode="check")
+    report.issues.append(lint_issue(finding))
+    body = render(report)
+    assert "```sql\n  -- lockgate: no-transaction" in body
+    assert "  CREATE INDEX CONCURRENTLY orders_note ON orders (note);\n  ```" in body

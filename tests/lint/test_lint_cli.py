@@ -198,6 +198,9 @@ def test_json_findings_carry_every_field() -> None:
         "help": finding["help"],
         "url": "https://github.com/lockgate/lockgate/blob/main/docs/rules.md#index-without-concurrently",
         "source": WARNING_SQL.rstrip("\n"),
+        "fix": "-- lockgate: no-transaction   (in a migration file of its own)\n"
+        + WARNING_SQL.rstrip("\n").rstrip(";").replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1)
+        + ";",
     }
 
 

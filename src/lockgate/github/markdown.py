@@ -116,6 +116,16 @@ def issue_line(issue: Issue) -> str:
     text += cell(issue.message)
     if issue.help:
         text += f"<br>↳ {cell(issue.help)}"
+    if issue.fix:
+        fence = "````" if "```" in issue.fix else "```"
+        text += (
+            "\n\n  "
+            + fence
+            + "sql\n"
+            + "".join(f"  {line}\n" for line in issue.fix.splitlines())
+            + "  "
+            + fence
+        )
     return text
 
 

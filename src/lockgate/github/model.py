@@ -39,6 +39,8 @@ class Issue:
     help: str | None = None
     url: str | None = None
     version: int | None = None
+    fix: str | None = None
+    """The safe rewrite as SQL (a lint finding's ``fix``), shown under the finding in the comment."""
 
     def __post_init__(self) -> None:
         # report.json is read back by the comment step: a severity arrives there as plain text

@@ -95,6 +95,7 @@ def lint_issue(finding: Finding) -> Issue:
         line=finding.line,
         help=finding.help,
         url=finding.url,
+        fix=finding.fix,
     )
 
 

@@ -63,6 +63,7 @@ class _Collector:
                 violation.message,
                 violation.help or rule.help,
                 source,
+                violation.fix,
             )
         )
 

@@ -35,6 +35,8 @@ class Violation(NamedTuple):
     span: Span
     message: str
     help: str | None = None
+    fix: str | None = None
+    """The safe rewrite of this very statement, as SQL, when the rule can write it."""
 
 
 def rule_url(rule_id: str) -> str:
@@ -52,6 +54,8 @@ class Finding(NamedTuple):
     help: str
     source_line: str = ""
     """The text of the finding's first line, for excerpts; empty when unknown (unreadable files)."""
+    fix: str | None = None
+    """SQL that does the same safely (from the rule's ``Violation.fix``), shown inline by every renderer."""
 
     @property
     def url(self) -> str:
@@ -135,4 +139,5 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "help": finding.help,
         "url": finding.url,
         "source": finding.source_line,
+        "fix": finding.fix,
     }

@@ -120,7 +120,7 @@ def _to_wire(results: list[FileResult]) -> Any:
             result.path,
             result.statements,
             [
-                (f.rule_id, f.severity.value, f.path, tuple(f.span), f.message, f.help, f.source_line)
+                (f.rule_id, f.severity.value, f.path, tuple(f.span), f.message, f.help, f.source_line, f.fix)
                 for f in result.findings
             ],
         )
@@ -134,8 +134,8 @@ def _from_wire(payload: bytes) -> list[FileResult] | None:
             FileResult(
                 path,
                 tuple(
-                    Finding(rule_id, Severity(severity), file, Span(*span), message, help, source)
-                    for rule_id, severity, file, span, message, help, source in findings
+                    Finding(rule_id, Severity(severity), file, Span(*span), message, help, source, fix)
+                    for rule_id, severity, file, span, message, help, source, fix in findings
                 ),
                 statements,
             )

@@ -43,6 +43,9 @@ def render_finding(finding: Finding, color: bool = False) -> str:
     else:
         pad = ""
     lines.append(f"{pad} = help: {finding.help}")
+    if finding.fix:
+        lines.append(f"{pad} = fix:")
+        lines += [f"{pad}     {line}" for line in finding.fix.splitlines()]
     lines.append(_style(f"{pad} = docs: {finding.url}", _DIM, color))
     return "\n".join(lines)
 

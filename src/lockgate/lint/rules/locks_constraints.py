@@ -14,6 +14,7 @@ from lockgate.lint import nodes
 from lockgate.lint.context import FileContext
 from lockgate.lint.findings import Violation
 from lockgate.lint.registry import statement_rule
+from lockgate.lint.rules._fixes import checked_not_null, not_valid_then_validate
 from lockgate.statements import Statement
 
 
@@ -66,7 +67,10 @@ def constraint_without_not_valid(ctx: FileContext, statement: Statement) -> Iter
             )
         else:
             continue
-        yield Violation(ctx.span_at(statement, constraint), message)
+        fix = not_valid_then_validate(
+            statement, table, constraint.get("conname"), len(statement.node.get("cmds") or [])
+        )
+        yield Violation(ctx.span_at(statement, constraint), message, fix=fix)
 
 
 @statement_rule(
@@ -244,4 +248,5 @@ def set_not_null(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
             f"SET NOT NULL on {table}.{column} scans the table under "
             f"{locks.with_article(locks.alter_command_lock(cmd))}, blocking reads and writes",
             help_text,
+            fix=checked_not_null(table, column) if ctx.pg_major >= 12 else None,
         )

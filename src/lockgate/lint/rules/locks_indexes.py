@@ -14,6 +14,7 @@ from lockgate.lint import nodes
 from lockgate.lint.context import FileContext
 from lockgate.lint.findings import Violation
 from lockgate.lint.registry import statement_rule
+from lockgate.lint.rules._fixes import concurrently
 from lockgate.statements import Statement
 
 
@@ -52,6 +53,7 @@ def index_without_concurrently(ctx: FileContext, statement: Statement) -> Iterat
     yield Violation(
         ctx.statement_span_head(statement),
         f"{kind} takes {lock} on {ctx.qualified(relation)}, blocking writes for the whole build",
+        fix=concurrently(statement),
     )
 
 
@@ -96,6 +98,7 @@ def drop_index_without_concurrently(ctx: FileContext, statement: Statement) -> I
             ctx.statement_span_head(statement),
             f"DROP INDEX {', '.join(existing)} takes {lock} on its table, blocking "
             "reads and writes while it waits for running transactions",
+            fix=concurrently(statement),
         )
 
 
@@ -146,6 +149,7 @@ def reindex_without_concurrently(ctx: FileContext, statement: Statement) -> Iter
         f"REINDEX {kind} {target} blocks writes to the table ({locks.REINDEX_TABLE_LOCK} lock) and reads "
         f"through the index ({locks.REINDEX_INDEX_LOCK} lock) for the whole rebuild".replace("  ", " "),
         help_text,
+        fix=concurrently(statement) if ctx.pg_major >= 12 and kind in {"INDEX", "TABLE"} else None,
     )
 
 

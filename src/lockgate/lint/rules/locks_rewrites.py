@@ -18,6 +18,7 @@ from lockgate.lint import nodes
 from lockgate.lint.context import FileContext
 from lockgate.lint.findings import Violation
 from lockgate.lint.registry import statement_rule
+from lockgate.lint.rules._fixes import checked_first
 from lockgate.locks import dotted_name
 from lockgate.statements import Statement
 
@@ -216,6 +217,7 @@ def alter_column_type(ctx: FileContext, statement: Statement) -> Iterator[Violat
                     f"Add `CHECK ({_fits(name, target, mods)}) NOT VALID`, then `VALIDATE CONSTRAINT` (it "
                     "does not block writes), fix the rows it finds, and only then change the type; or add a "
                     "new column and backfill it.",
+                    checked_first(table, name, _fits(name, target, mods), new),
                 )
                 continue
             yield Violation(
