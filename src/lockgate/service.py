@@ -388,3 +388,13 @@ def replay_into(conn: psycopg.Connection[Any], migrations: Sequence[Migration]) 
                 f"{migration.where(line)}: failed in the shadow database ({first}): the applied history does "
                 "not rebuild the target's schema"
             ) from None
+
+
+def table_sizes(target: DatabaseTarget) -> dict[str, str]:
+    """``schema.table`` -> ``~48M rows / 31 GB`` for every table of the target (read-only), so a plan can
+    say how long each lock it takes may last."""
+    from lockgate.catalog.live import read_catalog
+
+    with connect(target, command="sizes", read_only=True) as conn:
+        catalog = read_catalog(conn, "target")
+    return {name: size for name in catalog.tables if (size := catalog.size(name)) is not None}

@@ -103,7 +103,8 @@ def test_good_pull_request_gets_a_plan_comment_and_leaves_the_database_untouched
     (comment,) = fake_github.ours(PR)
     assert "check passed" in comment["body"]
     assert "20250829120000" in comment["body"] and "add_user_preferences" in comment["body"]
-    assert "SHARE ROW EXCLUSIVE on accounts" in comment["body"]
+    assert "SHARE ROW EXCLUSIVE on accounts (" in comment["body"]  # with the table's size from the target
+    assert " kB)" in comment["body"] or " B)" in comment["body"]
     assert run.outputs["comment-url"].endswith(f"#issuecomment-{comment['id']}")
     assert tables(db_url) == before  # read-only: no table created ...
     assert history_rows(db_url) == 1  # ... and no history row written

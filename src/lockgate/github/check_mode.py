@@ -95,7 +95,7 @@ def _database_plan(
     The problems are exactly ``lockgate validate``'s, Supabase's shared-history checks included: a version
     the Supabase CLI pushed but lockgate never adopted must stop the merge here, not fail the deploy.
     """
-    from lockgate.service import validate
+    from lockgate.service import table_sizes, validate
 
     target = resolve_target(url)
     if target is None:
@@ -104,7 +104,8 @@ def _database_plan(
     state, problems = validate(config, target)
     plan = state.plan
     report.applied_history = sum(1 for entry in plan.entries if entry.state in SHOWN_APPLIED)
-    report.plan = plan_rows(root, plan.pending, latest_applied_version(plan), lint_counts)
+    sizes = table_sizes(target) if plan.pending else {}
+    report.plan = plan_rows(root, plan.pending, latest_applied_version(plan), lint_counts, sizes)
     issues = [problem_issue(root, problem) for problem in problems]
     _annotate(workflow, issues)
     report.issues += issues

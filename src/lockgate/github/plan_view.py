@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from lockgate.github.model import Issue, PlanRow
-from lockgate.locks import pending_locks
+from lockgate.locks import normalise_name, pending_locks
 from lockgate.plan import Plan
 from lockgate.problems import Problem
 from lockgate.report import RunResultJson, pending_json, result_json
@@ -40,8 +40,10 @@ def plan_rows(
     pending: Iterable[Migration],
     latest_applied: int | None,
     lint_counts: Mapping[str, tuple[int, int]],
+    sizes: Mapping[str, str] | None = None,
 ) -> list[PlanRow]:
-    """One row per pending migration, in the order ``lockgate run`` would apply them."""
+    """One row per pending migration, in the order ``lockgate run`` would apply them. With ``sizes``
+    (``schema.table`` -> ``~48M rows / 31 GB``, read from the target), each lock names its table's size."""
     pending = list(pending)
     rows: list[PlanRow] = []
     for migration, locks in zip(pending, pending_locks(pending), strict=True):
@@ -53,13 +55,22 @@ def plan_rows(
             PlanRow(
                 migration=pending_json(migration, file=file),
                 transactional=transactional,
-                locks=locks or (),
+                locks=tuple(_sized(lock, sizes) for lock in locks or ()),
                 lint_errors=errors,
                 lint_warnings=warnings,
                 out_of_order=latest_applied is not None and migration.version < latest_applied,
             )
         )
     return rows
+
+
+def _sized(lock: str, sizes: Mapping[str, str] | None) -> str:
+    """``SHARE on orders`` -> ``SHARE on orders (~48M rows / 31 GB)`` when the target said how big it is."""
+    if not sizes:
+        return lock
+    table = lock.rpartition(" on ")[2]
+    size = sizes.get(normalise_name(table))
+    return f"{lock} ({size})" if size else lock
 
 
 def run_row(root: Path, result: MigrationResult) -> RunResultJson:
