@@ -148,6 +148,11 @@ class LogEntry:
     metadata: Mapping[str, Any] | None = None
 
 
+ELAPSED_ON_SERVER = -1
+"""``TrackingRow.execution_time_ms`` meaning "measure it on the server": the time since the migration's
+transaction began, when the row is written (a pipelined run writes the row before the client could)."""
+
+
 class LazyJson(Mapping[str, Any]):
     """A JSON object decoded on first use: ``status`` over ten thousand rows reads almost no metadata,
     and decoding every row's jsonb up front was a tenth of its time."""
@@ -307,6 +312,17 @@ class History:
                 row = None
         return _record(row) if row else None
 
+    def refuse_if_recorded(self, version: int) -> psycopg.Cursor[Any]:
+        """A statement that fails (division by zero) when ``version`` is already recorded other than as a
+        failed transactional attempt: sent in a migration's pipeline after its lock, it stops the body
+        from ever running when another runner applied the migration meanwhile."""
+        # Not ``CASE WHEN ... THEN 1 / 0``: the planner folds the constant 1 / 0 and fails every time.
+        query = sql.SQL(
+            "SELECT 1 / (1 - (SELECT count(*) FROM {} WHERE version = %s AND NOT (status = 'failed' "
+            "AND coalesce((metadata->>'transactional')::boolean, true))))::int"
+        ).format(self.table)
+        return self.conn.execute(query, (version,))
+
     def log_entries(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """The audit log, newest first."""
         if self._columns(self.log_table_name) is None:
@@ -323,7 +339,9 @@ class History:
         query = sql.SQL(
             "INSERT INTO {} (id, name, version, checksum, applied_at, executed_by, execution_time_ms, "
             "status, error_message, metadata) "
-            "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s, %s, %s, %s, %s) "
+            "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s, "
+            "CASE WHEN %s::int = -1 THEN (extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::int "
+            "ELSE %s::int END, %s, %s, %s) "
             "ON CONFLICT (version) DO UPDATE SET id = EXCLUDED.id, name = EXCLUDED.name, "
             "checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at, "
             "executed_by = EXCLUDED.executed_by, execution_time_ms = EXCLUDED.execution_time_ms, "
@@ -336,6 +354,7 @@ class History:
             row.checksum,
             row.applied,
             row.executed_by,
+            row.execution_time_ms,
             row.execution_time_ms,
             row.status,
             row.error_message,
@@ -402,18 +421,20 @@ class History:
             columns + sql.SQL("VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"), params
         )
 
-    def upsert_and_log(self, row: TrackingRow, entry: LogEntry) -> None:
-        """Both writes in one statement: one round trip less for every migration applied."""
+    def upsert_and_log(self, row: TrackingRow, entry: LogEntry) -> psycopg.Cursor[Any]:
+        """Both writes in one statement: one round trip less for every migration applied. The audit entry
+        takes the row's ``execution_time_ms`` (which ``ELAPSED_ON_SERVER`` lets the server measure)."""
         upsert, upsert_params = self._upsert_query(row)
         columns, log_params = self._log_values(entry)
+        log_params = log_params[:7] + log_params[8:]
         query = (
             sql.SQL("WITH tracked AS (")
             + upsert
-            + sql.SQL(" RETURNING 1) ")
+            + sql.SQL(" RETURNING execution_time_ms AS elapsed) ")
             + columns
-            + sql.SQL("SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM tracked")
+            + sql.SQL("SELECT %s, %s, %s, %s, %s, %s, %s, tracked.elapsed, %s, %s, %s, %s, %s FROM tracked")
         )
-        self.conn.execute(query, upsert_params + log_params)
+        return self.conn.execute(query, upsert_params + log_params)
 
     def record_baselined(
         self,

@@ -22,7 +22,7 @@ from psycopg import pq
 
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed
-from lockgate.history import History, LogEntry, TrackingRow
+from lockgate.history import ELAPSED_ON_SERVER, History, LogEntry, TrackingRow
 from lockgate.source import Migration
 from lockgate.statements import Statement
 
@@ -73,22 +73,24 @@ class RunResult:
         return sum(1 for r in self.results if r.outcome == outcome)
 
 
-class _BodyFailed(Exception):
-    """Internal: a statement of a migration's body failed; carries which one."""
-
-    def __init__(self, statement: Statement | None, error: psycopg.Error) -> None:
-        super().__init__(str(error))
-        self.statement = statement
-        self.error = error
-
-
 ProgressCallback = Callable[[str, Migration, MigrationResult | None], None]
 AppliedHook = Callable[["psycopg.Connection[Any]", Migration], None]
 """Called inside the transaction that records a migration as applied (e.g. Supabase's own history row),
 so the extra record commits or rolls back together with lockgate's."""
 
 
+_ROLE_STAGES = {
+    "setup": "start",
+    "lock": "start",
+    "timeouts": "start",
+    "body": "body",
+    "reset": "reset",
+    "record": "record",
+}
+"""What failed, by the role of the pipelined statement whose result never arrived (see ``Runner._send_migration``)."""
+
 _STAGES = {
+    "start": "while starting the migration's transaction: ",
     "body": "",
     "reset": "while resetting the session after the migration: ",
     "record": "while recording the migration: ",
@@ -238,40 +240,82 @@ class Runner:
     def _apply_one(self, migration: Migration) -> MigrationResult:
         if not is_transactional(migration):
             return self._apply_outside_transaction(migration)
-        reset = self.session_reset()
+        self.session_reset()
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.commit()  # the look-up above opened a transaction; each migration starts its own
         attempts = 0
         while True:
             attempts += 1
             started = time.perf_counter()
-            statement: Statement | None = None
-            stage = "body"
+            sent: list[tuple[str, Statement | None, psycopg.Cursor[Any]]] = []
             try:
-                with self.conn.transaction():
-                    for setup in migration.parsed.transaction_setup:
-                        self.conn.execute(setup.encode())
-                    taken = self._claim(migration, set_timeouts=True)
-                    if taken:
-                        return MigrationResult(migration, SKIPPED, attempts=attempts, note=taken)
-                    self._execute_body(migration.parsed.body, after=reset)
-                    stage = "record"
-                    elapsed = _ms_since(started)
-                    self._record_success(migration, elapsed, attempts, transactional=True)
-                    stage = "commit"
-                return MigrationResult(migration, APPLIED, elapsed, attempts)
-            except _BodyFailed as failure:
-                statement, exc = failure.statement, failure.error
-                if statement is None:
-                    stage = "reset"
-            except psycopg.Error as caught:
-                exc = caught
-            error = _statement_error(exc, statement, stage)
-            if self._disconnected():
-                return self._after_disconnect(migration, error, started, attempts, True, 0)
-            if not isinstance(exc, pg_errors.LockNotAvailable) or attempts > self.config.lock_retries:
+                self._send_migration(migration, attempts, sent)
+                return MigrationResult(migration, APPLIED, _ms_since(started), attempts)
+            except psycopg.Error as exc:
+                role, statement = next(
+                    ((role, statement) for role, statement, cursor in sent if cursor.pgresult is None),
+                    ("commit", None),
+                )
+                if self._disconnected():
+                    error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
+                    return self._after_disconnect(migration, error, started, attempts, True, 0)
+                if role == "guard":
+                    return MigrationResult(migration, SKIPPED, attempts=attempts, note=self._taken(migration))
+                error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
+                retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
+            if not retry:
                 return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
             self._log_retry(migration, error, attempts)
+
+    def _send_migration(
+        self,
+        migration: Migration,
+        attempts: int,
+        sent: list[tuple[str, Statement | None, psycopg.Cursor[Any]]],
+    ) -> None:
+        """The whole migration in one network round trip (pipeline mode): its transaction, the lock and
+        the check that no other runner recorded it meanwhile (a statement that fails if one did, so the
+        body never runs then), the timeouts, every statement of the body, the session reset, the tracking
+        row with its audit entry (its time measured by the server), and COMMIT. ``sent`` says which
+        statement each result belongs to, so a failure names the one PostgreSQL stopped at."""
+        execute = self.conn.execute
+        with self.conn.pipeline(), self.conn.transaction():
+            for setup in migration.parsed.transaction_setup:
+                sent.append(("setup", None, execute(setup.encode())))
+            sent.append(
+                (
+                    "lock",
+                    None,
+                    execute(f"SELECT pg_advisory_xact_lock({int(self.history.apply_key)})".encode()),
+                )
+            )
+            sent.append(("guard", None, self.history.refuse_if_recorded(migration.version)))
+            sent.append(
+                (
+                    "timeouts",
+                    None,
+                    execute(
+                        "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                        (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
+                    ),
+                )
+            )
+            for statement in migration.parsed.body:
+                sent.append(("body", statement, execute(statement.text.encode())))
+            for query in self.session_reset():
+                sent.append(("reset", None, execute(query.encode())))
+            row = self._row(
+                migration, APPLIED, self._row_metadata(migration, attempts, True), ELAPSED_ON_SERVER
+            )
+            sent.append(("record", None, self.history.upsert_and_log(row, self._entry(row))))
+            for hook in self.on_applied:
+                hook(self.conn, migration)
+
+    def _taken(self, migration: Migration) -> str:
+        record = self.history.record_for(migration.version)
+        self.conn.rollback()
+        status = record.status if record is not None else "recorded"
+        return f"already {status} (by another runner)"
 
     def _dry_run_one(self, migration: Migration) -> MigrationResult:
         started = time.perf_counter()
@@ -355,23 +399,6 @@ class Runner:
         if record is None or (record.status == FAILED and record.transactional):
             return None
         return f"already {record.status} (by another runner)"
-
-    def _execute_body(self, statements: Sequence[Statement], after: Sequence[str] = ()) -> None:
-        """Send every statement, then ``after`` (the session reset), at once (pipeline mode: one network
-        round trip instead of one per statement) and, on failure, name the statement PostgreSQL stopped
-        at: the first whose result never arrived (None when it was one of ``after``)."""
-        sent: list[tuple[Statement | None, psycopg.Cursor[Any]]] = []
-        current: Statement | None = None
-        try:
-            with self.conn.pipeline():
-                for current in statements:
-                    sent.append((current, self.conn.execute(current.text.encode())))
-                current = None
-                for query in after:
-                    sent.append((None, self.conn.execute(query.encode())))
-        except psycopg.Error as exc:
-            failed = next((statement for statement, cursor in sent if cursor.pgresult is None), current)
-            raise _BodyFailed(failed, exc) from exc
 
     def _set_timeouts(self, *, local: bool) -> None:
         self.conn.execute(
@@ -466,7 +493,7 @@ class Runner:
         self._in_clean_transaction(lambda: self.history.upsert_and_log(row, self._entry(row, error)))
         return MigrationResult(migration, FAILED, elapsed, attempts, transactional, error, completed)
 
-    def _in_clean_transaction(self, write: Callable[[], None]) -> None:
+    def _in_clean_transaction(self, write: Callable[[], object]) -> None:
         """``write`` in a read-write transaction of its own, after the session reset."""
         self._leave_open_transaction()
         reset = self.session_reset()

@@ -128,15 +128,17 @@ def ensure_table(conn: psycopg.Connection[Any]) -> None:
 def record(conn: psycopg.Connection[Any], version: str, name: str, statements: Sequence[str]) -> None:
     """Write (or overwrite) Supabase's row for ``version``; the caller owns the transaction."""
     values = (name, list(statements), version)
-    cursor = conn.execute(
+    # Two statements that need no answer from the server in between (no rowcount read): the runner sends
+    # this inside a migration's pipeline, where results arrive only at the end.
+    conn.execute(
         "UPDATE supabase_migrations.schema_migrations SET name = %s, statements = %s WHERE version = %s",
         values,
     )
-    if cursor.rowcount == 0:
-        conn.execute(
-            "INSERT INTO supabase_migrations.schema_migrations (name, statements, version) VALUES (%s, %s, %s)",
-            values,
-        )
+    conn.execute(
+        "INSERT INTO supabase_migrations.schema_migrations (name, statements, version) SELECT %s, %s, %s "
+        "WHERE NOT EXISTS (SELECT FROM supabase_migrations.schema_migrations WHERE version = %s)",
+        (*values, version),
+    )
 
 
 def record_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
