@@ -117,6 +117,8 @@ class Config(NamedTuple):
     executed_by: str | None = None
     empty_migrations: str = "warning"
     """How an empty or comment-only migration is reported: "warning" (applied as a no-op) or "error"."""
+    atomic: bool = False
+    """Apply every pending migration in one transaction (all or nothing)."""
     lint_on_run: str = "error"
     """``run`` lints pending files first: "error" refuses on lint errors, "warn" reports them, "off" skips."""
     lint: Mapping[str, Any] = {}  # one shared empty dict: read-only by type (Mapping), and picklable
@@ -152,6 +154,7 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "retry_backoff": ("retry_backoff_ms", _duration("retry_backoff"), "LOCKGATE_RETRY_BACKOFF"),
     "max_version_gap": ("max_version_gap_ms", _duration("max_version_gap"), "LOCKGATE_MAX_VERSION_GAP"),
     "allow_out_of_order": ("allow_out_of_order", _to_bool, "LOCKGATE_ALLOW_OUT_OF_ORDER"),
+    "atomic": ("atomic", _to_bool, "LOCKGATE_ATOMIC"),
     "pg_major": ("pg_major", _count("pg_major"), "LOCKGATE_PG_MAJOR"),
     "exposed_schemas": ("exposed_schemas", _to_schemas, "LOCKGATE_EXPOSED_SCHEMAS"),
     "supabase": ("supabase", _to_bool, "LOCKGATE_SUPABASE"),

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import pq
+from psycopg import pq, sql
 
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed
@@ -310,6 +310,124 @@ class Runner:
             sent.append(("record", None, self.history.upsert_and_log(row, self._entry(row))))
             for hook in self.on_applied:
                 hook(self.conn, migration)
+
+    def apply_atomic(self, pending: list[Migration]) -> RunResult:
+        """Every pending migration and its tracking row in ONE transaction, sent as one pipeline: all or
+        nothing. The session is reset between files as in a normal run; a lock timeout retries the whole
+        deploy; a failure leaves nothing applied, names the file and line, and records that migration as
+        failed (the others as not tried). The caller refused files that cannot join one transaction."""
+        result = RunResult()
+        if not pending:
+            return result
+        self.session_reset()
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.commit()
+        for migration in pending:
+            self.progress("start", migration, None)
+        attempts = 0
+        while True:
+            attempts += 1
+            started = time.perf_counter()
+            sent: list[tuple[str, Migration, Statement | None, psycopg.Cursor[Any]]] = []
+            try:
+                self._send_atomic(pending, attempts, sent)
+            except psycopg.Error as exc:
+                role, migration, statement = next(
+                    ((r, m, s) for r, m, s, cursor in sent if cursor.pgresult is None),
+                    ("commit", pending[-1], None),
+                )
+                error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
+                if self._disconnected():
+                    failed = self._after_disconnect(migration, error, started, attempts, True, 0)
+                    return self._atomic_failure(pending, failed)
+                if role == "guard":
+                    error = StatementError(
+                        f"{migration.filename} was recorded by another runner meanwhile; the atomic deploy "
+                        "applied nothing: run it again",
+                        None,
+                        None,
+                        None,
+                    )
+                retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
+                if not retry:
+                    failed = self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
+                    return self._atomic_failure(pending, failed)
+                self._log_retry(migration, error, attempts)
+                continue
+            durations = self._atomic_durations(pending, _ms_since(started))
+            for migration in pending:
+                outcome = MigrationResult(migration, APPLIED, durations.get(migration.version, 0), attempts)
+                result.results.append(outcome)
+                self.progress("done", migration, outcome)
+            return result
+
+    def _send_atomic(
+        self,
+        pending: list[Migration],
+        attempts: int,
+        sent: list[tuple[str, Migration, Statement | None, psycopg.Cursor[Any]]],
+    ) -> None:
+        execute = self.conn.execute
+        timeouts = (
+            "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+            (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
+        )
+        first = pending[0]
+        with self.conn.pipeline(), self.conn.transaction():
+            sent.append(
+                (
+                    "lock",
+                    first,
+                    None,
+                    execute(f"SELECT pg_advisory_xact_lock({int(self.history.apply_key)})".encode()),
+                )
+            )
+            for migration in pending:
+                sent.append(("guard", migration, None, self.history.refuse_if_recorded(migration.version)))
+                sent.append(("timeouts", migration, None, execute(*timeouts)))
+                for statement in migration.parsed.body:
+                    sent.append(("body", migration, statement, execute(statement.text.encode())))
+                for query in self.session_reset():
+                    sent.append(("reset", migration, None, execute(query.encode())))
+                metadata = self._row_metadata(
+                    migration, attempts, True, atomic=True, deploy_size=len(pending)
+                )
+                row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
+                sent.append(("record", migration, None, self.history.upsert_and_log(row, self._entry(row))))
+                for hook in self.on_applied:
+                    hook(self.conn, migration)
+
+    def _atomic_durations(self, pending: list[Migration], total: int) -> dict[int, int]:
+        """Each migration's share of the deploy, from the server's clock at each tracking row (the rows
+        themselves record the time since the deploy's transaction began)."""
+        try:
+            rows = self.conn.execute(
+                sql.SQL(
+                    "SELECT version, execution_time_ms FROM {} WHERE version = ANY(%s) ORDER BY version"
+                ).format(self.history.table),
+                ([m.version for m in pending],),
+            ).fetchall()
+            self.conn.rollback()
+        except psycopg.Error:
+            return {pending[-1].version: total}
+        durations: dict[int, int] = {}
+        previous = 0
+        for version, cumulative in rows:
+            durations[int(version)] = max(0, int(cumulative or 0) - previous)
+            previous = int(cumulative or 0)
+        return durations
+
+    def _atomic_failure(self, pending: list[Migration], failed: MigrationResult) -> RunResult:
+        result = RunResult()
+        for migration in pending:
+            if migration is failed.migration:
+                result.results.append(failed)
+                self.progress("done", migration, failed)
+                break
+            outcome = MigrationResult(migration, NOT_TRIED, note="rolled back with the atomic deploy")
+            result.results.append(outcome)
+            self.progress("done", migration, outcome)
+        return result
 
     def _taken(self, migration: Migration) -> str:
         record = self.history.record_for(migration.version)

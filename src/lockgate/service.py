@@ -146,6 +146,14 @@ def run(
         if plan.errors:
             return RunOutcome(plan, blocked=True, dry_run=dry_run)
         pending = [m for m in plan.pending if to_version is None or m.version <= to_version]
+        if config.atomic:
+            refused = atomic_refusals(pending)
+            if refused:
+                return RunOutcome(
+                    Plan(plan.entries, plan.pending, (*plan.problems, *refused)),
+                    blocked=True,
+                    dry_run=dry_run,
+                )
         latest = plan.latest_applied
         catalogs = (
             _database_catalogs(conn, config, records) if pending and config.lint_on_run != "off" else None
@@ -166,8 +174,46 @@ def run(
             on_applied=(*on_applied, *vendor_hooks),
             reconnect=lambda: connect(target, command="run"),
         )
-        result = runner.dry_run(pending) if dry_run else runner.apply(pending)
+        if dry_run:
+            result = runner.dry_run(pending)
+        elif config.atomic:
+            result = runner.apply_atomic(pending)
+        else:
+            result = runner.apply(pending)
         return RunOutcome(plan, result, dry_run=dry_run, lint=findings, lint_blocking=refusing)
+
+
+def atomic_refusals(pending: Sequence[Migration]) -> list[Problem]:
+    """Why these migrations cannot run in one transaction, one problem per file (before anything runs):
+    a file that runs outside a transaction, or one that opens its transaction with its own characteristics
+    (``BEGIN ISOLATION LEVEL ...``), which only the first statement of a transaction may set."""
+    from lockgate.errors import SourceError
+    from lockgate.problems import ERROR
+
+    refused: list[Problem] = []
+    for migration in pending:
+        try:
+            parsed = migration.parsed
+        except SourceError:
+            continue
+        if not parsed.transactional:
+            reason = "runs outside a transaction"
+        elif parsed.transaction_setup:
+            reason = f"opens its transaction with `{parsed.transaction_setup[0]}`"
+        else:
+            continue
+        refused.append(
+            Problem(
+                "atomic-impossible",
+                ERROR,
+                f"{migration.path} {reason}, so --atomic cannot include it: apply the migrations before it "
+                "with `lockgate run --atomic --to <version>`, then it, then the rest",
+                str(migration.path),
+                version=migration.version,
+                help="drop --atomic (atomic = false), or split the deploy around this file",
+            )
+        )
+    return refused
 
 
 def pending_lint(config: Config, plan: Plan) -> dict[str, tuple[Finding, ...]]:

@@ -59,6 +59,8 @@ HOSTILE_BODIES: dict[str, tuple[bytes, str]] = {
     "whitespace": (b" \n\t ", NOT_AN_OBJECT),
     "a string": (b'"run"', NOT_AN_OBJECT),
     "null": (b"null", NOT_AN_OBJECT),
+    "atomic with validate": (b'{"action": "validate", "atomic": true}', "'run' and 'dry-run' actions only"),
+    "atomic not a boolean": (b'{"action": "run", "atomic": "yes"}', "'atomic' must be true or false"),
     "trailing garbage": (b'{"action": "run"} x', NOT_AN_OBJECT),
 }
 

@@ -122,12 +122,15 @@ class Actions:
         }
         return Reply(200, document, "valid" if not errors else "invalid")
 
-    def run(self, caller: Caller, *, dry_run: bool) -> Reply:
+    def run(self, caller: Caller, *, dry_run: bool, atomic: bool = False) -> Reply:
         """Apply (or dry-run) pending migrations; 409 at once if any runner holds the lock."""
         principal = caller.principal
         executed_by = principal.executed_by if principal else None
         config = with_overrides(
-            self.config, lock_wait_ms=0, executed_by=executed_by or self.config.executed_by
+            self.config,
+            lock_wait_ms=0,
+            executed_by=executed_by or self.config.executed_by,
+            atomic=atomic or self.config.atomic,
         )
         action = "dry-run" if dry_run else "run"
         busy = self.runs.try_begin(principal.label if principal else "unknown", action)

@@ -44,8 +44,16 @@ def document_schemas() -> dict[str, Any]:
 
 ACTION_REQUEST = {
     "type": "object",
-    "properties": {"action": {"type": "string", "enum": ["run", "dry-run", "validate"]}},
+    "properties": {
+        "action": {"type": "string", "enum": ["run", "dry-run", "validate"]},
+        "atomic": {
+            "type": "boolean",
+            "description": "with run or dry-run: every pending migration in one transaction",
+        },
+    },
     "required": ["action"],
+    "if": {"properties": {"action": {"const": "validate"}}},
+    "then": {"not": {"required": ["atomic"]}},
     "additionalProperties": False,
 }
 

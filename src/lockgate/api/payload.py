@@ -28,8 +28,10 @@ def is_json(content_type: str | None) -> bool:
     return (content_type or "").split(";", 1)[0].strip().lower() == "application/json"
 
 
-def parse_action(body: bytes) -> str:
-    """The action of a ``POST /api/migrations`` body: ``{"action": "run" | "dry-run" | "validate"}``."""
+def parse_options(body: bytes) -> tuple[str, bool]:
+    """``(action, atomic)`` of a ``POST /api/migrations`` body: ``{"action": "run" | "dry-run" | "validate"}``,
+    with ``"atomic": true`` allowed beside ``run`` and ``dry-run`` (every pending migration in one
+    transaction; the dry run shows what would refuse that)."""
     try:
         document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
     except RecursionError:
@@ -40,10 +42,13 @@ def parse_action(body: bytes) -> str:
         raise BadRequest(f'the body must be a JSON object like {{"action": "run"}} ({exc})') from None
     if not isinstance(document, dict):
         raise BadRequest('the body must be a JSON object like {"action": "run"}')
-    unknown = sorted(set(document) - {"action"})
+    unknown = sorted(set(document) - {"action", "atomic"})
     if unknown:
         names = ", ".join(repr(name[:40]) for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
-        raise BadRequest(f"unknown field(s): {names}; the only field is 'action'")
+        raise BadRequest(f"unknown field(s): {names}; the fields are 'action' and 'atomic'")
+    atomic = document.get("atomic", False)
+    if not isinstance(atomic, bool):
+        raise BadRequest("'atomic' must be true or false")
     action = document.get("action")
     if action not in ACTIONS:
         # Not repr() of whatever was sent: a list nested 900 deep has no short (or even finite-stack) repr.
@@ -56,7 +61,9 @@ def parse_action(body: bytes) -> str:
         )
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise BadRequest(f"unknown action {shown}: expected one of {', '.join(map(repr, ACTIONS))}")
-    return str(action)
+    if atomic and action == "validate":
+        raise BadRequest("'atomic' applies to the 'run' and 'dry-run' actions only")
+    return str(action), atomic
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

@@ -21,7 +21,7 @@ from lockgate.api.actions import Actions, Reply, error_document
 from lockgate.api.audit import AuditTrail, Caller
 from lockgate.api.auth import Authenticator, AuthError
 from lockgate.api.openapi import openapi_document
-from lockgate.api.payload import BadRequest, is_json, parse_action, parse_page
+from lockgate.api.payload import BadRequest, is_json, parse_options, parse_page
 from lockgate.api.ratelimit import RefusalLimiter
 
 REFUSED = {401: "refused-unauthenticated", 403: "refused-forbidden"}
@@ -77,7 +77,7 @@ class Endpoints:
             await self._record(caller, "request", reply)
             return json_reply(reply)
         try:
-            action = parse_action(await request.body())
+            action, atomic = parse_options(await request.body())
         except BadRequest as exc:
             reply = Reply(400, error_document("bad-request", str(exc)), "refused-bad-request", str(exc))
             await self._record(caller, "request", reply)
@@ -85,7 +85,9 @@ class Endpoints:
         if action == "validate":
             reply = await run_in_threadpool(self.actions.validate)
         else:
-            reply = await run_in_threadpool(self.actions.run, caller, dry_run=action == "dry-run")
+            reply = await run_in_threadpool(
+                self.actions.run, caller, dry_run=action == "dry-run", atomic=atomic
+            )
         await self._record(caller, action, reply, _run_details(reply.document))
         return json_reply(reply)
 

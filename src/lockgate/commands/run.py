@@ -37,6 +37,12 @@ from lockgate.source import Migration
     default=None,
     help="Apply pending files older than the latest applied.",
 )
+@click.option(
+    "--atomic",
+    is_flag=True,
+    default=None,
+    help="Apply every pending migration in one transaction: all or nothing.",
+)
 @click.option("--executed-by", metavar="UUID", help="User id recorded in executed_by.")
 @click.option(
     "--no-lint",

@@ -52,6 +52,7 @@ class ActionInputs:
     comment: str = "always"
     fail_on: str = "error"
     allow_out_of_order: bool = False
+    atomic: bool = False
     dry_run: bool = False
     lock_timeout: str | None = None
 
@@ -67,6 +68,7 @@ class ActionInputs:
             comment=_choice(env, "comment", COMMENT_POLICIES, "always"),
             fail_on=_choice(env, "fail-on", FAIL_ON, "error"),
             allow_out_of_order=_flag(env, "allow-out-of-order"),
+            atomic=_flag(env, "atomic"),
             dry_run=_flag(env, "dry-run"),
             lock_timeout=_text(env, "lock-timeout"),
         )

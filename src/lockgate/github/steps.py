@@ -87,6 +87,7 @@ def execute(env: ActionEnv, inputs: ActionInputs, workflow: Workflow, report: Ac
         "migrations_dir": inputs.migrations_dir,
         "lock_timeout": inputs.lock_timeout,
         "allow_out_of_order": True if inputs.allow_out_of_order else None,
+        "atomic": True if inputs.atomic else None,
     }
     config = load_config(cwd=Path.cwd(), overrides=overrides)
     root = find_root(config.root) or config.root
