@@ -6,10 +6,14 @@ Every rule has at least one quiet case with the same statement on a table create
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import psycopg
 import pytest
 from lint_helpers import hits, lint_sql
+
+from lockgate.locks import strongest
 
 NEW = "CREATE TABLE public.t (a int, b text);\n"
 NEW_UNQUALIFIED = "CREATE TABLE t (a int, b text);\n"
@@ -181,6 +185,7 @@ FIRES = [
         "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL OR b IS NOT NULL);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
         [(2, 1)],
     ),
+    ("set-not-null", "ALTER TABLE t ADD CONSTRAINT t_a_not_null NOT NULL a;", [(1, 1)]),
     # reindex-without-concurrently: system catalogs too (with their own help, see below)
     ("reindex-without-concurrently", "REINDEX SYSTEM;", [(1, 1)]),
     ("reindex-without-concurrently", "REINDEX TABLE pg_class;", [(1, 1)]),
@@ -334,6 +339,12 @@ QUIET = [
     (
         "set-not-null",
         "ALTER TABLE t ADD CONSTRAINT c CHECK (b > 0 AND a IS NOT NULL);\nALTER TABLE public.t ALTER COLUMN a SET NOT NULL;",
+    ),
+    ("set-not-null", "ALTER TABLE t ADD CONSTRAINT t_a_not_null NOT NULL a NOT VALID;"),
+    (
+        "set-not-null",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;\n"
+        "ALTER TABLE t ADD CONSTRAINT t_a_not_null NOT NULL a;",
     ),
     ("reindex-without-concurrently", "REINDEX SYSTEM CONCURRENTLY;"),
 ]
@@ -496,3 +507,71 @@ def test_domain_constraint_names_the_tables_the_history_says_use_it(tmp_path: Pa
     report = lint_paths([directory], cache_dir=tmp_path / ".lockgate")
     (finding,) = [f for f in report.findings if f.rule_id == "constraint-without-not-valid"]
     assert "(public.orders.total)" in finding.message and "SHARE lock" in finding.message
+
+
+_PG_MODES = {
+    "AccessShareLock": "ACCESS SHARE",
+    "RowShareLock": "ROW SHARE",
+    "RowExclusiveLock": "ROW EXCLUSIVE",
+    "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE",
+    "ShareLock": "SHARE",
+    "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE",
+    "ExclusiveLock": "EXCLUSIVE",
+    "AccessExclusiveLock": "ACCESS EXCLUSIVE",
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "setup", "sql", "table"),
+    [
+        (
+            "detach-partition-without-concurrently",
+            "CREATE TABLE events (at int) PARTITION BY RANGE (at);\n"
+            "CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);",
+            "ALTER TABLE events DETACH PARTITION events_1;",
+            "events",
+        ),
+        ("set-tablespace", "CREATE TABLE t (a int);", "ALTER TABLE t SET TABLESPACE pg_default;", "t"),
+        (
+            "add-exclusion-constraint",
+            "CREATE TABLE b (r int4range);",
+            "ALTER TABLE b ADD CONSTRAINT b_no_overlap EXCLUDE USING gist (r WITH &&);",
+            "b",
+        ),
+        (
+            "constraint-without-not-valid",
+            "CREATE DOMAIN posint AS int;\nCREATE TABLE u (v posint);",
+            "ALTER DOMAIN posint ADD CONSTRAINT pos CHECK (VALUE > 0);",
+            "u",
+        ),
+        (
+            "constraint-without-not-valid",
+            "CREATE DOMAIN posint AS int;\nCREATE TABLE u (v posint);",
+            "ALTER DOMAIN posint SET NOT NULL;",
+            "u",
+        ),
+        (
+            "backfill-under-lock",
+            "CREATE TABLE t (a int);",
+            "ALTER TABLE t ADD COLUMN c int;\nUPDATE t SET c = 1;",
+            "t",
+        ),
+        ("backfill-under-lock", "CREATE TABLE t (a int);", "CREATE INDEX t_a ON t (a);\nDELETE FROM t;", "t"),
+    ],
+)
+def test_the_lock_a_finding_names_is_the_lock_postgresql_takes(
+    conn: psycopg.Connection[tuple[object, ...]], rule: str, setup: str, sql: str, table: str
+) -> None:
+    (finding,) = [f for f in lint_sql(sql) if f.rule_id == rule]
+    named = re.search(r"\ban? ([A-Z ]+?) lock\b", finding.message)
+    assert named is not None, finding.message
+    conn.execute(setup)  # committed first: a table created in the same transaction is locked by its CREATE
+    with conn.transaction(force_rollback=True):
+        conn.execute(sql)
+        held = [
+            _PG_MODES[str(mode)]
+            for (mode,) in conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = %s::regclass", (table,)
+            )
+        ]
+    assert strongest(held) == named.group(1), (held, finding.message)

@@ -304,7 +304,8 @@ def _not_null_proofs(ctx: FileContext, table: str, before: Statement) -> tuple[s
         the `SET NOT NULL`, the file adds a validated `CHECK (col IS NOT NULL)` on that column, or adds
         it `NOT VALID` and then validates it. A check on another column, one never validated, or one
         dropped again proves nothing. When the file validates a constraint an earlier migration added
-        (its definition is not in the file), lockgate trusts it.
+        (its definition is not in the file), lockgate trusts it. PostgreSQL 18's
+        `ADD CONSTRAINT ... NOT NULL col` scans the same way and is judged the same.
     """,
     bad="""
         ALTER TABLE public.orders ALTER COLUMN customer_id SET NOT NULL;
@@ -324,22 +325,28 @@ def _not_null_proofs(ctx: FileContext, table: str, before: Statement) -> tuple[s
 def set_not_null(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     table = ctx.qualified(statement.node.get("relation"))
     for cmd in ctx.existing_alter_commands(statement):
-        if cmd.get("subtype") != "AT_SetNotNull":
+        constraint = nodes.command_constraint(cmd) or {}
+        if cmd.get("subtype") == "AT_SetNotNull":
+            what, columns = "SET NOT NULL", [str(cmd.get("name"))]
+        elif constraint.get("contype") == "CONSTR_NOTNULL" and not constraint.get("skip_validation"):
+            # PostgreSQL 18's ADD CONSTRAINT name NOT NULL col: the same scan, the same proof skips it
+            what, columns = "ADD CONSTRAINT ... NOT NULL", nodes.name_list(constraint.get("keys"))
+        else:
             continue
-        column = str(cmd.get("name"))
-        if ctx.pg_major >= 12:
-            proven, unknown_validated = _not_null_proofs(ctx, table, statement)
-            if column in proven or unknown_validated:
-                continue
-        help_text = None
-        if ctx.pg_major < 12:
-            help_text = (
-                f"PostgreSQL {ctx.pg_major} always scans; keep the column nullable with a validated "
-                "CHECK (col IS NOT NULL) instead, or upgrade to 12+."
+        for column in columns:
+            if ctx.pg_major >= 12:
+                proven, unknown_validated = _not_null_proofs(ctx, table, statement)
+                if column in proven or unknown_validated:
+                    continue
+            help_text = None
+            if ctx.pg_major < 12:
+                help_text = (
+                    f"PostgreSQL {ctx.pg_major} always scans; keep the column nullable with a validated "
+                    "CHECK (col IS NOT NULL) instead, or upgrade to 12+."
+                )
+            yield Violation(
+                ctx.statement_span_head(statement),
+                f"{what} on {table}.{column} scans the table under "
+                f"{locks.with_article(locks.alter_command_lock(cmd))}, blocking reads and writes",
+                help_text,
             )
-        yield Violation(
-            ctx.statement_span_head(statement),
-            f"SET NOT NULL on {table}.{column} scans the table under "
-            f"{locks.with_article(locks.alter_command_lock(cmd))}, blocking reads and writes",
-            help_text,
-        )
