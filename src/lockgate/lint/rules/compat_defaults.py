@@ -100,18 +100,18 @@ def _visible_state(
     family="compatibility",
     severity="warning",
     kinds=["AlterTableStmt"],
-    summary="`DROP DEFAULT` (or `SET DEFAULT NULL`) on a NOT NULL column of an existing table.",
+    summary="A NOT NULL column of an existing table left without a default (`DROP DEFAULT` after "
+    "`ADD COLUMN ... DEFAULT x NOT NULL`...).",
     why="""
         Code deployed before the migration does not write a column it does not know about, and code
         that relied on a column's default does not write it either. Once the column is NOT NULL with
         no default, every such INSERT fails with a not-null violation, from the moment the migration
         commits until every instance runs code that writes the column. The classic case is Django's
         `AddField`, which adds `... DEFAULT x NOT NULL` (to fill existing rows) and drops the default
-        right after; adding the column nullable, backfilling, and dropping the default then setting
-        NOT NULL in the same file is the same hazard, and so is adding it nullable, backfilling and
-        setting it NOT NULL. What counts is the column at commit (a default dropped and set again in
-        the same transaction is fine). A column the migrations before this file made NOT NULL is
-        known from the history.
+        right after. Adding the column with a default, dropping the default and then setting NOT NULL
+        is the same hazard, and so is adding it nullable, backfilling and setting it NOT NULL. What
+        counts is the column at commit (a default dropped and set again in the same transaction is
+        fine). A column the migrations before this file made NOT NULL is known from the history.
     """,
     bad="""
         ALTER TABLE public.orders ADD COLUMN priority integer DEFAULT 0 NOT NULL;

@@ -104,7 +104,7 @@ def _tablespace_help(ctx: FileContext, kind: str) -> str:
     family="lock-safety",
     severity="warning",
     kinds=["AlterTableStmt", "AlterTableMoveAllStmt"],
-    summary="`ALTER TABLE|INDEX|MATERIALIZED VIEW ... SET TABLESPACE` on an existing relation.",
+    summary="`ALTER ... SET TABLESPACE` on an existing table, index or materialized view.",
     why="""
         Moving a relation to another tablespace copies every block of it (and a table's indexes stay
         where they are) while holding an ACCESS EXCLUSIVE lock: no reads or writes until the copy is
