@@ -48,6 +48,8 @@ FIRES = [
     ("identifier-too-long", f"ALTER TABLE t ADD COLUMN {LONG} int;", [(1, 26)]),
     ("identifier-too-long", f"CREATE TABLE {LONG.upper()} (a int);\nDROP TABLE {LONG};", [(1, 14)]),
     ("identifier-too-long", f"DO $$ BEGIN CREATE INDEX {LONG} ON t (a); END $$;", [(1, 1)]),
+    ("identifier-too-long", f"CREATE INDEX {'i' * 64} ON t (a);", [(1, 14)]),  # one byte over
+    ("identifier-too-long", f'CREATE TABLE n ("{"a" * 30}""{"b" * 33}" int);', [(1, 17)]),  # "" is one byte
 ]
 
 QUIET = [
