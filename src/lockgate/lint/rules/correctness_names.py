@@ -9,7 +9,7 @@ and silently cut to 63 bytes, so two long names that share their first 63 bytes 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lockgate import pgparser
@@ -89,47 +89,42 @@ class _Columns:
         return found
 
 
-def _duplicates(statement: Statement, ctx: FileContext, columns: _Columns) -> Iterator[Violation]:
+def _dml(ctx: FileContext, statement: Statement, columns: _Columns) -> Iterator[Violation]:
+    """UPDATE SET, INSERT's column list and its ON CONFLICT DO UPDATE SET, MERGE's actions."""
     node, kind = statement.node, statement.kind
+    lists: list[tuple[Any, str, str]] = []  # (targets, what the statement does with them, PostgreSQL's error)
     if kind == "UpdateStmt":
-        table = ctx.qualified(node.get("relation"))
-        for name, target in _assigned_twice(node.get("targetList")):
-            yield _twice(
-                ctx, statement, target, f"UPDATE {table} assigns column {name} twice", _MULTIPLE, name
-            )
+        lists.append((node.get("targetList"), "UPDATE {} assigns column {} twice", _MULTIPLE))
     elif kind == "InsertStmt":
-        table = ctx.qualified(node.get("relation"))
-        for name, target in _assigned_twice(node.get("cols")):
-            yield _twice(
-                ctx, statement, target, f"INSERT INTO {table} lists column {name} twice", _SPECIFIED, name
-            )
+        lists.append((node.get("cols"), "INSERT INTO {} lists column {} twice", _SPECIFIED))
         conflict = nodes.unwrap(node.get("onConflictClause"), "OnConflictClause") or {}
-        for name, target in _assigned_twice(conflict.get("targetList")):
-            message = f"ON CONFLICT DO UPDATE of {table} assigns column {name} twice"
-            yield _twice(ctx, statement, target, message, _MULTIPLE, name)
-    elif kind == "MergeStmt":
-        table = ctx.qualified(node.get("relation"))
+        lists.append(
+            (conflict.get("targetList"), "ON CONFLICT DO UPDATE of {} assigns column {} twice", _MULTIPLE)
+        )
+    else:  # MergeStmt
         for item in node.get("mergeWhenClauses") or []:
             clause = nodes.unwrap(item, "MergeWhenClause") or {}
-            insert = clause.get("commandType") == "CMD_INSERT"
-            for name, target in _assigned_twice(clause.get("targetList")):
-                verb = "lists" if insert else "assigns"
-                message = (
-                    f"MERGE INTO {table} ... {'INSERT' if insert else 'UPDATE'} {verb} column {name} twice"
+            if clause.get("commandType") == "CMD_INSERT":
+                lists.append(
+                    (clause.get("targetList"), "MERGE INTO {} ... INSERT lists column {} twice", _SPECIFIED)
                 )
-                yield _twice(ctx, statement, target, message, _SPECIFIED if insert else _MULTIPLE, name)
-    elif kind == "CreateStmt":
-        yield from _create_table(ctx, statement, columns)
-    elif kind in ("ViewStmt", "CreateTableAsStmt"):
-        yield from _query_columns(ctx, statement)
-    elif kind == "AlterTableStmt":
-        yield from _alter_table(ctx, statement, columns)
-    elif kind == "RenameStmt":
-        yield from _rename(ctx, statement, columns)
-    elif kind == "DropStmt" and node.get("removeType") == "OBJECT_TABLE":
-        for item in node.get("objects") or []:
+            else:
+                lists.append(
+                    (clause.get("targetList"), "MERGE INTO {} ... UPDATE assigns column {} twice", _MULTIPLE)
+                )
+    for targets, what, error in lists:
+        if targets and len(targets) > 1:
+            for name, target in _assigned_twice(targets):
+                message = what.format(ctx.qualified(node.get("relation")), name)
+                yield _twice(ctx, statement, target, message, error, name)
+
+
+def _drop_table(ctx: FileContext, statement: Statement, columns: _Columns) -> Iterator[Violation]:
+    if statement.node.get("removeType") == "OBJECT_TABLE":
+        for item in statement.node.get("objects") or []:
             parts = nodes.name_list((nodes.unwrap(item, "List") or {}).get("items"))
             columns.tables[ctx.normalise_name(".".join(parts[-2:]))] = {}
+    return iter(())
 
 
 _MULTIPLE = 'multiple assignments to same column "{}"'
@@ -147,16 +142,17 @@ def _twice(
 def _create_table(ctx: FileContext, statement: Statement, columns: _Columns) -> Iterator[Violation]:
     table = ctx.qualified(statement.node.get("relation"))
     defined: dict[str, Origin] = {}
+    origin = ("CREATE TABLE", ctx.parent(statement).line)
     for element in statement.node.get("tableElts") or []:
-        column = nodes.unwrap(element, "ColumnDef") if "ColumnDef" in (element or {}) else None
-        if column is None or not isinstance(column.get("colname"), str):
+        column = element.get("ColumnDef")  # table elements are always wrapped
+        name = column.get("colname") if column is not None else None
+        if name is None:
             continue
-        name = column["colname"]
         if name in defined:
             yield _twice(
                 ctx, statement, column, f"CREATE TABLE {table} defines column {name} twice", _SPECIFIED, name
             )
-        defined[name] = ("CREATE TABLE", ctx.parent(statement).line)
+        defined[name] = origin
     columns.tables[table] = defined
 
 
@@ -276,7 +272,22 @@ def _rename(ctx: FileContext, statement: Statement, columns: _Columns) -> Iterat
 def duplicate_column(ctx: FileContext) -> Iterator[Violation]:
     columns = _Columns(ctx)
     for statement in ctx.executed:
-        yield from _duplicates(statement, ctx, columns)
+        check = _CHECKS.get(statement.kind)
+        if check is not None:
+            yield from check(ctx, statement, columns)
+
+
+_CHECKS: dict[str, Callable[[FileContext, Statement, _Columns], Iterator[Violation]]] = {
+    "UpdateStmt": _dml,
+    "InsertStmt": _dml,
+    "MergeStmt": _dml,
+    "CreateStmt": _create_table,
+    "ViewStmt": lambda ctx, statement, columns: _query_columns(ctx, statement),
+    "CreateTableAsStmt": lambda ctx, statement, columns: _query_columns(ctx, statement),
+    "AlterTableStmt": _alter_table,
+    "RenameStmt": _rename,
+    "DropStmt": _drop_table,
+}
 
 
 # -- identifiers over 63 bytes -------------------------------------------------------------------------
