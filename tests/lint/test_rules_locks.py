@@ -347,6 +347,7 @@ QUIET = [
         "ALTER TABLE t ADD CONSTRAINT t_a_not_null NOT NULL a;",
     ),
     ("reindex-without-concurrently", "REINDEX SYSTEM CONCURRENTLY;"),
+    ("reindex-without-concurrently", "REINDEX TABLE CONCURRENTLY pg_catalog.pg_class;"),
 ]
 
 
@@ -457,9 +458,36 @@ def test_reindex_of_system_catalogs_never_suggests_concurrently(sql: str) -> Non
         assert "public." not in finding.message
 
 
-def test_reindex_of_user_tables_still_suggests_concurrently() -> None:
-    (finding,) = [f for f in lint_sql("REINDEX SCHEMA app;") if f.rule_id == "reindex-without-concurrently"]
-    assert "each table" in finding.message and "REINDEX ... CONCURRENTLY" in finding.help
+@pytest.mark.parametrize(
+    "target", ["TABLE pg_class", "INDEX pg_catalog.pg_class_oid_index", "SYSTEM {database}"]
+)
+def test_postgresql_refuses_what_the_catalog_message_says(
+    conn: psycopg.Connection[tuple[object, ...]], target: str
+) -> None:
+    """The premise of the catalog message, on a real server: no CONCURRENTLY for system catalogs."""
+    kind, name = target.format(database=conn.info.dbname).split()
+    (finding,) = [
+        f for f in lint_sql(f"REINDEX {kind} {name};") if f.rule_id == "reindex-without-concurrently"
+    ]
+    assert "cannot be rebuilt CONCURRENTLY" in finding.message
+    concurrently = f"REINDEX {kind} CONCURRENTLY {name}"
+    with pytest.raises(
+        psycopg.errors.FeatureNotSupported, match="cannot reindex system catalogs concurrently"
+    ):
+        conn.execute(concurrently)
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("REINDEX SCHEMA app;", "each table"),
+        ("REINDEX TABLE pg_toast.pg_toast_16384;", "the table"),  # a user table's TOAST table
+        ("REINDEX DATABASE;", "each table"),  # CONCURRENTLY skips the catalogs there
+    ],
+)
+def test_reindex_of_user_tables_still_suggests_concurrently(sql: str, fragment: str) -> None:
+    (finding,) = [f for f in lint_sql(sql) if f.rule_id == "reindex-without-concurrently"]
+    assert fragment in finding.message and "REINDEX ... CONCURRENTLY" in finding.help
 
 
 @pytest.mark.parametrize(

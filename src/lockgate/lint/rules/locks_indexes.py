@@ -100,7 +100,8 @@ def drop_index_without_concurrently(ctx: FileContext, statement: Statement) -> I
         )
 
 
-_CATALOG_SCHEMAS = frozenset({"pg_catalog", "pg_toast"})
+_CATALOG_SCHEMAS = frozenset({"pg_catalog"})
+"""Where system catalogs live. Not pg_toast: the TOAST tables of user tables reindex concurrently."""
 
 
 def _reindexes_catalogs(node: dict[str, Any], kind: str) -> bool:
