@@ -131,13 +131,13 @@ def _visible_state(
 )
 def drop_default_on_not_null(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
     relation = statement.node.get("relation")
-    if not ctx.is_existing_table(relation, statement):
-        return
-    table = ctx.qualified(relation)
     for cmd in ctx.alter_commands(statement):
         subtype, column = cmd.get("subtype"), str(cmd.get("name") or "")
         if not _drops_default(cmd) and subtype != "AT_SetNotNull":
             continue
+        if not ctx.is_existing_table(relation, statement):
+            return
+        table = ctx.qualified(relation)
         state = _visible_state(ctx, statement, cmd, column)
         if state is None or not state.not_null or state.default is not False or state.generated:
             continue

@@ -74,11 +74,15 @@ _RELATION_KINDS = {"OBJECT_TABLE": "table", "OBJECT_MATVIEW": "materialized view
 def _moved_relation(ctx: FileContext, statement: Statement) -> tuple[str, Any] | None:
     """``(kind, RangeVar)`` of an existing relation an ``ALTER ... SET TABLESPACE`` rewrites, else None."""
     node = statement.node
+    # ALTER INDEX / MATERIALIZED VIEW too, which ``ctx.alter_commands`` (tables only) leaves out.
+    if not any(
+        (item.get("AlterTableCmd") or {}).get("subtype") == "AT_SetTableSpace"
+        for item in node.get("cmds") or ()
+    ):
+        return None
     kind = _RELATION_KINDS.get(str(node.get("objtype", "OBJECT_TABLE")))
     relation = node.get("relation")
-    # ALTER INDEX / MATERIALIZED VIEW too, which ``ctx.alter_commands`` (tables only) leaves out.
-    commands = [nodes.unwrap(item, "AlterTableCmd") or {} for item in node.get("cmds") or []]
-    if kind is None or not any(cmd.get("subtype") == "AT_SetTableSpace" for cmd in commands):
+    if kind is None:
         return None
     if kind == "index":
         return None if ctx.is_new_index(ctx.qualified(relation), statement) else (kind, relation)
@@ -127,8 +131,8 @@ def _tablespace_help(ctx: FileContext, kind: str) -> str:
     "CONCURRENTLY`.",
 )
 def set_tablespace(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
-    lock = locks.with_article(locks.target_mode(statement) or locks.ACCESS_EXCLUSIVE)
     if statement.kind == "AlterTableMoveAllStmt":
+        lock = locks.with_article(locks.target_mode(statement) or locks.ACCESS_EXCLUSIVE)
         node = statement.node
         kind = _RELATION_KINDS.get(str(node.get("objtype", "OBJECT_TABLE")), "relation")
         yield Violation(
@@ -143,6 +147,7 @@ def set_tablespace(ctx: FileContext, statement: Statement) -> Iterator[Violation
     if moved is None:
         return
     kind, relation = moved
+    lock = locks.with_article(locks.target_mode(statement) or locks.ACCESS_EXCLUSIVE)
     blocked = "every query planned on its table" if kind == "index" else "reads and writes"
     yield Violation(
         ctx.statement_span_head(statement),

@@ -198,8 +198,8 @@ def _blocks_writes(mode: str) -> bool:
     help="Commit the DDL first: move the backfill to a later migration (batched on large tables).",
 )
 def backfill_under_lock(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.transactional:
-        return
+    if not ctx.transactional or all(_backfilled(statement) is None for statement in ctx.executed):
+        return  # most files with DML only seed rows (INSERT ... VALUES): no lock bookkeeping for them
     held: dict[str, tuple[str, Statement]] = {}  # table -> (strongest write-blocking lock, who took it)
     for statement in ctx.executed:
         if statement.transaction_control in _CLOSERS:
