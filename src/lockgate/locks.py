@@ -59,6 +59,10 @@ REINDEX_TABLE_LOCK = SHARE
 """REINDEX (without CONCURRENTLY) on the table whose indexes it rebuilds: writes wait."""
 REINDEX_INDEX_LOCK = ACCESS_EXCLUSIVE
 """REINDEX (without CONCURRENTLY) on each index it rebuilds: queries that would use it wait."""
+DOMAIN_CHECK_LOCK = SHARE
+"""Checking a domain's values (``ALTER DOMAIN`` adding a validated constraint, ``SET NOT NULL``, and also
+``VALIDATE CONSTRAINT``, through PostgreSQL 18 at least): on every table with a column of the domain, while
+each of its rows is checked (``typecmds.c``'s ``get_rels_with_domain``). Writes wait."""
 
 # What a lock is on, as the statement spells it. Lint's lock-safety rules care about tables and
 # materialized views (they hold rows); the PR plan table shows every kind.
@@ -97,6 +101,9 @@ _STATEMENT_LOCKS: dict[str, tuple[str, str]] = {
     "UpdateStmt": (ROW_EXCLUSIVE, ROW_EXCLUSIVE),
     "DeleteStmt": (ROW_EXCLUSIVE, ROW_EXCLUSIVE),
     "MergeStmt": (ROW_EXCLUSIVE, ROW_EXCLUSIVE),
+    # ALTER TABLE|INDEX|MATERIALIZED VIEW ALL IN TABLESPACE ... SET TABLESPACE: every relation it moves
+    # (it names none, so ``targets`` yields nothing: which relations live in a tablespace is not known here).
+    "AlterTableMoveAllStmt": (ACCESS_EXCLUSIVE, ACCESS_EXCLUSIVE),
 }
 _STATEMENT_KINDS = {"RefreshMatViewStmt": MATERIALIZED_VIEW}
 

@@ -100,6 +100,7 @@ def test_dry_run_shows_every_finding(project: Path, lockgate: CliRunner, conn: p
     rules = sorted(finding["rule"] for finding in document["lint"])
     assert rules == [
         "add-not-null-column-without-default",
+        "backfill-under-lock",  # the DO block's UPDATE runs under the ALTER TABLE's lock
         "transaction-control-in-do",
         "update-without-where",
     ]

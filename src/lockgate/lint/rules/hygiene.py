@@ -210,6 +210,42 @@ def prefer_timestamptz(ctx: FileContext, statement: Statement) -> Iterator[Viola
             )
 
 
+@statement_rule(
+    id="prefer-jsonb",
+    family="hygiene",
+    severity="info",
+    kinds=_COLUMN_KINDS,
+    opt_in=True,
+    summary="A `json` column instead of `jsonb`.",
+    why="""
+        `json` stores the text as written and has no equality operator: `SELECT DISTINCT`, `GROUP BY`,
+        `UNION`, `=` and unique or B-tree indexes on the column fail ("could not identify an equality
+        operator for type json"), usually in a query written long after the migration. It is also
+        re-parsed on every access and cannot use GIN indexes. `jsonb` has all of these; keep `json`
+        only when the exact text (key order, duplicate keys, whitespace) must be preserved. Changing
+        the type later rewrites the table under an ACCESS EXCLUSIVE lock.
+    """,
+    bad="""
+        ALTER TABLE public.orders ADD COLUMN metadata json;
+    """,
+    good="""
+        ALTER TABLE public.orders ADD COLUMN metadata jsonb;
+    """,
+    help="Use `jsonb` (unless the exact JSON text must be kept).",
+)
+def prefer_jsonb(ctx: FileContext, statement: Statement) -> Iterator[Violation]:
+    for name, column in _column_defs(statement):
+        if nodes.type_name(column.get("typeName")) == "json":
+            array = (
+                "[]" if (nodes.unwrap(column.get("typeName"), "TypeName") or {}).get("arrayBounds") else ""
+            )
+            yield Violation(
+                _type_span(ctx, statement, column),
+                f"column {name} is json{array}: json has no equality operator, so DISTINCT, GROUP BY, UNION "
+                "and = on it fail; use jsonb",
+            )
+
+
 def _has_leading_comment(text: str) -> bool:
     """True when the file opens (after blank lines) with a comment that is not a lockgate control
     comment: directives and ignores say how to apply or lint the file, not what it does."""

@@ -8,6 +8,7 @@ lock each message names is the one ``lockgate.locks`` says the statement takes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from lockgate import locks
 from lockgate.lint import nodes
@@ -102,6 +103,23 @@ def drop_index_without_concurrently(ctx: FileContext, statement: Statement) -> I
         )
 
 
+_CATALOG_SCHEMAS = frozenset({"pg_catalog"})
+"""Where system catalogs live. Not pg_toast: the TOAST tables of user tables reindex concurrently."""
+
+
+def _reindexes_catalogs(node: dict[str, Any], kind: str) -> bool:
+    """REINDEX SYSTEM, REINDEX SCHEMA pg_catalog, or REINDEX TABLE/INDEX of a system catalog (an
+    unqualified ``pg_*`` name resolves in pg_catalog first): PostgreSQL refuses to rebuild catalog indexes
+    concurrently ("cannot reindex system catalogs concurrently")."""
+    if kind == "SYSTEM":
+        return True
+    if kind == "SCHEMA":
+        return str(node.get("name") or "") in _CATALOG_SCHEMAS
+    relation = node.get("relation") or {}
+    schema = relation.get("schemaname")
+    return schema in _CATALOG_SCHEMAS or (not schema and str(relation.get("relname", "")).startswith("pg_"))
+
+
 @statement_rule(
     id="reindex-without-concurrently",
     family="lock-safety",
@@ -112,7 +130,10 @@ def drop_index_without_concurrently(ctx: FileContext, statement: Statement) -> I
         `REINDEX` takes a SHARE lock on the table (blocking writes) and an ACCESS EXCLUSIVE lock on
         each index being rebuilt (blocking reads that use it) for the whole rebuild. From PostgreSQL
         12, `REINDEX ... CONCURRENTLY` rebuilds without blocking. Before 12, build a new index
-        concurrently and drop the old one.
+        concurrently and drop the old one. System catalogs (`REINDEX SYSTEM`, `REINDEX SCHEMA
+        pg_catalog`, a `pg_catalog` table or index) cannot be reindexed concurrently at all: while
+        their indexes are rebuilt, every session that needs the catalog waits, so such a rebuild
+        belongs in a maintenance window, not in a migration.
     """,
     bad="""
         REINDEX INDEX public.orders_customer_idx;
@@ -133,21 +154,41 @@ def reindex_without_concurrently(ctx: FileContext, statement: Statement) -> Iter
         return
     kind = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_")
     relation = node.get("relation")
-    if kind == "TABLE" and not ctx.is_existing_table(relation, statement):
+    catalogs = _reindexes_catalogs(node, kind)
+    if not catalogs:
+        if kind == "TABLE" and not ctx.is_existing_table(relation, statement):
+            return
+        if kind == "INDEX" and ctx.is_new_index(ctx.qualified(relation), statement):
+            return
+    if relation:
+        schema = "pg_catalog" if catalogs and not relation.get("schemaname") else None
+        target = ctx.qualified(relation) if schema is None else f"{schema}.{relation.get('relname', '')}"
+    else:
+        target = str(node.get("name") or "")
+    if catalogs:
+        yield Violation(
+            ctx.statement_span_head(statement),
+            f"REINDEX {kind} {target} rebuilds system catalog indexes, which cannot be rebuilt "
+            "CONCURRENTLY: every session that needs those catalogs waits for the whole rebuild".replace(
+                "  ", " "
+            ),
+            "Do not reindex system catalogs in a migration: run it by hand in a maintenance window "
+            "(PostgreSQL refuses CONCURRENTLY for catalogs).",
+        )
         return
-    if kind == "INDEX" and ctx.is_new_index(ctx.qualified(relation), statement):
-        return
-    target = ctx.qualified(relation) if relation else str(node.get("name") or "")
     help_text = None
     if ctx.pg_major < 12:
         help_text = (
             f"PostgreSQL {ctx.pg_major} has no REINDEX CONCURRENTLY: CREATE INDEX CONCURRENTLY a copy, "
             "then DROP INDEX CONCURRENTLY the old one."
         )
+    table, index = {"INDEX": ("the table", "the index"), "TABLE": ("the table", "its indexes")}.get(
+        kind, ("each table", "each index")
+    )
     yield Violation(
         ctx.statement_span_head(statement),
-        f"REINDEX {kind} {target} blocks writes to the table ({locks.REINDEX_TABLE_LOCK} lock) and reads "
-        f"through the index ({locks.REINDEX_INDEX_LOCK} lock) for the whole rebuild".replace("  ", " "),
+        f"REINDEX {kind} {target} blocks writes to {table} ({locks.REINDEX_TABLE_LOCK} lock) and reads "
+        f"through {index} ({locks.REINDEX_INDEX_LOCK} lock) for the whole rebuild".replace("  ", " "),
         help_text,
         fix=concurrently(statement) if ctx.pg_major >= 12 and kind in {"INDEX", "TABLE"} else None,
     )

@@ -138,3 +138,88 @@ _TIMEOUT_RISK = {
     "lock_timeout": "a blocked statement waits forever while every query on the table queues behind it",
     "statement_timeout": "a runaway statement can hold its locks indefinitely",
 }
+
+
+_BACKFILLS = {
+    "UpdateStmt": "UPDATE {}",
+    "DeleteStmt": "DELETE FROM {}",
+    "MergeStmt": "MERGE INTO {}",
+    "InsertStmt": "INSERT INTO {} ... SELECT",
+}
+_CLOSERS = {"COMMIT", "ROLLBACK", "COMMIT_PREPARED", "ROLLBACK_PREPARED"}
+
+
+def _backfilled(statement: Statement) -> Any:
+    """The table (RangeVar) a row-by-row data change writes; None for ``INSERT ... VALUES`` (a seed row
+    or two, not a backfill) and for statements that change no rows."""
+    if statement.kind not in _BACKFILLS:
+        return None
+    node = statement.node
+    if statement.kind == "InsertStmt":
+        select = nodes.unwrap(node.get("selectStmt"), "SelectStmt") or {}
+        if not select.get("fromClause") and not select.get("larg"):
+            return None
+    return node.get("relation")
+
+
+def _blocks_writes(mode: str) -> bool:
+    """Conflicts with the ROW EXCLUSIVE lock every other session's INSERT/UPDATE/DELETE needs."""
+    return locks.strength(mode) >= locks.strength(locks.SHARE)
+
+
+@file_rule(
+    id="backfill-under-lock",
+    family="lock-safety",
+    severity="warning",
+    kinds=list(_BACKFILLS),
+    summary="A backfill (`UPDATE`, `DELETE`, `MERGE`, `INSERT ... SELECT`) of a table this transaction "
+    "already locked with DDL.",
+    why="""
+        Locks are held until the migration's transaction commits. When an `ALTER TABLE` (ACCESS
+        EXCLUSIVE), a new foreign key (SHARE ROW EXCLUSIVE), a `CREATE INDEX` (SHARE) or a `LOCK
+        TABLE` comes first, the backfill that follows runs with that lock still held: the table is
+        blocked for writes (and, under ACCESS EXCLUSIVE, for reads) for the whole backfill, which on a
+        large table takes minutes, not the milliseconds the DDL needed. A `WHERE` clause does not
+        help: it is the lock, not the row count, that blocks everyone else. Commit the DDL first and
+        backfill in a later migration (in batches on large tables). Tables created earlier in the
+        same file are new and exempt.
+    """,
+    bad="""
+        ALTER TABLE public.orders ADD COLUMN currency text;
+        UPDATE public.orders SET currency = 'EUR' WHERE currency IS NULL;
+    """,
+    good="""
+        -- 20250901120000_add_orders_currency.sql
+        ALTER TABLE public.orders ADD COLUMN currency text;
+
+        -- 20250901120100_backfill_orders_currency.sql
+        UPDATE public.orders SET currency = 'EUR' WHERE currency IS NULL AND id BETWEEN 1 AND 10000;
+    """,
+    help="Commit the DDL first: move the backfill to a later migration (batched on large tables).",
+)
+def backfill_under_lock(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.transactional or all(_backfilled(statement) is None for statement in ctx.executed):
+        return  # most files with DML only seed rows (INSERT ... VALUES): no lock bookkeeping for them
+    held: dict[str, tuple[str, Statement]] = {}  # table -> (strongest write-blocking lock, who took it)
+    for statement in ctx.executed:
+        if statement.transaction_control in _CLOSERS:
+            held.clear()  # a stray COMMIT (transaction-control reports it) releases what came before
+            continue
+        relation = _backfilled(statement)
+        if relation is not None:
+            table = ctx.qualified(relation)
+            if table in held and ctx.is_existing_table(relation, statement):
+                mode, taker = held[table]
+                blocked = "reads and writes" if mode == locks.ACCESS_EXCLUSIVE else "writes"
+                yield Violation(
+                    ctx.statement_span_head(statement),
+                    f"{_BACKFILLS[statement.kind].format(table)} runs while this transaction holds "
+                    f"{locks.with_article(mode)} on it (taken on line {ctx.parent(taker).line}): every "
+                    f"other session's {blocked} wait until the whole backfill commits",
+                )
+        for lock in locks.statement_locks(statement):
+            if lock.kind not in locks.ROW_HOLDING or not _blocks_writes(lock.mode):
+                continue
+            before = held.get(lock.relation)
+            if before is None or locks.strength(lock.mode) > locks.strength(before[0]):
+                held[lock.relation] = (lock.mode, statement)
