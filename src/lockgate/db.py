@@ -102,6 +102,10 @@ def connect(
         "autocommit": autocommit,
         # Server-side prepared statements break behind transaction-mode poolers (PgBouncer < 1.21).
         "prepare_threshold": None,
+        # lockgate sends every file as UTF-8 bytes: a database or role whose default client_encoding is
+        # something else would read them as other characters. A startup parameter, so RESET ALL (the
+        # session reset after every migration) comes back to it, and one PgBouncer passes through.
+        "client_encoding": "UTF8",
     }
     if options:
         kwargs["options"] = options

@@ -123,9 +123,19 @@ def _statement_error(exc: psycopg.Error, statement: Statement | None, stage: str
     )
 
 
+GUARDS_SQL = (
+    "SELECT set_config('lock_timeout', %s, {local}), set_config('statement_timeout', %s, {local}), "
+    "set_config('standard_conforming_strings', 'on', {local})"
+)
+"""Set before every migration's body: this run's timeouts, and ``standard_conforming_strings`` on, because
+that is how lockgate's parser read the file (a database or role whose default is off would read
+``'a\\''; ...`` as the end of a string and more SQL). ``client_encoding`` is fixed when connecting."""
+
+SESSION_IDENTITY_RESET: tuple[str, ...] = ("SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE")
+"""Sent on their own, before anything else of the reset: whatever the migration switched to (``SET ROLE``
+a role that may not use PL/pgSQL, a role with a tiny statement_timeout), the rest runs as the login role."""
+
 SESSION_RESET: tuple[str, ...] = (
-    "SET SESSION AUTHORIZATION DEFAULT",
-    "RESET ROLE",
     "RESET ALL",
     "CLOSE ALL",
     "UNLISTEN *",
@@ -134,7 +144,8 @@ SESSION_RESET: tuple[str, ...] = (
     "DISCARD TEMP",
     "DISCARD SEQUENCES",
 )
-"""What ``DISCARD ALL`` does, in statements that PostgreSQL accepts inside a transaction block.
+"""What ``DISCARD ALL`` does after ``SESSION_IDENTITY_RESET``, in statements that PostgreSQL accepts inside
+a transaction block.
 
 Sent at the end of every migration's own transaction, so whatever the migration changed for the
 session (``SET search_path``, ``SET ROLE``, ``SET SESSION CHARACTERISTICS``, temp tables, session
@@ -150,6 +161,10 @@ DEALLOCATE_SQL_PREPARED = (
 )
 """``DEALLOCATE`` only what SQL ``PREPARE`` created: ``DEALLOCATE ALL`` would also drop the protocol-level
 statements a pooler (PgBouncer 1.21+, Supavisor) prepares on that server connection for its other clients."""
+
+LEFTOVER_PREPARED = "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql"
+"""Where the login role may not use PL/pgSQL the reset cannot loop on the server: it asks for the names
+instead, and the runner deallocates them in the next round trip (see ``Runner._deallocate``)."""
 
 SESSION_RESET_BLOCK = (
     "DO $lockgate$ DECLARE prepared record; BEGIN "
@@ -198,6 +213,7 @@ class Runner:
 
     def dry_run(self, pending: list[Migration]) -> RunResult:
         """Apply everything in one transaction, each file in a savepoint, then roll it all back."""
+        self.session_reset()  # decided before any file runs (see ``session_reset``)
         with self.conn.transaction(force_rollback=True):
             self._set_timeouts(local=True)
             return self._each(pending, self._dry_run_step)
@@ -225,16 +241,40 @@ class Runner:
     def session_reset(self) -> tuple[str, ...]:
         """The statements that undo a migration's session changes (see ``SESSION_RESET``): first this
         run's own ``statement_timeout`` (a migration's ``SET statement_timeout = '1ms'`` must not abort
-        the reset), then one ``DO`` block where PL/pgSQL is installed (it also deallocates SQL-level
-        prepared statements), else the statements one by one."""
+        the reset), then the login role back (``SESSION_IDENTITY_RESET``), then one ``DO`` block where
+        that role may use PL/pgSQL (it also deallocates SQL-level prepared statements), else the
+        statements one by one and ``LEFTOVER_PREPARED``. Decided on the first call, which every entry
+        point makes before any migration runs, so it is the login role that is asked."""
         if self._reset is None:
             row = self.conn.execute(
-                "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql')"
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql' "
+                "AND pg_catalog.has_language_privilege(oid, 'USAGE'))"
             ).fetchone()
             timeout = f"SET LOCAL statement_timeout = {int(self.config.statement_timeout_ms)}"
-            body = (SESSION_RESET_BLOCK,) if row and row[0] else SESSION_RESET
-            self._reset = (timeout, *body)
+            body = (SESSION_RESET_BLOCK,) if row and row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
+            self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
         return self._reset
+
+    def _deallocate(self, leftovers: psycopg.Cursor[Any] | None) -> None:
+        """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found (only where the reset could not do it itself)."""
+        if leftovers is None or self._reset is None or self._reset[-1] != LEFTOVER_PREPARED:
+            return
+        for (name,) in leftovers.fetchall():
+            self.conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(str(name))))
+
+    def _guards(self, *, local: bool) -> tuple[str, tuple[str, str]]:
+        """``GUARDS_SQL`` with this run's timeouts, for a transaction (``local``) or the session."""
+        return (
+            GUARDS_SQL.format(local="true" if local else "false"),
+            (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
+        )
+
+    def _execute_alone(self, text: str) -> None:
+        """One statement of a file through the extended protocol (a pipeline of one), which carries
+        exactly one command per message: text the server reads differently from the parser (a setting
+        changed where no parser sees it) fails as "cannot insert multiple commands", never runs as two."""
+        with self.conn.pipeline():
+            self.conn.execute(text.encode())
 
     # -- transactional path -------------------------------------------------------------------------
     def _apply_one(self, migration: Migration) -> MigrationResult:
@@ -290,16 +330,7 @@ class Runner:
                 )
             )
             sent.append(("guard", None, self.history.refuse_if_recorded(migration.version)))
-            sent.append(
-                (
-                    "timeouts",
-                    None,
-                    execute(
-                        "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                        (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
-                    ),
-                )
-            )
+            sent.append(("timeouts", None, execute(*self._guards(local=True))))
             for statement in migration.parsed.body:
                 sent.append(("body", statement, execute(statement.text.encode())))
             for query in self.session_reset():
@@ -310,6 +341,16 @@ class Runner:
             sent.append(("record", None, self.history.upsert_and_log(row, self._entry(row))))
             for hook in self.on_applied:
                 hook(self.conn, migration)
+        self._deallocate_after(next(cursor for role, _, cursor in reversed(sent) if role == "reset"))
+
+    def _deallocate_after(self, leftovers: psycopg.Cursor[Any]) -> None:
+        """After a migration committed: deallocate what it prepared, in a transaction of its own (a
+        failure here would not undo the migration, so it is not one)."""
+        try:
+            self._deallocate(leftovers)
+            self.conn.commit()
+        except psycopg.Error:
+            self.conn.rollback()
 
     def apply_atomic(self, pending: list[Migration]) -> RunResult:
         """Every pending migration and its tracking row in ONE transaction, sent as one pipeline: all or
@@ -368,10 +409,7 @@ class Runner:
         sent: list[tuple[str, Migration, Statement | None, psycopg.Cursor[Any]]],
     ) -> None:
         execute = self.conn.execute
-        timeouts = (
-            "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-            (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
-        )
+        timeouts = self._guards(local=True)
         first = pending[0]
         with self.conn.pipeline(), self.conn.transaction():
             sent.append(
@@ -443,11 +481,13 @@ class Runner:
             # outer transaction rolls everything back at the end.
             with self.conn.transaction():
                 for statement in migration.parsed.body:
-                    self.conn.execute(statement.text.encode())
+                    self._execute_alone(statement.text)
             statement = None
             # What ``run`` does after each migration, so the next file meets the same session here too.
+            leftovers = None
             for reset in self.session_reset():
-                self.conn.execute(reset.encode())
+                leftovers = self.conn.execute(reset.encode())
+            self._deallocate(leftovers)
             self._set_timeouts(local=True)
         except psycopg.Error as exc:
             if self._disconnected():
@@ -519,10 +559,7 @@ class Runner:
         return f"already {record.status} (by another runner)"
 
     def _set_timeouts(self, *, local: bool) -> None:
-        self.conn.execute(
-            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
-            (f"{self.config.lock_timeout_ms}ms", local, f"{self.config.statement_timeout_ms}ms", local),
-        )
+        self.conn.execute(*self._guards(local=local))
 
     def _row_metadata(
         self, migration: Migration, attempts: int, transactional: bool, **more: Any
@@ -619,9 +656,13 @@ class Runner:
             self.conn.commit()
         with self.conn.transaction():
             with self.conn.pipeline():
-                for query in reset:
-                    self.conn.execute(query.encode())
+                # First: a transaction's read-write mode can only be set before its first query, and a
+                # file's ``SET default_transaction_read_only`` made this one start read-only.
                 self.conn.execute(b"SET TRANSACTION READ WRITE")
+                leftovers = None
+                for query in reset:
+                    leftovers = self.conn.execute(query.encode())
+            self._deallocate(leftovers)
             write()
 
     def _leave_open_transaction(self) -> None:
@@ -710,10 +751,40 @@ class Runner:
             failure = error or _statement_error(exc, None, "record")
             if self._disconnected():
                 return self._after_disconnect(migration, failure, started, attempts, False, completed)
-            raise
+            return self._record_on_new_connection(migration, failure, started, attempts, completed)
         return MigrationResult(
             migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed
         )
+
+    def _record_on_new_connection(
+        self, migration: Migration, error: StatementError, started: float, attempts: int, completed: int
+    ) -> MigrationResult:
+        """The file's statements ran but this connection could not record the outcome (a session state
+        the reset could not undo): record it as failed — how far it got, and why — through a new
+        connection, so no ``running`` row outlives the run and the message names the file."""
+        message = (
+            f"{error.message}; {completed} of {len(migration.parsed.body)} statement(s) had completed "
+            "outside a transaction"
+        )
+        failure = StatementError(message, error.sqlstate, error.line, error.statement_index)
+        elapsed = _ms_since(started)
+        if self.reconnect is None:
+            return MigrationResult(migration, FAILED, elapsed, attempts, False, failure, completed)
+        try:
+            self.conn.close()
+            self.conn = self.reconnect()
+            self.history.conn = self.conn
+            self._reset = None
+            return self._record_failure(migration, failure, elapsed, attempts, False, completed)
+        except (psycopg.Error, ConnectionFailed) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            unrecorded = StatementError(
+                f"{message}; the failure could not be recorded either ({first})",
+                error.sqlstate,
+                error.line,
+                error.statement_index,
+            )
+            return MigrationResult(migration, FAILED, elapsed, attempts, False, unrecorded, completed)
 
     def _record_progress(self, migration: Migration, completed: int) -> None:
         """Update the ``running`` row between two statements of a no-transaction file, in a transaction
@@ -760,7 +831,7 @@ class Runner:
         while True:
             attempts += 1
             try:
-                self.conn.execute(statement.text.encode())
+                self._execute_alone(statement.text)
                 return attempts
             except pg_errors.LockNotAvailable as exc:
                 if attempts > self.config.lock_retries:

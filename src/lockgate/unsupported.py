@@ -9,9 +9,10 @@ outside a transaction does nothing; ``SET TRANSACTION READ ONLY`` makes the trac
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lockgate.statements import (
+    Node,
     ParsedSql,
     Statement,
     sets_transaction_characteristics,
@@ -34,6 +35,7 @@ def refusals(parsed: ParsedSql) -> list[Refusal]:
     """Every statement of ``parsed`` that cannot work in a migration, in file order."""
     transactional = parsed.transactional
     found: list[Refusal] = []
+    calls_set_config = "set_config" in parsed.tree  # one scan of the file's parse tree, not one per statement
     if parsed.wrapped and _read_only_options(parsed.statements[0]):
         found.append(
             Refusal(
@@ -43,7 +45,11 @@ def refusals(parsed: ParsedSql) -> list[Refusal]:
             )
         )
     for position, statement in enumerate(parsed.inner):
-        refusal = _copy(statement) or _characteristics(statement, position, parsed, transactional)
+        refusal = (
+            _copy(statement)
+            or _characteristics(statement, position, parsed, transactional)
+            or _reading_setting(statement, calls_set_config)
+        )
         if refusal is None and not transactional:
             refusal = _outside_transaction(statement)
         if refusal is not None:
@@ -66,6 +72,85 @@ def _copy(statement: Statement) -> Refusal | None:
         "COPY ... TO stdout sends rows to the client, and a migration has nowhere to put them",
         "remove it (export data outside migrations)",
     )
+
+
+READING_SETTINGS = {
+    "standard_conforming_strings": frozenset({"on", "true", "yes", "1"}),
+    "client_encoding": frozenset({"utf8", "unicode"}),
+}
+"""Settings that change how the server reads the text of the statements after them, with the values that
+keep it reading them as lockgate's parser did (string literals with ``standard_conforming_strings`` on,
+the file's bytes as UTF-8). With any other value the server could see two commands where the parser saw
+one string (``'a\\''; DROP TABLE t; --'`` with standard_conforming_strings off), or other characters."""
+
+
+def _reading_setting(statement: Statement, calls_set_config: bool) -> Refusal | None:
+    """``SET standard_conforming_strings = off``, ``SET NAMES 'LATIN1'``, ``set_config('client_encoding',
+    ...)``: the statements after it would not mean what lint, validate and the reviewer read."""
+    name: str | None = None
+    if statement.kind == "VariableSetStmt":
+        candidate = str(statement.node.get("name") or "")
+        if (
+            candidate in READING_SETTINGS
+            and _setting_value(statement.node) not in READING_SETTINGS[candidate]
+        ):
+            name = candidate
+    elif calls_set_config:
+        name = _set_config_of_reading_setting(statement.node)
+    if name is None:
+        return None
+    keep = "on" if name == "standard_conforming_strings" else "UTF8"
+    return Refusal(
+        statement,
+        f"changes {name}, which changes how PostgreSQL reads the statements after it: lockgate parses, lints "
+        f"and applies migrations with {name} = {keep}",
+        f"remove it ({name} stays {keep} for every migration)",
+    )
+
+
+def _setting_value(node: Node) -> str | None:
+    """The lower-cased constant a ``SET`` assigns (None for RESET, DEFAULT or a non-constant)."""
+    if node.get("kind") != "VAR_SET_VALUE":
+        return None
+    args = node.get("args") or []
+    return _constant_text(args[0]) if args else None
+
+
+def _constant_text(arg: Any) -> str | None:
+    constant = arg.get("A_Const") if isinstance(arg, dict) else None
+    if not isinstance(constant, dict):
+        return None
+    for key in ("sval", "ival", "boolval"):
+        value = constant.get(key)
+        if isinstance(value, dict):
+            inner = next(iter(value.values()), 0)
+            return str(inner).lower().replace("-", "").replace("_", "")
+    return None
+
+
+def _set_config_of_reading_setting(node: Node) -> str | None:
+    """The reading setting a ``set_config(...)`` call anywhere in ``node`` changes to another value.
+    Iterative: a generated statement's tree can be deeper than Python's stack."""
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, list):
+            stack.extend(current)
+            continue
+        if not isinstance(current, dict):
+            continue
+        call = current.get("FuncCall")
+        if isinstance(call, dict):
+            names = [part.get("String", {}).get("sval") for part in call.get("funcname") or []]
+            args = call.get("args") or []
+            if names and names[-1] == "set_config" and args:
+                setting = _constant_text(args[0])
+                value = _constant_text(args[1]) if len(args) > 1 else None
+                for name, keep in READING_SETTINGS.items():
+                    if setting == name.replace("_", "") and value not in keep:
+                        return name
+        stack.extend(value for value in current.values() if isinstance(value, (dict, list)))
+    return None
 
 
 def _read_only_options(statement: Statement) -> bool:

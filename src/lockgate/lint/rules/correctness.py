@@ -209,7 +209,6 @@ def begin_without_commit(ctx: FileContext) -> Iterator[Violation]:
 
 @file_rule(
     id="unsupported-statement",
-    kinds=["CopyStmt", "TransactionStmt", "VariableSetStmt", "LockStmt"],
     family="apply-correctness",
     severity="error",
     summary="A statement that cannot work in a migration (`COPY ... FROM stdin`, `BEGIN` in a no-transaction file...).",
@@ -220,7 +219,10 @@ def begin_without_commit(ctx: FileContext) -> Iterator[Violation]:
         send its rows, transaction control or `LOCK TABLE` in a no-transaction file would leave a
         transaction open or lock nothing, `SET LOCAL` there changes nothing, `SET TRANSACTION` after
         other statements is refused by PostgreSQL, and a `READ ONLY` transaction cannot write the
-        tracking row. `lockgate validate` and `lockgate run` refuse the same statements before anything
+        tracking row. Changing `standard_conforming_strings` or `client_encoding` (`SET`, `SET NAMES`,
+        `set_config`) changes how PostgreSQL reads the statements after it, so they would no longer mean
+        what lint, validate and the reviewer read: lockgate keeps both fixed (on, UTF8) for every
+        migration. `lockgate validate` and `lockgate run` refuse the same statements before anything
         runs.
     """,
     bad="""
