@@ -85,6 +85,7 @@ _ROLE_STAGES = {
     "timeouts": "start",
     "body": "body",
     "reset": "reset",
+    "defaults": "reset",
     "record": "record",
 }
 """What failed, by the role of the pipelined statement whose result never arrived (see ``Runner._send_migration``)."""
@@ -162,6 +163,18 @@ DEALLOCATE_SQL_PREPARED = (
 """``DEALLOCATE`` only what SQL ``PREPARE`` created: ``DEALLOCATE ALL`` would also drop the protocol-level
 statements a pooler (PgBouncer 1.21+, Supavisor) prepares on that server connection for its other clients."""
 
+SESSION_DEFAULTS = (
+    "SELECT coalesce(pg_catalog.string_agg(setdatabase::text || ':' || setrole::text || ':' "
+    "|| pg_catalog.array_to_string(setconfig, ','), ';' ORDER BY setdatabase, setrole), '') "
+    "FROM pg_catalog.pg_db_role_setting WHERE setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database "
+    "WHERE datname = pg_catalog.current_database())) AND setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles "
+    "WHERE rolname = session_user))"
+)
+"""The ``ALTER DATABASE|ROLE ... SET`` defaults a new session of this run would start with. A session
+takes them when it connects, and ``RESET ALL`` returns to those, not to ones changed since: after a
+migration that changes them, the runner starts the next migration on a new connection, as a later
+``run`` would (see ``Runner._follow_defaults``)."""
+
 LEFTOVER_PREPARED = "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql"
 """Where the login role may not use PL/pgSQL the reset cannot loop on the server: it asks for the names
 instead, and the runner deallocates them in the next round trip (see ``Runner._deallocate``)."""
@@ -205,6 +218,7 @@ class Runner:
         self.on_applied = tuple(on_applied)
         self.reconnect = reconnect
         self._reset: tuple[str, ...] | None = None
+        self._defaults: str | None = None
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
@@ -248,8 +262,9 @@ class Runner:
         if self._reset is None:
             row = self.conn.execute(
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql' "
-                "AND pg_catalog.has_language_privilege(oid, 'USAGE'))"
+                "AND pg_catalog.has_language_privilege(oid, 'USAGE')), (" + SESSION_DEFAULTS + ")"
             ).fetchone()
+            self._defaults = str(row[1]) if row else None
             timeout = f"SET LOCAL statement_timeout = {int(self.config.statement_timeout_ms)}"
             body = (SESSION_RESET_BLOCK,) if row and row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
             self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
@@ -335,6 +350,8 @@ class Runner:
                 sent.append(("body", statement, execute(statement.text.encode())))
             for query in self.session_reset():
                 sent.append(("reset", None, execute(query.encode())))
+            defaults = execute(SESSION_DEFAULTS.encode())
+            sent.append(("defaults", None, defaults))
             row = self._row(
                 migration, APPLIED, self._row_metadata(migration, attempts, True), ELAPSED_ON_SERVER
             )
@@ -342,6 +359,23 @@ class Runner:
             for hook in self.on_applied:
                 hook(self.conn, migration)
         self._deallocate_after(next(cursor for role, _, cursor in reversed(sent) if role == "reset"))
+        self._follow_defaults(defaults)
+
+    def _follow_defaults(self, defaults: psycopg.Cursor[Any]) -> None:
+        """After a migration committed: if it changed the ``ALTER DATABASE|ROLE ... SET`` defaults, go on
+        with a new connection, so the next migration starts as it would in a later ``run`` (``RESET
+        ALL`` only returns to the defaults this session connected with)."""
+        row = defaults.fetchone()
+        now = str(row[0]) if row else None
+        if now == self._defaults or self.reconnect is None:
+            return
+        self.conn.close()
+        self.conn = self.reconnect()
+        self.history.conn = self.conn
+        self._reset = None
+        self.session_reset()
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.commit()
 
     def _deallocate_after(self, leftovers: psycopg.Cursor[Any]) -> None:
         """After a migration committed: deallocate what it prepared, in a transaction of its own (a
@@ -752,9 +786,20 @@ class Runner:
             if self._disconnected():
                 return self._after_disconnect(migration, failure, started, attempts, False, completed)
             return self._record_on_new_connection(migration, failure, started, attempts, completed)
+        self._follow_defaults_outside_transaction()
         return MigrationResult(
             migration, APPLIED, elapsed, attempts, transactional=False, statements_completed=completed
         )
+
+    def _follow_defaults_outside_transaction(self) -> None:
+        """``_follow_defaults`` after a no-transaction file (its own round trip: such files are rare)."""
+        try:
+            defaults = self.conn.execute(SESSION_DEFAULTS.encode())
+            self.conn.commit()
+        except psycopg.Error:
+            self.conn.rollback()
+            return
+        self._follow_defaults(defaults)
 
     def _record_on_new_connection(
         self, migration: Migration, error: StatementError, started: float, attempts: int, completed: int

@@ -174,12 +174,16 @@ def run(
             on_applied=(*on_applied, *vendor_hooks),
             reconnect=lambda: connect(target, command="run"),
         )
-        if dry_run:
-            result = runner.dry_run(pending)
-        elif config.atomic:
-            result = runner.apply_atomic(pending)
-        else:
-            result = runner.apply(pending)
+        try:
+            if dry_run:
+                result = runner.dry_run(pending)
+            elif config.atomic:
+                result = runner.apply_atomic(pending)
+            else:
+                result = runner.apply(pending)
+        finally:
+            if runner.conn is not conn:  # the runner went on with a new connection (see Runner.reconnect)
+                runner.conn.close()
         return RunOutcome(plan, result, dry_run=dry_run, lint=findings, lint_blocking=refusing)
 
 

@@ -246,3 +246,52 @@ def test_a_login_role_without_plpgsql_runs_and_resets_prepared_statements(
         ("20250103000000", "applied"),
     ]
     assert tables(conn) >= {"first", "second", "third"}
+
+
+# -- defaults changed by a migration -------------------------------------------------------------------
+DEFAULTS = [
+    pytest.param(
+        "CREATE SCHEMA x;\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = x, public', "
+        "current_database()); END $$;\n",
+        "CREATE TABLE y AS SELECT current_schema() AS created_in;\n",
+        ("x",),
+        id="database-search-path",
+    ),
+    pytest.param(
+        "DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET app.tenant = %L', session_user, "
+        "current_database(), 'acme'); END $$;\n",
+        "CREATE TABLE y AS SELECT current_setting('app.tenant', true) AS created_in;\n",
+        ("acme",),
+        id="role-in-database-app-setting",
+    ),
+    pytest.param(
+        "-- lockgate: no-transaction\nCREATE SCHEMA x;\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
+        "search_path = x, public', current_database()); END $$;\n",
+        "CREATE TABLE y AS SELECT current_schema() AS created_in;\n",
+        ("x",),
+        id="no-transaction-file",
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), DEFAULTS)
+@pytest.mark.parametrize("split", [False, True], ids=["one-run", "split-run"])
+def test_defaults_a_migration_changes_apply_to_the_next_however_the_deploy_is_split(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    first: str,
+    second: str,
+    expected: tuple[str],
+    split: bool,
+) -> None:
+    add(project, "20250101000000_defaults.sql", first)
+    add(project, "20250102000000_after.sql", second)
+    if split:
+        assert lockgate("run", "--to", "20250101000000").code == 0
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    table = "x.y" if expected == ("x",) else "public.y"
+    found = conn.execute(f"SELECT created_in FROM {table}").fetchone()
+    assert found is not None and found[0] == expected[0]
+    assert rows(conn) == [("20250101000000", "applied"), ("20250102000000", "applied")]
