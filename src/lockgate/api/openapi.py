@@ -53,7 +53,7 @@ ACTION_REQUEST = {
     },
     "required": ["action"],
     "if": {"properties": {"action": {"const": "validate"}}},
-    "then": {"not": {"required": ["atomic"]}},
+    "then": {"properties": {"atomic": {"const": False}}},
     "additionalProperties": False,
 }
 
