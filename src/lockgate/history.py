@@ -312,16 +312,21 @@ class History:
                 row = None
         return _record(row) if row else None
 
-    def refuse_if_recorded(self, version: int) -> psycopg.Cursor[Any]:
+    def refuse_if_recorded(
+        self, version: int, also: tuple[str, tuple[Any, ...]] = ("", ())
+    ) -> psycopg.Cursor[Any]:
         """A statement that fails (division by zero) when ``version`` is already recorded other than as a
         failed transactional attempt: sent in a migration's pipeline after its lock, it stops the body
-        from ever running when another runner applied the migration meanwhile."""
+        from ever running when another runner applied the migration meanwhile. ``also`` (select-list
+        SQL and its parameters, e.g. the migration's ``set_config`` calls) rides in the same statement."""
         # Not ``CASE WHEN ... THEN 1 / 0``: the planner folds the constant 1 / 0 and fails every time.
+        extra, params = also
         query = sql.SQL(
             "SELECT 1 / (1 - (SELECT count(*) FROM {} WHERE version = %s AND NOT (status = 'failed' "
             "AND coalesce((metadata->>'transactional')::boolean, true))))::int"
+            + (", " + extra if extra else "")
         ).format(self.table)
-        return self.conn.execute(query, (version,))
+        return self.conn.execute(query, (version, *params))
 
     def log_entries(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """The audit log, newest first."""

@@ -85,7 +85,6 @@ _ROLE_STAGES = {
     "timeouts": "start",
     "body": "body",
     "reset": "reset",
-    "defaults": "reset",
     "record": "record",
 }
 """What failed, by the role of the pipelined statement whose result never arrived (see ``Runner._send_migration``)."""
@@ -166,13 +165,13 @@ statements a pooler (PgBouncer 1.21+, Supavisor) prepares on that server connect
 SESSION_DEFAULTS = (
     "SELECT coalesce(pg_catalog.string_agg(setdatabase::text || ':' || setrole::text || ':' "
     "|| pg_catalog.array_to_string(setconfig, ','), ';' ORDER BY setdatabase, setrole), '') "
-    "FROM pg_catalog.pg_db_role_setting WHERE setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database "
-    "WHERE datname = pg_catalog.current_database())) AND setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles "
-    "WHERE rolname = session_user))"
+    "FROM pg_catalog.pg_db_role_setting WHERE setdatabase IN (0, {database}) AND setrole IN (0, {role})"
 )
-"""The ``ALTER DATABASE|ROLE ... SET`` defaults a new session of this run would start with. A session
-takes them when it connects, and ``RESET ALL`` returns to those, not to ones changed since: after a
-migration that changes them, the runner starts the next migration on a new connection, as a later
+"""The ``ALTER DATABASE|ROLE ... SET`` defaults a new session of this run would start with (``{database}``
+and ``{role}``: the oids of this database and the login role, fixed when the run starts, so the answer
+does not depend on whatever role the migration switched to). A session takes them when it connects, and
+``RESET ALL`` returns to those, not to ones changed since: after a migration that changes them, the
+runner starts the next migration on a new connection, as a later
 ``run`` would (see ``Runner._follow_defaults``)."""
 
 LEFTOVER_PREPARED = "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql"
@@ -262,11 +261,21 @@ class Runner:
         if self._reset is None:
             row = self.conn.execute(
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql' "
-                "AND pg_catalog.has_language_privilege(oid, 'USAGE')), (" + SESSION_DEFAULTS + ")"
+                "AND pg_catalog.has_language_privilege(oid, 'USAGE')), (SELECT oid FROM pg_catalog.pg_database "
+                "WHERE datname = pg_catalog.current_database()), (SELECT oid FROM pg_catalog.pg_roles "
+                "WHERE rolname = session_user)"
             ).fetchone()
-            self._defaults = str(row[1]) if row else None
-            timeout = f"SET LOCAL statement_timeout = {int(self.config.statement_timeout_ms)}"
-            body = (SESSION_RESET_BLOCK,) if row and row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
+            assert row is not None
+            defaults = SESSION_DEFAULTS.format(database=int(row[1]), role=int(row[2]))
+            first = self.conn.execute(defaults.encode()).fetchone()
+            self._defaults = str(first[0]) if first else None
+            # The reset's first statement also reads the defaults, after the body and before the next
+            # migration (see ``_follow_defaults``): no statement of its own.
+            timeout = (
+                f"SELECT pg_catalog.set_config('statement_timeout', '{int(self.config.statement_timeout_ms)}ms', "
+                f"true), ({defaults})"
+            )
+            body = (SESSION_RESET_BLOCK,) if row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
             self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
         return self._reset
 
@@ -277,10 +286,12 @@ class Runner:
         for (name,) in leftovers.fetchall():
             self.conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(str(name))))
 
-    def _guards(self, *, local: bool) -> tuple[str, tuple[str, str]]:
-        """``GUARDS_SQL`` with this run's timeouts, for a transaction (``local``) or the session."""
+    def _guards(self, *, local: bool, bare: bool = False) -> tuple[str, tuple[str, str]]:
+        """``GUARDS_SQL`` with this run's timeouts, for a transaction (``local``) or the session;
+        ``bare``: only its select list, to ride in another statement."""
+        query = GUARDS_SQL.format(local="true" if local else "false")
         return (
-            GUARDS_SQL.format(local="true" if local else "false"),
+            query.removeprefix("SELECT ") if bare else query,
             (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
         )
 
@@ -344,29 +355,29 @@ class Runner:
                     execute(f"SELECT pg_advisory_xact_lock({int(self.history.apply_key)})".encode()),
                 )
             )
-            sent.append(("guard", None, self.history.refuse_if_recorded(migration.version)))
-            sent.append(("timeouts", None, execute(*self._guards(local=True))))
+            # The guard carries the timeouts: one statement less for every migration.
+            guard = self.history.refuse_if_recorded(migration.version, self._guards(local=True, bare=True))
+            sent.append(("guard", None, guard))
             for statement in migration.parsed.body:
                 sent.append(("body", statement, execute(statement.text.encode())))
             for query in self.session_reset():
                 sent.append(("reset", None, execute(query.encode())))
-            defaults = execute(SESSION_DEFAULTS.encode())
-            sent.append(("defaults", None, defaults))
             row = self._row(
                 migration, APPLIED, self._row_metadata(migration, attempts, True), ELAPSED_ON_SERVER
             )
             sent.append(("record", None, self.history.upsert_and_log(row, self._entry(row))))
             for hook in self.on_applied:
                 hook(self.conn, migration)
-        self._deallocate_after(next(cursor for role, _, cursor in reversed(sent) if role == "reset"))
-        self._follow_defaults(defaults)
+        resets = [cursor for role, _, cursor in sent if role == "reset"]
+        self._deallocate_after(resets[-1])
+        self._follow_defaults(resets[0])
 
     def _follow_defaults(self, defaults: psycopg.Cursor[Any]) -> None:
         """After a migration committed: if it changed the ``ALTER DATABASE|ROLE ... SET`` defaults, go on
         with a new connection, so the next migration starts as it would in a later ``run`` (``RESET
         ALL`` only returns to the defaults this session connected with)."""
         row = defaults.fetchone()
-        now = str(row[0]) if row else None
+        now = str(row[-1]) if row else None
         if now == self._defaults or self.reconnect is None:
             return
         self.conn.close()
@@ -443,7 +454,7 @@ class Runner:
         sent: list[tuple[str, Migration, Statement | None, psycopg.Cursor[Any]]],
     ) -> None:
         execute = self.conn.execute
-        timeouts = self._guards(local=True)
+        timeouts = self._guards(local=True, bare=True)
         first = pending[0]
         with self.conn.pipeline(), self.conn.transaction():
             sent.append(
@@ -455,8 +466,8 @@ class Runner:
                 )
             )
             for migration in pending:
-                sent.append(("guard", migration, None, self.history.refuse_if_recorded(migration.version)))
-                sent.append(("timeouts", migration, None, execute(*timeouts)))
+                guard = self.history.refuse_if_recorded(migration.version, timeouts)
+                sent.append(("guard", migration, None, guard))
                 for statement in migration.parsed.body:
                     sent.append(("body", migration, statement, execute(statement.text.encode())))
                 for query in self.session_reset():
@@ -794,7 +805,7 @@ class Runner:
     def _follow_defaults_outside_transaction(self) -> None:
         """``_follow_defaults`` after a no-transaction file (its own round trip: such files are rare)."""
         try:
-            defaults = self.conn.execute(SESSION_DEFAULTS.encode())
+            defaults = self.conn.execute(self.session_reset()[0].encode())
             self.conn.commit()
         except psycopg.Error:
             self.conn.rollback()
