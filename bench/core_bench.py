@@ -840,7 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 directory = workdir / "run"
                 directory.mkdir()
                 MigrationWriter(directory).write(args.migrations)
-                print(f"run: {args.migrations} migrations x {args.repeat} rounds x 3 contenders", flush=True)
+                print(f"run: {args.migrations} migrations x {args.repeat} rounds x 5 contenders", flush=True)
                 findings.run = bench_run(args.database_url, directory, workdir, args.repeat, prefix)
                 print(f"\n{plain(run_table(findings.run, args.migrations))}\n")
                 if args.profile:
