@@ -18,9 +18,10 @@ def main(argv: list[str] | None = None) -> Any:
     if args[:1] == ["lint"]:
         # The click-free door (one argparse parser for both doors) skips importing click: ~40 ms of a
         # one-file lint.
+        from lockgate.errors import exit_code_of
         from lockgate.lint.__main__ import main as lint_main
 
-        sys.exit(lint_main(args[1:], prog="lockgate lint"))
+        sys.exit(exit_code_of(lambda: lint_main(args[1:], prog="lockgate lint")))
     from lockgate.commands.app import run
 
     return run(argv)

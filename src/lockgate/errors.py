@@ -7,11 +7,27 @@ line or setting at fault; anything else escaping is a bug. The exit codes are th
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 """Ctrl-C: 128 + SIGINT, what shells and CI runners report for an interrupted command."""
+
+
+def exit_code_of(main: Callable[[], int]) -> int:
+    """Run a click-free door's ``main``: Ctrl-C is the line ``interrupted`` and exit 130, never a traceback.
+
+    The click doors get the same from ``commands.app.run``; the hooks and ``python -m lockgate.lint`` skip
+    click to start fast, so they come here instead.
+    """
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 class LockgateError(Exception):

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from lockgate.checks.immutability import check, render
-from lockgate.errors import LockgateError
+from lockgate.errors import LockgateError, exit_code_of
 from lockgate.git import FROM_REF_VARIABLE, requested_base
 from lockgate.hooks import MIGRATION_FILES, click_command
 
@@ -74,4 +74,4 @@ def __getattr__(name: str) -> click.Command:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_code_of(main))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from lockgate.checks.filenames import Context, check_file, load_base, render
-from lockgate.errors import LockgateError
+from lockgate.errors import LockgateError, exit_code_of
 from lockgate.git import FROM_REF_VARIABLE, requested_base
 from lockgate.hooks import click_command
 
@@ -60,4 +60,4 @@ def __getattr__(name: str) -> click.Command:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_code_of(main))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from lockgate.errors import LockgateError
+from lockgate.errors import LockgateError, exit_code_of
 from lockgate.limits import count_setting
 from lockgate.lint.door import LintOptions, run_lint
 from lockgate.lint.formats import FORMATS
@@ -125,4 +125,4 @@ def _hard_exit(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    _hard_exit(main())
+    _hard_exit(exit_code_of(main))

@@ -11,8 +11,10 @@ parent lints that share itself.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,6 +52,32 @@ def _threaded() -> bool:
 
 def _forked(shares: Sequence[Sequence[Path]], lint_share: LintShare) -> list[FileResult]:
     children: list[tuple[int, int, Sequence[Path]]] = []
+    try:
+        return _fork_and_collect(shares, lint_share, children)
+    except BaseException:
+        # Ctrl-C, or the parent failing: no worker outlives it (a ``kill -INT`` reaches only this process).
+        _stop(children)
+        raise
+
+
+def _stop(children: Sequence[tuple[int, int, Sequence[Path]]]) -> None:
+    """Kill and reap the workers still running and close their pipes."""
+    for pid, read_end, _ in children:
+        if not pid:
+            continue
+        with contextlib.suppress(ProcessLookupError):  # it ended already
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        with contextlib.suppress(OSError):  # closed after reading
+            os.close(read_end)
+
+
+def _fork_and_collect(
+    shares: Sequence[Sequence[Path]],
+    lint_share: LintShare,
+    children: list[tuple[int, int, Sequence[Path]]],
+) -> list[FileResult]:
     for share in shares[1:]:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -76,11 +104,12 @@ def _forked(shares: Sequence[Sequence[Path]], lint_share: LintShare) -> list[Fil
         os.close(write_end)
         children.append((pid, read_end, share))
     results = lint_share(shares[0])
-    for pid, read_end, share in children:
+    for index, (pid, read_end, share) in enumerate(children):
         received = None
         if pid:
             payload = _read_all(read_end)
             _, status = os.waitpid(pid, 0)
+            children[index] = (0, -1, share)  # reaped: nothing left to stop
             received = _from_wire(payload) if status == 0 else None
         results.extend(received if received is not None else lint_share(share))
     return results
