@@ -51,6 +51,19 @@ def _to_str(value: Any) -> str:
     return str(value)
 
 
+def _to_url(value: Any) -> str:
+    """A connection string: text only, and an error never repeats the value (it may hold a password)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected text (a connection string), got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", list: "an array", dict: "a table"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
 def _to_level(value: Any) -> str:
     text = _to_str(value).strip().lower()
     if text not in {"warning", "error"}:
@@ -140,7 +153,7 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
         lambda v: Path(v if isinstance(v, Path) else _to_str(v)),
         "LOCKGATE_MIGRATIONS_DIR",
     ),
-    "database_url": ("database_url", _to_str, "LOCKGATE_DATABASE_URL"),
+    "database_url": ("database_url", _to_url, "LOCKGATE_DATABASE_URL"),
     "table": ("table", _to_table, "LOCKGATE_TABLE"),
     "log_table": ("log_table", _to_table, "LOCKGATE_LOG_TABLE"),
     "lock_timeout": ("lock_timeout_ms", _duration("lock_timeout"), "LOCKGATE_LOCK_TIMEOUT"),
@@ -208,7 +221,31 @@ def _file_settings(path: Path) -> dict[str, Any]:
 def parse_setting(key: str, raw: Any) -> Any:
     """One setting's value as ``Config`` holds it; ``ValueError`` naming the accepted values. For doors
     that take settings under their own names (the Action's inputs) and must name them in errors."""
-    return _SETTINGS[key][1](raw)
+    try:
+        return _SETTINGS[key][1](raw)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(_without_secrets(str(exc), raw)) from None
+
+
+def _without_secrets(message: str, raw: Any) -> str:
+    """A setting's error without any password the value held: a connection string pasted under the wrong
+    key (or a list holding one) is still a secret. Masked from the parsed password, as everywhere."""
+    texts = [raw] if isinstance(raw, str) else [item for item in _leaves(raw) if isinstance(item, str)]
+    if not any("@" in text or "password" in text.lower() for text in texts):
+        return message  # nothing that could carry a password: skip importing psycopg on the hook path
+    from lockgate.conninfo import scrub
+
+    for text in texts:
+        message = scrub(message, text, environ={})
+    return message
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
 
 
 def _apply(values: dict[str, Any], key: str, raw: Any, where: str, origins: dict[str, str]) -> None:
@@ -220,10 +257,10 @@ def _apply(values: dict[str, Any], key: str, raw: Any, where: str, origins: dict
     if key not in _SETTINGS:
         known = ", ".join(sorted([*_SETTINGS, *_SUBTABLES]))
         raise ConfigError(f"{where}: unknown setting {key!r} (known: {known})")
-    attribute, parser, _ = _SETTINGS[key]
+    attribute = _SETTINGS[key][0]
     try:
-        values[attribute] = parser(raw)
-    except (ValueError, TypeError, OverflowError) as exc:
+        values[attribute] = parse_setting(key, raw)
+    except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     origins[key] = where
 

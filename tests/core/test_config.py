@@ -74,3 +74,29 @@ def test_table_names_are_qualified(tmp_path: Path) -> None:
         load_config(tmp_path, overrides={"table": "migrations_history"}, environ={}).table
         == "public.migrations_history"
     )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'database_url = ["postgresql://deploy:Two@AtS3cret@db.example.com/app"]',
+        'database_url = {url = "postgresql://deploy:AtS3cret@db.example.com/app"}',
+        "database_url = 5432",
+        'migrations_dir = ["postgresql://deploy:AtS3cret@db.example.com/app"]',
+        'table = "postgresql://deploy:AtS3cret@db.example.com/app"',
+        "log_table = \"host=db user=deploy password='AtS3cret'\"",
+        'lock_timeout = "postgresql://deploy:AtS3cret@db.example.com/app"',
+    ],
+)
+def test_a_bad_setting_never_repeats_a_password(
+    tmp_path: Path, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A connection string under the wrong key, or of the wrong type, is still a secret: the error names
+    # the setting and what it expects, and no fragment of the password.
+    (tmp_path / "lockgate.toml").write_text(line + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path, environ={})
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'lockgate.toml'}: lockgate.{line.split(' =')[0]}: ")
+    assert "S3cret" not in message and "AtS3" not in message
+    assert "\n" not in message
