@@ -265,6 +265,18 @@ def _apply(values: dict[str, Any], key: str, raw: Any, where: str, origins: dict
     origins[key] = where
 
 
+def _check_tables(values: Mapping[str, Any], origins: Mapping[str, str]) -> None:
+    """The history and the audit log are two tables: one name for both would have the audit log's shape
+    checked against the history's rows (and refused with an error naming the wrong setting)."""
+    table = values.get("table", Config._field_defaults["table"])
+    log_table = values.get("log_table", Config._field_defaults["log_table"])
+    if table == log_table:
+        raise ConfigError(
+            f"table ({origins.get('table', 'default')}) and log_table ({origins.get('log_table', 'default')}) "
+            f"are both {table}: the audit log needs a table of its own"
+        )
+
+
 def _check_retry_wait(values: Mapping[str, Any], origins: Mapping[str, str]) -> None:
     """The runner sleeps ``retry_backoff * 2 ** (attempt - 1)`` after each lock timeout: with enough
     retries, even a small backoff adds up to days (or to a sleep too long for the clock to express)."""
@@ -306,6 +318,7 @@ def load_config(
         if raw is not None:
             _apply(values, key, raw, f"--{key.replace('_', '-')}", origins)
     _check_retry_wait(values, origins)
+    _check_tables(values, origins)
     if (overrides or {}).get("migrations_dir") is not None:
         # A --dir flag is relative to where the user typed it, not to the config file.
         flag_dir = values["migrations_dir"]

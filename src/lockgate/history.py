@@ -240,11 +240,12 @@ class History:
             if found.get(column) != type_
         )
         if wrong:
+            setting = "log_table" if expected is LOG_COLUMNS else "table"
             raise HistoryError(
                 f"table {qualified} exists but is not a lockgate {kind} table "
                 f"(columns: {', '.join(wrong[:4])}{'...' if len(wrong) > 4 else ''}); it was left untouched. "
-                f'Point lockgate at another table with `table = "schema.name"` in [tool.lockgate] '
-                f"or LOCKGATE_TABLE"
+                f'Point lockgate at another table with `{setting} = "schema.name"` in [tool.lockgate] '
+                f"or LOCKGATE_{setting.upper()}"
             )
         return True
 

@@ -100,3 +100,20 @@ def test_a_bad_setting_never_repeats_a_password(
     assert message.startswith(f"{tmp_path / 'lockgate.toml'}: lockgate.{line.split(' =')[0]}: ")
     assert "S3cret" not in message and "AtS3" not in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        ('log_table = "schema_migrations"\n', {}),
+        ('table = "ops.history"\n', {"LOCKGATE_LOG_TABLE": "ops.history"}),
+    ],
+)
+def test_the_history_and_the_audit_log_are_two_tables(
+    tmp_path: Path, text: str, environ: dict[str, str]
+) -> None:
+    (tmp_path / "lockgate.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"^table \(.*\) and log_table \(.*\) are both [a-z_.]+: the audit log"
+    ):
+        load_config(tmp_path, environ=environ)

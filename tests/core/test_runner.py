@@ -229,6 +229,20 @@ def test_foreign_tracking_table_is_refused_untouched(
     assert "public.a" not in tables(conn)
 
 
+def test_foreign_audit_log_table_is_refused_naming_its_setting(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    conn.execute("CREATE TABLE public.schema_migrations_log (note text)")
+    add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
+    for command in ("run", "status"):
+        result = lockgate(command)
+        assert result.code == 2
+        assert "public.schema_migrations_log exists but is not a lockgate audit log table" in result.err
+        assert "`log_table = " in result.err and "LOCKGATE_LOG_TABLE" in result.err
+        assert "LOCKGATE_TABLE" not in result.err.replace("LOCKGATE_LOG_TABLE", "")
+    assert "public.a" not in tables(conn)
+
+
 def test_custom_table_name(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
     add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
     assert lockgate("run", "--table", "ops.history").code == 0
