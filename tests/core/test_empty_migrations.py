@@ -46,9 +46,14 @@ def test_empty_files_apply_as_no_ops_with_one_warning_each(
     rules = [finding["rule"] for finding in json.loads(lint.out)["findings"]]
     assert rules.count("empty-migration") == len(EMPTY_FILES)
 
+    # Said once per file at every gate: the plan reports it, run's lint gate leaves it to the plan.
+    dry = lockgate("run", "--dry-run")
+    assert dry.code == 0, dry.text
+    assert dry.err.count("[empty-migration]") == len(EMPTY_FILES)
     run = lockgate("run")
     assert run.code == 0, run.text
     assert run.err.count("[empty-migration]") == len(EMPTY_FILES)
+    assert "more finding" not in run.err
     assert "applied 6 migration(s)" in run.out
     assert [row[0] for row in _empty_rows(conn)] == [name[:-4] for name in EMPTY_FILES]
     assert {row[1] for row in _empty_rows(conn)} == {"applied"}
@@ -69,8 +74,9 @@ def test_empty_migrations_error_refuses_them_everywhere(
     assert validate.code == 1 and "[empty-migration]" in validate.err
     lint = lockgate("lint", "migrations")
     assert lint.code == 1 and "error[empty-migration]" in lint.out
-    run = lockgate("run")
-    assert run.code == 1 and "nothing was run" in run.err
+    for args in (["run", "--dry-run"], ["run"]):
+        run = lockgate(*args)
+        assert run.code == 1 and run.err.count("[empty-migration]") == 1, run.err
     assert conn.execute("SELECT to_regclass('public.first')").fetchone() == (None,)
 
 

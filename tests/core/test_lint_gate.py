@@ -198,3 +198,24 @@ def test_nothing_pending_does_not_import_the_linter(project: Path, db_url: str) 
     )
     assert "nothing to do" in result.stdout
     assert result.stderr.strip().endswith("NOT-LOADED"), result.stderr
+
+
+def test_an_unused_ignore_is_lint_hygiene_not_a_gate(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    # Even made an error, an ignore that silences nothing harms no deploy (and whether it silences
+    # something depends on what the rules knew): lint and the hook report it, run does not refuse on it.
+    (project / "lockgate.toml").write_text('[tool.lockgate.lint.severity]\nunused-ignore = "error"\n')
+    add(
+        project,
+        "20250101000000_orders.sql",
+        "-- lockgate-ignore: add-not-null-column-without-default -- kept from an earlier draft\n"
+        "CREATE TABLE orders (id bigint);\n",
+    )
+    lint = lockgate("lint", "migrations")
+    assert lint.code == 1 and "error[unused-ignore]" in lint.out, lint.text
+    for args in (["run", "--dry-run"], ["run"]):
+        run = lockgate(*args)
+        assert run.code == 0, run.text
+        assert "unused-ignore" not in run.text
+    assert tables(conn) == {"orders"}

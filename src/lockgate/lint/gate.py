@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from lockgate.config import Config
     from lockgate.source import Migration
 
+LEFT_TO_OTHERS = frozenset({"empty-migration", "unused-ignore"})
+"""Rules the gate does not report. ``empty-migration``: the plan reports an empty file at every gate already
+(with the ``empty_migrations`` setting deciding warning or error), so it would be said twice.
+``unused-ignore``: whether an ignore is used depends on what the rules knew (the database's schema here,
+the history in the hook), and an ignore that silences nothing harms no deploy; ``lockgate lint`` and the
+hook still report it."""
+
 MODES = ("error", "warn", "off")
 """``lint_on_run``: refuse on lint errors (default), only report them, or skip the gate."""
 
@@ -57,7 +64,7 @@ def lint_each(
             catalog=catalogs.get(migration.filename),
             new_after=latest_applied or 0,
         )
-        by_id[migration.id] = result.findings
+        by_id[migration.id] = tuple(f for f in result.findings if f.rule_id not in LEFT_TO_OTHERS)
     return by_id
 
 
