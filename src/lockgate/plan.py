@@ -177,7 +177,7 @@ def _checksums_and_names(entries: Iterable[Entry]) -> Iterable[Problem]:
                 str(migration.path),
                 version=entry.version,
             )
-        elif migration.checksum != record.checksum:
+        elif migration.checksum != record.checksum and record.status in IN_DATABASE:
             yield Problem(
                 "cosmetic-edit",
                 WARNING,
@@ -216,21 +216,23 @@ def _failed_records(entries: Iterable[Entry]) -> Iterable[Problem]:
         if record is None or entry.state not in {"failed", "running"}:
             continue
         where = str(entry.migration.path) if entry.migration else f"{record.id}.sql"
+        edited = _edited_since(entry.migration, record)
         if entry.state == "running":
             yield Problem(
                 "interrupted-migration",
                 ERROR,
-                f"{where} was interrupted while running outside a transaction ({_completed(record)}); "
+                f"{where} was interrupted while running outside a transaction ({_completed(record)}){edited}; "
                 "check the database by hand, then `lockgate repair`",
                 where,
                 version=entry.version,
             )
         elif record.transactional:
+            retried = "as the file is now" if edited else "it"
             yield Problem(
                 "failed-migration",
                 WARNING,
-                f"{where} failed last time ({record.error_message}); it left nothing behind and "
-                "`lockgate run` will retry it",
+                f"{where} failed last time ({record.error_message}){edited}; it left nothing behind and "
+                f"`lockgate run` will retry {retried}",
                 where,
                 version=entry.version,
             )
@@ -238,11 +240,19 @@ def _failed_records(entries: Iterable[Entry]) -> Iterable[Problem]:
             yield Problem(
                 "failed-migration",
                 ERROR,
-                f"{where} failed outside a transaction ({_completed(record)}; {record.error_message}); "
+                f"{where} failed outside a transaction ({_completed(record)}; {record.error_message}){edited}; "
                 "it blocks `lockgate run` until you fix the database and run `lockgate repair`",
                 where,
                 version=entry.version,
             )
+
+
+def _edited_since(migration: Migration | None, record: Record) -> str:
+    """Whether the file changed since the failed attempt: the statements counted there were the old file's,
+    so whoever checks the database must know (no cosmetic verdict: what ran is not a recorded success)."""
+    if migration is None or migration.checksum == record.checksum:
+        return ""
+    return f" and the file was edited since (checksum {record.checksum[:12]} then, {migration.checksum[:12]} now)"
 
 
 def _completed(record: Record) -> str:

@@ -77,6 +77,27 @@ def test_failed_record(project: Path, lockgate: CliRunner, conn: psycopg.Connect
     assert problems(lockgate) == {"failed-migration": "error"}
 
 
+@pytest.mark.parametrize("transaction", ["", "-- lockgate: no-transaction\n"], ids=["retried", "blocking"])
+def test_a_failed_file_edited_since_is_no_cosmetic_edit(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, transaction: str
+) -> None:
+    # A failed attempt is not a recorded success: an edit to its file (even a comment) is no cosmetic-edit,
+    # and the failure's report says the file changed since, for whoever checks what ran.
+    path = add(project, "20250101000000_a.sql", f"{transaction}SELECT 1;\nSELECT 1/0;\n")
+    assert lockgate("run").code == 1
+    for text in (
+        f"{transaction}SELECT 1;\nSELECT 1/0; -- still fails\n",
+        f"{transaction}SELECT 1;\nSELECT 2;\n",
+    ):
+        path.write_text(text, encoding="utf-8")
+        found = problems(lockgate)
+        assert found == {"failed-migration": "warning" if not transaction else "error"}
+        result = lockgate("validate")
+        assert "cosmetic" not in result.text
+        assert "and the file was edited since (checksum " in result.err
+        assert ("will retry as the file is now" in result.err) == (not transaction)
+
+
 def test_interrupted_record(project: Path, lockgate: CliRunner, conn: psycopg.Connection) -> None:
     add(project, "20250101000000_a.sql", "CREATE TABLE a (id int);\n")
     assert lockgate("run").code == 0
