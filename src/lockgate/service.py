@@ -233,7 +233,7 @@ def pending_lint(config: Config, plan: Plan) -> dict[str, tuple[Finding, ...]]:
 
 def _database_catalogs(
     conn: psycopg.Connection[Any], config: Config, records: Sequence[Record]
-) -> dict[str, Catalog]:
+) -> Mapping[str, Catalog]:
     """The catalog each pending file meets on this database: its schema and sizes as they are, plus what
     the pending files before it create. Read once per run, in a read-only moment before anything runs."""
     from lockgate.catalog.directory import directory_ops, on_database

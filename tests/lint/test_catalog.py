@@ -10,6 +10,8 @@ import pytest
 
 from lockgate.catalog import history as catalog_history
 from lockgate.catalog.directory import CACHE_NAME, directory_catalogs
+from lockgate.catalog.model import Catalog
+from lockgate.catalog.snapshots import Snapshots
 from lockgate.catalog.types import NARROWING, NO_REWRITE, NONE, REWRITE, type_change
 from lockgate.lint.engine import lint_paths
 from lockgate.statements import parse_sql
@@ -136,7 +138,7 @@ def test_replay_follows_renames_drops_and_index_ownership() -> None:
         (f"f{i}.sql", 20250101000000 + i, catalog_history.file_ops(parse_sql(text)))
         for i, text in enumerate(files)
     ]
-    before = catalog_history.snapshots([*steps, ("end.sql", 20250102000000, [])])
+    before = Snapshots(Catalog("history"), [*steps, ("end.sql", 20250102000000, [])])
     assert before["f1.sql"].table("public.a").columns["name"].type_name == "text"
     assert before["f1.sql"].indexes["public.a_name"].columns == ("name",)
     after_rename = before["f2.sql"]

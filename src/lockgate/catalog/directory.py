@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lockgate.catalog.history import Op, snapshots, statement_ops
+from lockgate.catalog.history import Op, statement_ops
 from lockgate.catalog.model import Catalog
 from lockgate.checksum import normalise_text
 from lockgate.files import read_regular_file
@@ -100,28 +101,24 @@ def _ops_of(data: bytes) -> list[Op]:
     return [list(op) for op in statement_ops(kinds)]
 
 
-def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> dict[str, Catalog]:
+def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> Mapping[str, Catalog]:
     """File name -> the catalog that file meets: every migration of ``directory`` before it, replayed in
-    version order. Files whose names do not parse are left out (naming checks report them)."""
-    return snapshots(directory_ops(directory, cache_dir))
+    version order (each built when asked for). Files whose names do not parse are left out (naming
+    checks report them)."""
+    from lockgate.catalog.snapshots import Snapshots
+
+    return Snapshots(Catalog("history"), directory_ops(directory, cache_dir))
 
 
 def on_database(
     base: Catalog, files: list[tuple[str, int, list[Op]]], applied: set[int]
-) -> dict[str, Catalog]:
+) -> Mapping[str, Catalog]:
     """File name -> the catalog that file meets on a real database: ``base`` (read from it, with sizes)
     plus the operations of the files before it that the database has not applied yet. Tables those
     files create carry their version, so they count as new in the same plan."""
-    from lockgate.catalog.history import apply
+    from lockgate.catalog.snapshots import Snapshots
 
-    catalog = base.copy()
-    before: dict[str, Catalog] = {}
-    for name, version, ops in files:
-        if version in applied:
-            continue
-        before[name] = catalog.copy()
-        apply(catalog, ops, version)
-    return before
+    return Snapshots(base, [(name, version, ops) for name, version, ops in files if version not in applied])
 
 
 def directory_ops(directory: Path, cache_dir: Path | None = None) -> list[tuple[str, int, list[Op]]]:

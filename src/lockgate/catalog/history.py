@@ -281,13 +281,3 @@ _APPLY: dict[str, Any] = {
     "create_index": _apply_create_index,
     "create_function": _apply_create_function,
 }
-
-
-def snapshots(files: Iterable[tuple[str, int, list[Op]]]) -> dict[str, Catalog]:
-    """The catalog each file meets (the state before it), replaying ``(name, version, ops)`` in order."""
-    catalog = Catalog("history")
-    before: dict[str, Catalog] = {}
-    for name, version, ops in files:
-        before[name] = catalog.copy()
-        apply(catalog, ops, version)
-    return before

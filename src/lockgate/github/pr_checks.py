@@ -64,9 +64,9 @@ def _history(root: Path, paths: Sequence[str]) -> tuple[dict[Path, Catalog], int
     untouched: list[int] = []
     for directory in sorted({(root / path).resolve().parent for path in paths}):
         by_name = directory_catalogs(directory)  # no cache: never write into the checkout under review
-        for name, catalog in by_name.items():
+        for name in by_name:  # a catalog is built only for the files the PR changes
             if directory / name in changed:
-                catalogs[directory / name] = catalog
+                catalogs[directory / name] = by_name[name]
             else:
                 try:
                     untouched.append(parse_filename(name).version)

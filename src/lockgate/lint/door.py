@@ -6,7 +6,7 @@ pre-commit entry, no click import) cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -76,13 +76,16 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
     return report.exit_code(options.strict), shown
 
 
-def _on_database(url: str, config: Config) -> Callable[[list[Path]], tuple[dict[Path, Catalog], int | None]]:
+def _on_database(
+    url: str, config: Config
+) -> Callable[[list[Path]], tuple[Mapping[Path, Catalog], int | None]]:
     """Files -> the catalog each meets on the database at ``url`` (its schema and sizes, plus what the
     files before it that the database has not applied yet create), and the latest applied version."""
 
-    def build(files: list[Path]) -> tuple[dict[Path, Catalog], int | None]:
+    def build(files: list[Path]) -> tuple[Mapping[Path, Catalog], int | None]:
         from lockgate.catalog.directory import directory_ops, on_database
         from lockgate.catalog.live import read_catalog
+        from lockgate.catalog.snapshots import ByPath
         from lockgate.db import DatabaseTarget, connect
         from lockgate.history import IN_DATABASE, History
 
@@ -92,16 +95,11 @@ def _on_database(url: str, config: Config) -> Callable[[list[Path]], tuple[dict[
             history = History(conn, config.table, config.log_table)
             records = history.records() if history.exists() else []
         applied = {record.version for record in records if record.status in IN_DATABASE}
-        catalogs: dict[Path, Catalog] = {}
-        for directory in sorted({path.parent for path in files}):
-            by_name = on_database(base, directory_ops(directory, config.root / ".lockgate"), applied)
-            catalogs.update(
-                {
-                    path: by_name[path.name]
-                    for path in files
-                    if path.parent == directory and path.name in by_name
-                }
-            )
-        return catalogs, (max(applied) if applied else 0)
+        directories = sorted({path.parent for path in files})
+        by_directory = {
+            directory: on_database(base, directory_ops(directory, config.root / ".lockgate"), applied)
+            for directory in directories
+        }
+        return ByPath(by_directory, files), (max(applied) if applied else 0)
 
     return build

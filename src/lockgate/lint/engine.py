@@ -390,7 +390,7 @@ class _ShareLinter:
         new_after: int | None = None,
     ) -> None:
         self.settings, self.cwd = settings, cwd
-        self.catalogs = dict(catalogs or {})
+        self.catalogs: Mapping[Path, Catalog] = catalogs or {}  # lazy: see catalog.snapshots
         self.new_after = new_after
 
     def __call__(self, share: Sequence[Path]) -> list[FileResult]:
@@ -402,18 +402,15 @@ class _ShareLinter:
         ]
 
 
-def history_catalogs(files: Sequence[Path], cache_dir: Path | None) -> dict[Path, Catalog]:
+def history_catalogs(files: Sequence[Path], cache_dir: Path | None) -> Mapping[Path, Catalog]:
     """The catalog each file meets, from the migrations before it in its own directory (the history the
-    file will run on top of). Built once per directory, before any worker starts."""
+    file will run on top of). The operations are read once per directory, before any worker starts; each
+    catalog is built when its file is linted (``catalog.snapshots``)."""
     from lockgate.catalog.directory import directory_catalogs
+    from lockgate.catalog.snapshots import ByPath
 
-    catalogs: dict[Path, Catalog] = {}
-    for directory in sorted({path.parent for path in files}):
-        by_name = directory_catalogs(directory, cache_dir)
-        for path in files:
-            if path.parent == directory and path.name in by_name:
-                catalogs[path] = by_name[path.name]
-    return catalogs
+    directories = sorted({path.parent for path in files})
+    return ByPath({directory: directory_catalogs(directory, cache_dir) for directory in directories}, files)
 
 
 def lint_paths(
@@ -423,7 +420,7 @@ def lint_paths(
     *,
     history: bool = True,
     cache_dir: Path | None = None,
-    database: Callable[[list[Path]], tuple[dict[Path, Catalog], int | None]] | None = None,
+    database: Callable[[list[Path]], tuple[Mapping[Path, Catalog], int | None]] | None = None,
 ) -> LintReport:
     """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per usable CPU) lints in parallel. With
     ``history``, each file is judged against the schema the earlier files of its directory build; with
