@@ -124,20 +124,53 @@ class Output:
         in the pure-Python indenting encoder."""
         sys.stdout.write(json.dumps(document, indent=2 if self.interactive else None, default=str) + "\n")
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        title: str | None = None,
+        optional: Sequence[str] = (),
+    ) -> None:
+        """A table. The first column (a version, a file name: what users type next) is never cut; on a
+        narrow terminal the ``optional`` columns are dropped, first-named first, before any other column
+        folds its text onto a second line. A pipe gets plain aligned columns, every one, and no title: a
+        title line is one more thing for ``grep`` and ``awk`` to step over."""
         if not self.interactive:
-            if title:
-                self.line(title)
             self.line(plain_table(headers, rows))
             return
         from rich.table import Table
 
+        keep = _fitting(headers, rows, optional, self.console.width)
         table = Table(title=title, title_justify="left")
-        for header in headers:
-            table.add_column(header)
+        for position, header in enumerate(headers):
+            if position not in keep:
+                continue
+            if position == 0:
+                table.add_column(header, no_wrap=True, min_width=_widest(headers, rows, 0))
+            else:
+                table.add_column(header, overflow="fold")
         for row in rows:
-            table.add_row(*(_escape(str(cell)) for cell in row))
+            table.add_row(*(_escape(str(cell)) for position, cell in enumerate(row) if position in keep))
         self.console.print(table)
+
+
+def _widest(headers: Sequence[str], rows: Sequence[Sequence[str]], position: int) -> int:
+    return max([len(headers[position]), *(len(str(row[position])) for row in rows)])
+
+
+def _fitting(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], optional: Sequence[str], width: int
+) -> set[int]:
+    """The columns shown at ``width``: all when they fit whole, else without the optional ones, in order,
+    until they do (a rich table spends 3 characters per column and 1 for the frame)."""
+    keep = set(range(len(headers)))
+    widths = [_widest(headers, rows, position) for position in range(len(headers))]
+    for name in optional:
+        if sum(widths[position] + 3 for position in keep) + 1 <= width:
+            break
+        if name in headers:
+            keep.discard(headers.index(name))
+    return keep
 
 
 def _escape(text: str) -> str:

@@ -292,6 +292,8 @@ def entry_row(entry: Entry) -> list[str]:
 
 
 LIST_HEADERS = ["version", "name", "state", "applied_at", "executed_by", "duration", "checksum"]
+LIST_OPTIONAL = ["checksum", "executed_by", "duration", "applied_at"]
+"""What ``lockgate list`` drops first on a narrow terminal: the version and name are what users type next."""
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

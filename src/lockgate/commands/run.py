@@ -179,7 +179,7 @@ def _render(output: Output, outcome: RunOutcome, database: str) -> None:
         for row, summary in zip(rows, pending_locks(r.migration for r in results), strict=True):
             row.append(_locks_cell(summary))
     title = "dry run (rolled back)" if outcome.dry_run else "migrations"
-    output.table(headers, rows, title=title)
+    output.table(headers, rows, title=title, optional=["locks", "transaction", "attempts", "time"])
     failed = outcome.result.failed
     if failed is not None and failed.error is not None:
         output.error(failed.error.one_line(failed.migration))

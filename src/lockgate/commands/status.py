@@ -10,6 +10,7 @@ from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.plan import State
 from lockgate.report import (
     LIST_HEADERS,
+    LIST_OPTIONAL,
     entry_row,
     list_json,
     status_counts,
@@ -99,7 +100,7 @@ def list_command(as_json: bool, **options: object) -> None:
     if not rows:
         output.line(f"no migrations in {state.source.directory}")
         return
-    output.table(LIST_HEADERS, rows)
+    output.table(LIST_HEADERS, rows, optional=LIST_OPTIONAL)
 
 
 @click.command()
