@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -43,10 +43,13 @@ class StatementError:
     statement_index: int | None
     detail: str | None = None
     hint: str | None = None
+    blocked_by: str | None = None
+    """After a lock timeout: the sessions that held the lock (``blockers.blocking_sessions``)."""
 
     def one_line(self, migration: Migration) -> str:
         code = f" (SQLSTATE {self.sqlstate})" if self.sqlstate else ""
-        return f"{migration.where(self.line)}: {self.message}{code}"
+        blocked = f"; {self.blocked_by}" if self.blocked_by else ""
+        return f"{migration.where(self.line)}: {self.message}{code}{blocked}"
 
 
 @dataclass(frozen=True)
@@ -327,7 +330,9 @@ class Runner:
                     return self._after_disconnect(migration, error, started, attempts, True, 0)
                 if role == "guard":
                     return MigrationResult(migration, SKIPPED, attempts=attempts, note=self._taken(migration))
-                error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
+                error = self._diagnosed(
+                    exc, _statement_error(exc, statement, _ROLE_STAGES.get(role, role)), statement
+                )
                 retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
             if not retry:
                 return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
@@ -434,6 +439,7 @@ class Runner:
                         None,
                         None,
                     )
+                error = self._diagnosed(exc, error, statement)
                 retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
                 if not retry:
                     failed = self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
@@ -718,6 +724,18 @@ class Runner:
         if self.conn.autocommit and status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
             self.conn.execute(b"ROLLBACK")
 
+    def _diagnosed(
+        self, exc: psycopg.Error, error: StatementError, statement: Statement | None
+    ) -> StatementError:
+        """After a lock timeout, name the sessions that held the lock (while they still do); any other
+        error as it is. Only on a live connection: a diagnosis never turns into a failure of its own."""
+        if not isinstance(exc, pg_errors.LockNotAvailable) or self.conn.closed:
+            return error
+        from lockgate.blockers import blocking_sessions
+
+        blocked_by = blocking_sessions(self.conn, statement)
+        return replace(error, blocked_by=blocked_by) if blocked_by else error
+
     def _log_retry(self, migration: Migration, error: StatementError, attempts: int) -> None:
         """Log the lock timeout, then back off exponentially with full jitter before the next attempt."""
         delay_ms = self.config.retry_backoff_ms * (2 ** (attempts - 1))
@@ -770,7 +788,7 @@ class Runner:
                 try:
                     attempts = max(attempts, self._execute_with_retries(migration, statement))
                 except psycopg.Error as exc:
-                    error = _statement_error(exc, statement)
+                    error = self._diagnosed(exc, _statement_error(exc, statement), statement)
                     break
                 completed += 1
                 self._record_progress(migration, completed)
@@ -895,7 +913,8 @@ class Runner:
                 autocommit = self.conn.autocommit
                 self.conn.autocommit = False
                 try:
-                    self._log_retry(migration, _statement_error(exc, statement), attempts)
+                    error = self._diagnosed(exc, _statement_error(exc, statement), statement)
+                    self._log_retry(migration, error, attempts)
                 finally:
                     self.conn.autocommit = autocommit
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from core_helpers import add
+from core_helpers import CliRunner, add
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -193,3 +193,53 @@ def test_blocked_migration_never_stalls_writers_longer_than_lock_timeout(
         assert runner.returncode == 1, (out, err)
         assert "canceling statement due to lock timeout (SQLSTATE 55P03)" in err
         assert [a[0] for a in attempts] == ["lock-timeout", "lock-timeout", "failed"]
+
+
+@pytest.mark.parametrize(
+    "transaction", ["", "-- lockgate: no-transaction\n"], ids=["transaction", "no-transaction"]
+)
+def test_a_lock_timeout_names_the_session_that_held_the_lock(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, db_url: str, transaction: str
+) -> None:
+    # What a DBA looks up first: which session, which application, doing what, for how long — in each
+    # retry line as it happens and in the failure record (and so in the PR comment).
+    conn.execute("CREATE TABLE busy (id int)")
+    add(project, "20250101000000_note.sql", f"{transaction}ALTER TABLE busy ADD COLUMN note text;\n")
+    blocker = psycopg.connect(db_url, application_name="nightly-report")
+    try:
+        blocker.execute("SELECT count(*) FROM busy")  # ACCESS SHARE, held: idle in transaction
+        pid = blocker.info.backend_pid
+        result = lockgate("run", "--lock-timeout", "100ms", "--lock-retries", "1", "--no-lint")
+    finally:
+        blocker.close()
+    assert result.code == 1, result.text
+    named = f'blocked by pid {pid} ("nightly-report", idle in transaction for '
+    retries = [line for line in result.err.splitlines() if "; retrying" in line]
+    assert len(retries) == 1 and named in retries[0], result.err
+    assert "AccessShareLock on busy" in retries[0] and '"SELECT count(*) FROM busy"' in retries[0]
+    row = conn.execute(
+        "SELECT error_message FROM schema_migrations WHERE version = 20250101000000"
+    ).fetchone()
+    assert row is not None and "lock timeout" in row[0] and named in row[0], row
+    logged = conn.execute(
+        "SELECT error_message FROM schema_migrations_log WHERE outcome = 'lock-timeout'"
+    ).fetchall()
+    assert logged and all(f"blocked by pid {pid}" in message for (message,) in logged)
+    assert "Traceback" not in result.text
+
+
+def test_a_lock_timeout_without_a_conflicting_holder_names_nobody(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, db_url: str
+) -> None:
+    # A session holding a lock that does not conflict (ROW EXCLUSIVE vs a row lock wait) is not blamed.
+    conn.execute("CREATE TABLE rows_ (id int PRIMARY KEY)")
+    conn.execute("INSERT INTO rows_ VALUES (1)")
+    add(project, "20250101000000_touch.sql", "UPDATE rows_ SET id = 1 WHERE id = 1;\n")
+    holder = psycopg.connect(db_url, application_name="row-holder")
+    try:
+        holder.execute("UPDATE rows_ SET id = 1 WHERE id = 1")  # a row lock, and ROW EXCLUSIVE on the table
+        result = lockgate("run", "--lock-timeout", "100ms", "--lock-retries", "0", "--no-lint")
+    finally:
+        holder.close()
+    assert result.code == 1, result.text
+    assert "lock timeout" in result.err and "blocked by" not in result.err

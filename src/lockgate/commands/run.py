@@ -89,10 +89,22 @@ def run(
     raise SystemExit(EXIT_FAILED if failed else EXIT_OK)
 
 
+def _retry_line(migration: Migration, result: MigrationResult) -> str:
+    """Each lock-timeout retry as it happens, and who held the lock: the first thing to look up."""
+    blocked = f"; {result.error.blocked_by}" if result.error and result.error.blocked_by else ""
+    return f"lock timeout on {migration.filename} (attempt {result.attempts}){blocked}; retrying"
+
+
 def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
-    """A live progress bar on a terminal; nothing when piped or in JSON mode."""
+    """A live progress bar on a terminal; when piped or in JSON mode, only the retries (on stderr)."""
     if quiet or not output.err_interactive:
-        return None, nullcontext()
+
+        def retries_only(event: str, migration: Migration, result: MigrationResult | None) -> None:
+            if event == "retry" and result is not None:
+                output.warn(_retry_line(migration, result))
+
+        return retries_only, nullcontext()
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     display = Progress(
@@ -108,10 +120,8 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
     def progress(event: str, migration: Migration, result: MigrationResult | None) -> None:
         if event == "start":
             display.update(task, description=f"applying {migration.filename}")
-        elif event == "retry" and result and result.error:
-            display.console.print(
-                f"[yellow]lock timeout[/yellow] on {migration.filename} (attempt {result.attempts}); retrying"
-            )
+        elif event == "retry" and result:
+            display.console.print(f"[yellow]warning:[/yellow] {escape(_retry_line(migration, result))}")
         elif event == "done":
             display.advance(task)
 
