@@ -77,6 +77,9 @@ class RunResult:
 
 
 ProgressCallback = Callable[[str, Migration, MigrationResult | None], None]
+"""``(event, migration, result)``: ``queued`` for each file about to run (before the first starts), then
+``start``, ``retry`` (with the lock timeout's result) and ``done`` (with its result). Unknown events are
+ignored, so new ones can be added."""
 AppliedHook = Callable[["psycopg.Connection[Any]", Migration], None]
 """Called inside the transaction that records a migration as applied (e.g. Supabase's own history row),
 so the extra record commits or rolls back together with lockgate's."""

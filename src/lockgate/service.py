@@ -165,6 +165,9 @@ def run(
         for vendor in vendors():
             vendor_hooks += vendor.prepare_run(conn, config, target, pending, dry_run=dry_run)
         conn.commit()  # the runner starts every migration from a clean connection
+        if progress is not None:  # a progress bar knows its total before the first file starts
+            for migration in pending:
+                progress("queued", migration, None)
         runner = Runner(
             conn,
             history,

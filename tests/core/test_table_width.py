@@ -22,8 +22,8 @@ NAMES = [
 ]
 
 
-def _on_a_terminal(project: Path, db_url: str, columns: int, *args: str) -> str:
-    """The real console script with stdout on a pseudo-terminal ``columns`` wide."""
+def _on_a_terminal(project: Path, db_url: str, columns: int, *args: str, stream: str = "stdout") -> str:
+    """The real console script with stdout (or stderr) on a pseudo-terminal ``columns`` wide."""
     leader, follower = pty.openpty()
     env = {**os.environ, "LOCKGATE_DATABASE_URL": db_url, "COLUMNS": str(columns), "LINES": "50"}
     env.pop("NO_COLOR", None)
@@ -31,8 +31,8 @@ def _on_a_terminal(project: Path, db_url: str, columns: int, *args: str) -> str:
         [sys.executable, "-m", "lockgate", *args],
         cwd=project,
         env=env,
-        stdout=follower,
-        stderr=subprocess.PIPE,
+        stdout=follower if stream == "stdout" else subprocess.DEVNULL,
+        stderr=follower if stream == "stderr" else subprocess.PIPE,
         stdin=subprocess.DEVNULL,
     )
     os.close(follower)
@@ -106,3 +106,11 @@ def test_a_pipe_gets_every_column_and_no_title(project: Path, db_url: str) -> No
         "duration",
         "checksum",
     ]
+
+
+def test_the_progress_bar_knows_its_total_from_the_start(project: Path, db_url: str) -> None:
+    for name in NAMES:
+        add(project, name, "SELECT pg_sleep(0.2);\n")
+    shown = _on_a_terminal(project, db_url, 100, "run", stream="stderr")
+    assert "/3" in shown, shown
+    assert "/?" not in shown, shown

@@ -115,10 +115,12 @@ def _progress(output: Output, quiet: bool) -> tuple[Any, Any]:
         console=output.err,
         transient=True,
     )
-    task = display.add_task("migrating", total=None)
+    task = display.add_task("migrating", total=None, visible=False)  # shown once its total is known
 
     def progress(event: str, migration: Migration, result: MigrationResult | None) -> None:
-        if event == "start":
+        if event == "queued":
+            display.update(task, total=(display.tasks[0].total or 0) + 1, visible=True)
+        elif event == "start":
             display.update(task, description=f"applying {migration.filename}")
         elif event == "retry" and result:
             display.console.print(f"[yellow]warning:[/yellow] {escape(_retry_line(migration, result))}")
