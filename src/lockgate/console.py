@@ -1,5 +1,5 @@
 """Terminal plumbing shared by the doors that are click commands (``lockgate run|status|...`` and ``lockgate
-serve``): the options every database command takes, and ``Output``.
+serve``): building their ``Config``, and ``Output`` (their options live in ``lockgate.options``).
 
 Output goes through ``Output`` so that a terminal gets rich tables and colour (``NO_COLOR`` respected) while a
 pipe gets plain aligned text that scripts can grep. It lives outside ``commands/`` because two doors share it,
@@ -10,47 +10,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import click
-
+from lockgate import options
 from lockgate.config import Config, load_config
 from lockgate.problems import Problem
 from lockgate.report import plain_table
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_options(function: F) -> F:
-    """``--dir``, ``--database-url``, ``--config``, ``--table``: where the files and the history are."""
-    options = [
-        click.option(
-            "--dir", "migrations_dir", type=click.Path(path_type=Path), help="Migrations directory."
-        ),
-        click.option(
-            "--database-url",
-            metavar="URL",
-            help="PostgreSQL URL (else LOCKGATE_DATABASE_URL, DATABASE_URL, PG* variables, or the embedded database).",
-        ),
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(path_type=Path),
-            help="lockgate.toml or pyproject.toml.",
-        ),
-        click.option(
-            "--table", metavar="SCHEMA.TABLE", help="Tracking table (default public.schema_migrations)."
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
 
 def build_config(
     migrations_dir: Path | None,
@@ -98,6 +68,8 @@ class Output:
             sys.stderr.write(plain + "\n")
 
     def notice(self, message: str) -> None:
+        if options.QUIET.on:
+            return
         self._stderr(f"[dim]{_escape(message)}[/dim]", message)
 
     def warn(self, message: str) -> None:
@@ -113,6 +85,8 @@ class Output:
             self._stderr(f"  [dim]help: {_escape(problem.help)}[/dim]", f"  help: {problem.help}")
 
     def line(self, message: str = "", style: str | None = None) -> None:
+        if options.QUIET.on:
+            return
         if self.interactive:
             self.console.print(_escape(message), style=style)
         else:
@@ -135,6 +109,8 @@ class Output:
         narrow terminal the ``optional`` columns are dropped, first-named first, before any other column
         folds its text onto a second line. A pipe gets plain aligned columns, every one, and no title: a
         title line is one more thing for ``grep`` and ``awk`` to step over."""
+        if options.QUIET.on:
+            return
         if not self.interactive:
             self.line(plain_table(headers, rows))
             return

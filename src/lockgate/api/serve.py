@@ -22,8 +22,9 @@ from lockgate.api.settings import (
     is_loopback,
     token_digest,
 )
-from lockgate.console import Output, build_config, config_options
+from lockgate.console import Output, build_config
 from lockgate.errors import ConfigError
+from lockgate.options import config_options
 from lockgate.service import database_target
 
 # Bounded: at most 64 connections or requests at once (uvicorn answers 503 beyond), idle keep-alive closed after

@@ -14,6 +14,7 @@ import click
 
 from lockgate import __version__
 from lockgate.errors import EXIT_INTERRUPTED, EXIT_USAGE, LockgateError
+from lockgate.options import QUIET, config_options
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
@@ -52,13 +53,22 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="lockgate")
-def cli() -> None:
-    """Safe PostgreSQL migrations: lint, validate, apply and track plain-SQL migration files."""
+@click.version_option(__version__, "-V", "--version", prog_name="lockgate")
+@config_options
+@click.pass_context
+def cli(ctx: click.Context, /, **options: Any) -> None:
+    """Safe PostgreSQL migrations: lint, validate, apply and track plain-SQL migration files.
+
+    --dir, --database-url, --config, --table and -q work before the command name too
+    (`lockgate --database-url URL status`); given after it, they win."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if given:
+        ctx.default_map = {name: dict(given) for name in COMMANDS}
 
 
 def run(argv: list[str] | None = None) -> Any:
     """Run the click application; every expected failure becomes one line on stderr and its exit code."""
+    QUIET.on = False  # set again by -q for this invocation (tests run many in one process)
     try:
         return cli.main(args=argv, prog_name="lockgate", standalone_mode=False)
     except LockgateError as exc:

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from lockgate.console import Output, build_config, config_options
+from lockgate.console import Output, build_config
 from lockgate.errors import EXIT_FAILED
+from lockgate.options import config_options
 from lockgate.service import database_target
 from lockgate.service import drift as drift_service
 

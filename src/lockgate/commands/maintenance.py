@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from lockgate.console import Output, build_config, config_options
+from lockgate.console import Output, build_config
+from lockgate.options import config_options
 from lockgate.service import baseline as baseline_service
 from lockgate.service import database_target
 from lockgate.service import repair as repair_service

@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
-from lockgate.console import Output, build_config, config_options
+from lockgate.console import Output, build_config
 from lockgate.durations import format_ms
 from lockgate.errors import EXIT_FAILED, EXIT_OK
 from lockgate.locks import pending_locks
+from lockgate.options import config_options
 from lockgate.report import refusal_summary, run_json, run_summary
 from lockgate.runner import FAILED, MigrationResult
 from lockgate.service import RunOutcome, database_target

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from lockgate.config import Config
-from lockgate.console import Output, build_config, config_options
+from lockgate.console import Output, build_config
 from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.options import config_options
 from lockgate.plan import State
 from lockgate.report import (
     LIST_HEADERS,

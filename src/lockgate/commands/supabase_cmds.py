@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from lockgate.console import Output, build_config, config_options
+from lockgate.console import Output, build_config
 from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.options import config_options
 from lockgate.service import database_target
 
 

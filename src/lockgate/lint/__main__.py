@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -84,6 +84,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
+def wants_color(terminal: bool, environ: Mapping[str, str]) -> bool:
+    """Colour on a terminal unless ``NO_COLOR``; ``FORCE_COLOR`` turns it on anywhere (CI logs that render
+    ANSI), as in rich and most CLIs. Both count only when set to something (https://no-color.org)."""
+    if environ.get("NO_COLOR"):
+        return False
+    return terminal or bool(environ.get("FORCE_COLOR"))
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint") -> int:
     """Lint and print; returns the exit code. ``lockgate lint`` comes here too (see ``lockgate.cli``)."""
     args = _parser(prog).parse_args(argv)
@@ -99,7 +107,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint
         config_file=args.config_file,
         history=args.history,
         database_url=args.database_url,
-        color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+        color=wants_color(sys.stdout.isatty(), os.environ),
     )
     try:
         code, shown = run_lint(options)
