@@ -22,6 +22,7 @@ from lockgate.report import plain_table
 if TYPE_CHECKING:
     from rich.console import Console
 
+
 def build_config(
     migrations_dir: Path | None,
     database_url: str | None,

@@ -35,10 +35,15 @@ class DatabaseTarget:
     url: str = field(repr=False)  # a repr (a log line, a failed assertion) must not carry the password
     origin: str
     embedded: bool = False
+    shown_as: str | None = None
+    """How messages and documents name it instead of a URL (the embedded server's socket URL,
+    ``postgresql://postgres:@/lockgate?host=/home/...``, tells a person nothing)."""
 
     @property
     def masked(self) -> str:
         """The connection string for messages and documents, without its password (see ``display_url``)."""
+        if self.shown_as is not None:
+            return self.shown_as
         return display_url(self.url) if self.url else PG_ENV_DISPLAY
 
 

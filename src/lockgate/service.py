@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
@@ -44,7 +45,18 @@ def database_target(config: Config, notify: Notify) -> DatabaseTarget:
         f"no database configured: using the embedded PostgreSQL in {config.root / LOCAL_DIR} "
         "(set --database-url or DATABASE_URL for another)"
     )
-    return DatabaseTarget(url, "embedded PostgreSQL", embedded=True)
+    return DatabaseTarget(
+        url, "embedded PostgreSQL", embedded=True, shown_as=_embedded_name(config.root / LOCAL_DIR)
+    )
+
+
+def _embedded_name(directory: Path) -> str:
+    """``embedded PostgreSQL 18 in .lockgate/`` (the major version from the data directory's PG_VERSION)."""
+    try:
+        major = " " + (directory / "pgdata" / "PG_VERSION").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        major = ""
+    return f"embedded PostgreSQL{major} in {directory.name}/"
 
 
 def fingerprint_or_none(migration: Migration) -> str | None:

@@ -64,12 +64,21 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     errors: list[str] = []
+    missing: list[str] = []
     opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    opened.on(
+        "response",
+        lambda response: (
+            missing.append(response.url) if response.status == 404 and "/api/" not in response.url else None
+        ),
+    )
     yield opened
     context.close()
     # A CSP violation or a script error shows up here; 401/422 answers the app expects are logged as
-    # "Failed to load resource", which is the browser's notice, not ours.
+    # "Failed to load resource", which is the browser's notice, not ours — but no page resource (the
+    # favicon included) may be missing.
     assert [e for e in errors if "Failed to load resource" not in e] == []
+    assert missing == []
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -154,7 +163,7 @@ def test_failing_migration_shows_its_error(page: Page, live_url: str, project: P
     add(project, "20250101000000_create_notes.sql", "CREATE TABLE notes (id bigint PRIMARY KEY);\n")
     add(
         project,
-        "20250102000000_broken.sql",
+        "20250102000000_backfill_notification_preferences_for_existing_accounts.sql",
         "-- the table is misspelt\n\nALTER TABLE notes ADD COLUMN body text;\nALTER TABLE missing\n  ADD COLUMN x int;\n",
     )
     sign_in(page, live_url, ADMIN_TOKEN)
@@ -162,7 +171,7 @@ def test_failing_migration_shows_its_error(page: Page, live_url: str, project: P
     page.click("#run")
     page.click("#confirm-ok")
     result = page.locator("#result")
-    expect(result).to_contain_text('20250102000000_broken.sql:4: relation "missing" does not exist')
+    expect(result).to_contain_text('20250102000000_backfill_notification_preferences_for_existing_accounts.sql:4: relation "missing" does not exist')
     expect(result).to_contain_text("SQLSTATE 42P01")
     expect(page.locator("#health")).to_have_text("Failed")
     expect(page.locator("#history tbody tr").first).to_contain_text("api-run")
@@ -175,7 +184,21 @@ def test_failing_migration_shows_its_error(page: Page, live_url: str, project: P
     expect(page.locator("#chart rect")).to_have_count(2)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page scrolls sideways on a phone by {overflow}px"
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('#history td, #result, #result pre, .problems li, .scroll')]
+             .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.id || e.className || e.tagName)"""
+    )
+    assert clipped == [], f"text cut off at phone width in {clipped}"
     screenshot(page, "dashboard-phone-failed.png")
+
+
+def test_the_favicon_is_served(page: Page, live_url: str) -> None:
+    page.goto(live_url)
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon == "/static/favicon.svg"
+    for path in (icon, "/favicon.ico"):
+        answer = page.request.get(live_url.rstrip("/") + path)
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
 
 
 def test_empty_and_error_states(page: Page, servers: LiveServers, db_url: str) -> None:

@@ -186,3 +186,18 @@ def test_a_message_without_its_target_is_scrubbed_of_every_url_this_process_used
     assert mask_known_secrets("server said S3cretUsed@127.0.0.1 and Known@S3cretUsed") == (
         "server said ***@127.0.0.1 and ***"
     )
+
+
+def test_the_embedded_server_is_named_not_shown_as_its_socket_url(tmp_path: Path) -> None:
+    from lockgate.db import DatabaseTarget
+    from lockgate.service import _embedded_name
+
+    local = tmp_path / ".lockgate"
+    (local / "pgdata").mkdir(parents=True)
+    assert _embedded_name(local) == "embedded PostgreSQL in .lockgate/"  # no data directory version yet
+    (local / "pgdata" / "PG_VERSION").write_text("18\n", encoding="ascii")
+    assert _embedded_name(local) == "embedded PostgreSQL 18 in .lockgate/"
+    url = f"postgresql://postgres:@/lockgate?host={local}/run&port=5432"
+    target = DatabaseTarget(url, "embedded PostgreSQL", embedded=True, shown_as=_embedded_name(local))
+    assert target.masked == "embedded PostgreSQL 18 in .lockgate/"
+    assert DatabaseTarget(url, "--database-url").masked.startswith("postgresql://postgres@/lockgate")

@@ -31,6 +31,11 @@ async def _dashboard(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
+async def _favicon(request: Request) -> Response:
+    """``/favicon.ico``, which browsers and bookmark tools ask for whatever the page links: the SVG icon."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Framework errors (404, 405) as JSON under /api/, keeping the ``Allow`` header of a 405."""
     assert isinstance(exc, HTTPException)
@@ -65,6 +70,7 @@ def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) ->
 
     routes = [
         Route("/", _dashboard, methods=["GET"]),
+        Route("/favicon.ico", _favicon, methods=["GET"]),
         Route("/api/openapi.json", endpoints.openapi_json, methods=["GET"]),
         Route("/api/migrations", endpoints.get_migrations, methods=["GET"]),
         Route("/api/migrations", endpoints.post_migrations, methods=["POST"]),
