@@ -171,7 +171,9 @@ def test_failing_migration_shows_its_error(page: Page, live_url: str, project: P
     page.click("#run")
     page.click("#confirm-ok")
     result = page.locator("#result")
-    expect(result).to_contain_text('20250102000000_backfill_notification_preferences_for_existing_accounts.sql:4: relation "missing" does not exist')
+    expect(result).to_contain_text(
+        '20250102000000_backfill_notification_preferences_for_existing_accounts.sql:4: relation "missing" does not exist'
+    )
     expect(result).to_contain_text("SQLSTATE 42P01")
     expect(page.locator("#health")).to_have_text("Failed")
     expect(page.locator("#history tbody tr").first).to_contain_text("api-run")
