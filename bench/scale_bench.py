@@ -43,6 +43,7 @@ from _common import (  # bench/ is not a package: the helper sits beside this sc
 from core_bench import MigrationWriter
 
 SECTION = "Scale: run / status / validate at 100, 1,000 and 10,000 migrations"
+# (lint joined the table later; the section keeps its name so that --write-results replaces it)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def measure_size(admin_url: str, size: int, repeat: int, workdir: Path) -> list[
             ("run (nothing pending)", ["run", *common]),
             ("status", ["status", *common]),
             ("validate", ["validate", *common]),
+            ("lint (history replayed)", ["lint", "--jobs", "1", str(migrations)]),
         ):
             samples = tuple(run_measured([*lockgate, *arguments], cwd=project) for _ in range(repeat))
             rows.append(Row(label, size, samples))
@@ -170,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "```sh\n.venv/bin/python bench/scale_bench.py --database-url "
                 f"'{args.database_url}' --sizes {args.sizes} --repeat {args.repeat} --write-results\n```",
                 "Each size is a fresh database: `run` applies every generated migration (one process), then "
-                "`run` with nothing pending, `status` and `validate` run on the applied history (fresh "
+                "`run` with nothing pending, `status`, `validate` and `lint` (one process, each file judged "
+                "against the schema the files before it build) run on the applied history (fresh "
                 "processes, start-up included, median of the repeats). *max RSS* is each process's own peak "
                 "resident memory (`wait4`).",
                 table(rows),
