@@ -20,8 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lockgate.lint.findings import FileResult, Finding, Span
-from lockgate.problems import Severity
+from lockgate.lint.findings import FileResult, from_wire, to_wire
 
 LintShare = Callable[[Sequence[Path]], list[FileResult]]
 
@@ -152,42 +151,3 @@ def _from_wire(payload: bytes) -> list[FileResult] | None:
         return [from_wire(item) for item in marshal.loads(payload)]
     except (EOFError, ValueError, TypeError):  # a child that died half-way through writing
         return None
-
-
-def to_wire(result: FileResult) -> Any:
-    """One file's result as built-in types only, for ``marshal`` (this pipe, and ``lint.cache``)."""
-    return (
-        result.path,
-        result.statements,
-        [
-            (f.rule_id, f.severity.value, f.path, tuple(f.span), f.message, f.help, f.source_line, f.fix)
-            for f in result.findings
-        ],
-    )
-
-
-def from_wire(item: Any) -> FileResult:
-    """The ``FileResult`` that ``to_wire`` turned into ``item``; ``ValueError`` or ``TypeError`` for anything
-    else, checked field by field (the lint cache reads what another process wrote)."""
-    path, statements, findings = item
-    if type(path) is not str or type(statements) is not int or type(findings) is not list:
-        raise ValueError("not a lint result")
-    return FileResult(path, tuple(_finding(*finding) for finding in findings), statements)
-
-
-def _finding(
-    rule_id: Any, severity: Any, path: Any, span: Any, message: Any, help: Any, source: Any, fix: Any
-) -> Finding:
-    if (
-        type(rule_id) is not str
-        or type(path) is not str
-        or type(message) is not str
-        or type(help) is not str
-        or type(source) is not str
-        or (fix is not None and type(fix) is not str)
-        or type(span) is not tuple
-        or len(span) != 4
-        or any(type(number) is not int for number in span)
-    ):
-        raise ValueError("not a finding")
-    return Finding(rule_id, Severity(severity), path, Span(*span), message, help, source, fix)
