@@ -54,7 +54,12 @@ class OpsCache:
             return
         kept = {digest: ops for digest, ops in self.ops.items() if digest in self.used}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True)
+            except FileExistsError:  # (or made by a concurrent run just now)
+                pass
+            else:  # made here: keep it out of commits, as checksum_cache does
+                (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
             temporary.write_text(json.dumps({"format": FORMAT, "ops": kept}, separators=(",", ":")))
             os.replace(temporary, self.path)

@@ -94,7 +94,12 @@ class ResultCache:
         payload = marshal.dumps(self._entries)
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True)
+            except FileExistsError:  # (or made by a concurrent run just now)
+                pass
+            else:  # made here: keep it out of commits, as checksum_cache does
+                (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             temporary.write_bytes(HEADER + hashlib.sha256(payload).digest() + payload)
             os.replace(temporary, self.path)
         except OSError:  # a read-only checkout: the results are right, only slower next time
