@@ -33,7 +33,7 @@ import contextlib
 import hashlib
 import marshal
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,7 @@ class ResultCache:
 
     def save(self) -> None:
         """Drop entries for files no longer present and, if anything changed, replace the file."""
-        gone = [slot for slot in self._entries if slot not in self._seen and not os.path.lexists(slot)]
+        gone = _gone(slot for slot in self._entries if slot not in self._seen)
         for slot in gone:
             del self._entries[slot]
         if not (self._changed or gone):
@@ -105,6 +105,22 @@ class ResultCache:
         except OSError:  # a read-only checkout: the results are right, only slower next time
             with contextlib.suppress(OSError):
                 temporary.unlink()
+
+
+def _gone(slots: Iterable[str]) -> list[str]:
+    """The paths among ``slots`` that no longer exist: one directory listing per directory, not a ``stat``
+    per file (a hook linting one staged file keeps the entries of the thousand beside it)."""
+    by_directory: dict[str, list[str]] = {}
+    for slot in slots:
+        by_directory.setdefault(os.path.dirname(slot), []).append(slot)
+    gone: list[str] = []
+    for directory, inside in by_directory.items():
+        try:
+            present = set(os.listdir(directory))
+        except OSError:
+            present = set()
+        gone.extend(slot for slot in inside if os.path.basename(slot) not in present)
+    return gone
 
 
 def _load(path: Path) -> dict[str, Entry]:

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 PARALLEL_THRESHOLD = 64
 """Below this many files a process pool costs more in start-up than it saves."""
+CACHE_THRESHOLD = 16
+"""Below this many files the result cache is left alone: reading it, keying each file by the whole history
+before it and rewriting it costs milliseconds per thousand files of the directory, more than linting a few
+files saves (the pre-commit hook lints the staged ones, which are new anyway)."""
 
 
 def default_settings() -> LintSettings:
@@ -460,8 +464,8 @@ def lint_paths(
     ``history``, each file is judged against the schema the earlier files of its directory build; with
     ``database`` (files -> their catalogs read from a real database, and its latest applied version),
     against that database as it is, sizes included. With ``cache`` (and a ``cache_dir``), results of files
-    linted before with the same bytes, settings, history and lockgate are reused (``lint.cache``); never
-    with ``database``, whose schema changes without any file changing."""
+    linted before with the same bytes, settings, history and lockgate are reused (``lint.cache``) from
+    ``CACHE_THRESHOLD`` files on; never with ``database``, whose schema changes without any file changing."""
     load_rules()
     settings = settings or default_settings()
     files = collect_files(paths)
@@ -479,7 +483,7 @@ def lint_paths(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if cache and cache_dir is not None and database is None:
+        if cache and cache_dir is not None and database is None and len(files) >= CACHE_THRESHOLD:
             from lockgate.lint.cache import ResultCache
 
             results = _lint_cached(
