@@ -53,6 +53,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     for name in ("LOCKGATE_CONFIG", "LOCKGATE_PG_MAJOR", "LOCKGATE_MIGRATIONS_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(engine, "CACHE_THRESHOLD", 1)  # the small histories here use it too
     return tmp_path
 
 
@@ -288,10 +289,31 @@ def test_the_display_path_is_part_of_the_key(
 
 def test_entries_of_deleted_files_are_dropped(project: Path) -> None:
     directory = _write(project, HISTORY)
-    _lint(project)
+    other = project / "other"
+    other.mkdir()
+    (other / "20250101000000_x.sql").write_text("SELECT 1;\n")
+    lint_paths([Path("migrations"), other], jobs=1, cache_dir=project / ".lockgate", cache=True)
+    assert len(_entries(project)) == len(HISTORY) + 1
     (directory / "20250104000000_index.sql").unlink()
+    _lint(project)  # the other directory's entry is kept while its file is there
+    kept = sorted([*sorted(HISTORY)[:3], "20250101000000_x.sql"])
+    assert sorted(Path(slot).name for slot in _entries(project)) == kept
+    shutil.rmtree(other)
+    (directory / "20250103000000_narrow.sql").unlink()
     _lint(project)
-    assert sorted(Path(slot).name for slot in _entries(project)) == sorted(HISTORY)[:3]
+    assert sorted(Path(slot).name for slot in _entries(project)) == sorted(HISTORY)[:2]
+
+
+def test_a_few_files_leave_the_cache_alone(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-commit hook's few staged files: reading and rewriting the cache would cost more than it saves."""
+    monkeypatch.setattr(engine, "CACHE_THRESHOLD", 16)
+    _write(project, HISTORY)
+    _lint(project)
+    assert not (_cache_file(project)).exists()
+    _write(project, {f"2025020{n}000000_more.sql": "SELECT 1;\n" for n in range(1, 10)})
+    _write(project, {f"2025030{n}000000_more.sql": "SELECT 1;\n" for n in range(1, 4)})
+    _lint(project)
+    assert len(_entries(project)) == 16
 
 
 def _damage_garbage(cache: Path) -> None:
