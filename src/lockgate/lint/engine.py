@@ -439,14 +439,15 @@ def history_catalogs(
     from lockgate.catalog.snapshots import ByPath
 
     by_directory = {}
-    wanted = set(files) if contents is not None else set()
-    for directory in sorted({path.parent for path in files}):
+    names: dict[Path, dict[str, Path]] = {}  # directory -> its files' names -> their paths (no Path built)
+    for path in files:
+        names.setdefault(path.parent, {})[path.name] = path
+    for directory in sorted(names):
         read: dict[str, tuple[str, bytes]] | None = {} if contents is not None else None
         by_directory[directory] = directory_catalogs(directory, cache_dir, read)
         if contents is not None and read:
-            contents.update(
-                (path, entry) for name, entry in read.items() if (path := directory / name) in wanted
-            )
+            wanted = names[directory]
+            contents.update((wanted[name], entry) for name, entry in read.items() if name in wanted)
     return ByPath(by_directory, files)
 
 
