@@ -144,3 +144,9 @@ def postgresql_major() -> int:
     """The PostgreSQL major version whose grammar this libpg_query speaks."""
     version = _parser.get_postgresql_version()
     return int(version[0] if isinstance(version, tuple) else str(version).split(".")[0])
+
+
+def grammar_version() -> str:
+    """libpg_query's PostgreSQL version (major and minor): which parser judged a file, for lint's cache."""
+    version = _parser.get_postgresql_version()
+    return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)

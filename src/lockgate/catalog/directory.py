@@ -14,13 +14,16 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.catalog.history import Op, statement_ops
 from lockgate.catalog.model import Catalog
 from lockgate.checksum import normalise_text
 from lockgate.files import read_regular_file
 from lockgate.naming import NameError_, parse_filename
+
+if TYPE_CHECKING:
+    from lockgate.catalog.snapshots import Snapshots
 
 CACHE_NAME = "catalog-ops.json"
 FORMAT = 1
@@ -51,7 +54,12 @@ class OpsCache:
             return
         kept = {digest: ops for digest, ops in self.ops.items() if digest in self.used}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True)
+            except FileExistsError:  # (or made by a concurrent run just now)
+                pass
+            else:  # made here: keep it out of commits, as checksum_cache does
+                (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
             temporary.write_text(json.dumps({"format": FORMAT, "ops": kept}, separators=(",", ":")))
             os.replace(temporary, self.path)
@@ -101,13 +109,15 @@ def _ops_of(data: bytes) -> list[Op]:
     return [list(op) for op in statement_ops(kinds)]
 
 
-def directory_catalogs(directory: Path, cache_dir: Path | None = None) -> Mapping[str, Catalog]:
+def directory_catalogs(
+    directory: Path, cache_dir: Path | None = None, contents: dict[str, tuple[str, bytes]] | None = None
+) -> Snapshots:
     """File name -> the catalog that file meets: every migration of ``directory`` before it, replayed in
     version order (each built when asked for). Files whose names do not parse are left out (naming
-    checks report them)."""
+    checks report them). ``contents`` as for ``directory_ops``."""
     from lockgate.catalog.snapshots import Snapshots
 
-    return Snapshots(Catalog("history"), directory_ops(directory, cache_dir))
+    return Snapshots(Catalog("history"), directory_ops(directory, cache_dir, contents))
 
 
 def on_database(
@@ -121,8 +131,13 @@ def on_database(
     return Snapshots(base, [(name, version, ops) for name, version, ops in files if version not in applied])
 
 
-def directory_ops(directory: Path, cache_dir: Path | None = None) -> list[tuple[str, int, list[Op]]]:
-    """``(file name, version, schema operations)`` of every migration of ``directory``, in version order."""
+def directory_ops(
+    directory: Path, cache_dir: Path | None = None, contents: dict[str, tuple[str, bytes]] | None = None
+) -> list[tuple[str, int, list[Op]]]:
+    """``(file name, version, schema operations)`` of every migration of ``directory``, in version order.
+
+    ``contents``, when given, receives each file's digest and bytes by name: lint keys its result cache
+    by them and lints those very bytes, so each file is read once and a result always matches its key."""
     entries: list[tuple[int, str, str]] = []
     try:
         with os.scandir(directory) as scan:
@@ -145,6 +160,8 @@ def directory_ops(directory: Path, cache_dir: Path | None = None) -> list[tuple[
         except OSError:
             continue
         digest = hashlib.sha256(data).hexdigest()
+        if contents is not None:
+            contents[name] = (digest, data)
         files.append((name, version, cache.get(digest, lambda data=data: _ops_of(data))))
     cache.save()
     return files

@@ -11,6 +11,8 @@ the nearest checkpoint, a copy kept every ~√n files, so memory stays near n·�
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -36,6 +38,7 @@ class Snapshots(Mapping[str, Catalog]):
         self._checkpoints: dict[int, Catalog] = {0: self._base}
         self._cursor = 0
         self._working = self._base.copy()
+        self._digests: list[str] = []
 
     def __getitem__(self, name: str) -> Catalog:
         return self._before(self._index[name])
@@ -48,6 +51,18 @@ class Snapshots(Mapping[str, Catalog]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._index
+
+    def steps_digest(self, name: str) -> str:
+        """SHA-256 of the steps before ``name`` — their versions and operations, not the base: over one base,
+        equal digests mean equal catalogs. Lint's result cache keys a file's findings by it, so a comment
+        edited in an earlier migration keeps the later files' results and a schema change does not."""
+        if not self._digests:  # all at once, with no hash object kept: a spawned lint worker pickles this
+            hasher = hashlib.sha256()
+            for _, version, ops in self._steps:
+                self._digests.append(hasher.hexdigest())
+                # JSON, as the operations cache stores them: a freshly parsed file's tuples hash as lists.
+                hasher.update(f"{version}\t{json.dumps(ops, separators=(',', ':'))}\n".encode())
+        return self._digests[self._index[name]]
 
     def _before(self, position: int) -> Catalog:
         if position < self._cursor:  # back to the nearest checkpoint at or before it
@@ -84,3 +99,12 @@ class ByPath(Mapping[Path, Catalog]):
 
     def __contains__(self, path: object) -> bool:
         return path in self._files
+
+    def steps_digest(self, path: Path) -> str:
+        """``Snapshots.steps_digest`` of the file in its directory's history (``KeyError`` if it has none)."""
+        if path not in self._files:
+            raise KeyError(path)
+        snapshots = self._by_directory[path.parent]
+        if not isinstance(snapshots, Snapshots):
+            raise TypeError(f"{path.parent}: catalogs without steps")
+        return snapshots.steps_digest(path.name)

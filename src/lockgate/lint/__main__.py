@@ -79,6 +79,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         metavar="URL",
         help="judge each file against this database as it is (read-only): its schema, table sizes and history",
     )
+    parser.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="lint every file again rather than reuse results kept in .lockgate/ for unchanged files "
+        "(never used with --database-url)",
+    )
     parser.add_argument("--output", "-o", type=Path, help="write the report to a file")
     parser.add_argument("--config", dest="config_file", type=Path, help="config file")
     return parser
@@ -107,6 +114,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint
         config_file=args.config_file,
         history=args.history,
         database_url=args.database_url,
+        cache=args.cache,
         color=wants_color(sys.stdout.isatty(), os.environ),
     )
     try:

@@ -37,6 +37,13 @@ the end of its line), or a whole file with `-- lockgate-ignore-file: rule-a`. Su
 unknown rules or suppress nothing are reported. The target PostgreSQL version comes from `pg_major`, else
 `[db] major_version` in `supabase/config.toml`, else 15; rules that depend on it say so.
 
+Results are kept by content in `.lockgate/lint-results`: a file whose bytes, lint settings, earlier
+migrations (their schema operations) and lockgate version are all unchanged is not linted again, so a
+re-lint of an unchanged tree in CI costs a read and a hash per file. `--no-cache` lints every file; a lint
+with `--database-url` never uses it (a database changes without any file changing), and neither does a run
+of fewer than 16 files (the pre-commit hook's staged files, new anyway). A damaged or foreign cache file is
+ignored and rewritten; a read-only checkout simply has none.
+
 ## The schema lint judges against
 
 Each file is judged against the schema it will meet (the *catalog*), built from one of three sources:

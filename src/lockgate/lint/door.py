@@ -35,6 +35,8 @@ class LintOptions(NamedTuple):
     """Judge each file against the schema the earlier migrations of its directory build."""
     database_url: str | None = None
     """Judge each file against this database as it is (read-only): its schema, sizes and history."""
+    cache: bool = True
+    """Reuse the results of files linted before with the same bytes, settings and history (``lint.cache``)."""
 
 
 def split_selectors(values: Iterable[str]) -> list[str]:
@@ -64,6 +66,7 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
         history=options.history,
         cache_dir=config.root / ".lockgate",
         database=_on_database(options.database_url, config) if options.database_url else None,
+        cache=options.cache,
     )
     if options.output is not None:
         try:

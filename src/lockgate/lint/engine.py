@@ -11,6 +11,7 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockgate.catalog.model import Catalog
 from lockgate.checksum import normalise_text
@@ -24,8 +25,16 @@ from lockgate.lint.registry import REGISTRY, FileCheck, Rule, StatementCheck, lo
 from lockgate.problems import Severity
 from lockgate.statements import ParsedSql, SqlError, Statement, parse_sql
 
+if TYPE_CHECKING:
+    from lockgate.catalog.snapshots import ByPath
+    from lockgate.lint.cache import ResultCache
+
 PARALLEL_THRESHOLD = 64
 """Below this many files a process pool costs more in start-up than it saves."""
+CACHE_THRESHOLD = 16
+"""Below this many files the result cache is left alone: reading it, keying each file by the whole history
+before it and rewriting it costs milliseconds per thousand files of the directory, more than linting a few
+files saves (the pre-commit hook lints the staged ones, which are new anyway)."""
 
 
 def default_settings() -> LintSettings:
@@ -302,16 +311,19 @@ def lint_file(
     display: str | None = None,
     catalog: Catalog | None = None,
     new_after: int | None = None,
+    data: bytes | None = None,
 ) -> FileResult:
     """Read and lint one file; unreadable and non-UTF-8 files become findings, and so do the files
-    ``lockgate.files`` refuses (not a regular file, a symlink leading out of its directory)."""
+    ``lockgate.files`` refuses (not a regular file, a symlink leading out of its directory). ``data``: the
+    file's bytes when the caller has read them already (the history's reader has, once)."""
     load_rules()
     settings = settings or default_settings()
     name = display or str(path)
     collector = _Collector(name, "", settings)
     try:
         check_symlink(path)
-        data = read_regular_file(path)
+        if data is None:
+            data = read_regular_file(path)
     except (NotRegularFile, SymlinkOutside) as exc:
         collector.add_at("unreadable-file", 1, 1, str(exc.strerror))
         return FileResult(name, tuple(collector.findings))
@@ -392,25 +404,51 @@ class _ShareLinter:
         self.settings, self.cwd = settings, cwd
         self.catalogs: Mapping[Path, Catalog] = catalogs or {}  # lazy: see catalog.snapshots
         self.new_after = new_after
+        self.contents: dict[Path, bytes] = {}
+        """Bytes already read, by path: each is linted from these (and dropped), not read again."""
+
+    def display(self, path: Path) -> str:
+        return display_path(path, self.cwd)
 
     def __call__(self, share: Sequence[Path]) -> list[FileResult]:
         return [
             lint_file(
-                path, self.settings, display_path(path, self.cwd), self.catalogs.get(path), self.new_after
+                path,
+                self.settings,
+                self.display(path),
+                self.catalogs.get(path),
+                self.new_after,
+                self.contents.pop(path, None),
             )
             for path in share
         ]
 
 
-def history_catalogs(files: Sequence[Path], cache_dir: Path | None) -> Mapping[Path, Catalog]:
+Contents = dict[Path, tuple[str, bytes]]
+"""Path -> (SHA-256 of its bytes, its bytes), for files read once and both hashed and linted."""
+
+
+def history_catalogs(
+    files: Sequence[Path], cache_dir: Path | None, contents: Contents | None = None
+) -> ByPath:
     """The catalog each file meets, from the migrations before it in its own directory (the history the
     file will run on top of). The operations are read once per directory, before any worker starts; each
-    catalog is built when its file is linted (``catalog.snapshots``)."""
+    catalog is built when its file is linted (``catalog.snapshots``). ``contents``, when given, receives
+    the digest and bytes of each of ``files`` that history read."""
     from lockgate.catalog.directory import directory_catalogs
     from lockgate.catalog.snapshots import ByPath
 
-    directories = sorted({path.parent for path in files})
-    return ByPath({directory: directory_catalogs(directory, cache_dir) for directory in directories}, files)
+    by_directory = {}
+    names: dict[Path, dict[str, Path]] = {}  # directory -> its files' names -> their paths (no Path built)
+    for path in files:
+        names.setdefault(path.parent, {})[path.name] = path
+    for directory in sorted(names):
+        read: dict[str, tuple[str, bytes]] | None = {} if contents is not None else None
+        by_directory[directory] = directory_catalogs(directory, cache_dir, read)
+        if contents is not None and read:
+            wanted = names[directory]
+            contents.update((wanted[name], entry) for name, entry in read.items() if name in wanted)
+    return ByPath(by_directory, files)
 
 
 def lint_paths(
@@ -421,42 +459,104 @@ def lint_paths(
     history: bool = True,
     cache_dir: Path | None = None,
     database: Callable[[list[Path]], tuple[Mapping[Path, Catalog], int | None]] | None = None,
+    cache: bool = False,
 ) -> LintReport:
     """Lint every file under ``paths``; ``jobs`` > 1 (or 0 = one per usable CPU) lints in parallel. With
     ``history``, each file is judged against the schema the earlier files of its directory build; with
     ``database`` (files -> their catalogs read from a real database, and its latest applied version),
-    against that database as it is, sizes included."""
+    against that database as it is, sizes included. With ``cache`` (and a ``cache_dir``), results of files
+    linted before with the same bytes, settings, history and lockgate are reused (``lint.cache``) from
+    ``CACHE_THRESHOLD`` files on; never with ``database``, whose schema changes without any file changing."""
     load_rules()
     settings = settings or default_settings()
     files = collect_files(paths)
     new_after: int | None = None
+    contents: Contents = {}
+    by_path: ByPath | None = None
+    catalogs: Mapping[Path, Catalog] | None = None
     if database is not None:
         catalogs, new_after = database(files)
-    else:
-        catalogs = history_catalogs(files, cache_dir) if history else {}
+    elif history:
+        catalogs = by_path = history_catalogs(files, cache_dir, contents)
     lint_share = _ShareLinter(settings, Path.cwd().resolve(), catalogs, new_after)
     # Parse trees are acyclic dicts and lists that reference counting frees file by file; the cyclic
     # collector would only re-scan them (every 700 allocations), which cost 5-10% of a large run.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _lint_files(files, settings, lint_share, jobs)
+        if cache and cache_dir is not None and database is None and len(files) >= CACHE_THRESHOLD:
+            from lockgate.lint.cache import ResultCache
+
+            results = _lint_cached(
+                files, lint_share, jobs, ResultCache(cache_dir, settings), by_path, contents
+            )
+        else:
+            lint_share.contents = {path: data for path, (_, data) in contents.items()}
+            results = _lint_files(files, lint_share, jobs)
     finally:
         if collecting:
             gc.enable()
-
-
-def _lint_files(files: list[Path], settings: LintSettings, lint_share: _ShareLinter, jobs: int) -> LintReport:
-    if len(files) < PARALLEL_THRESHOLD:
-        results = lint_share(files)
-    else:
-        from lockgate.lint.parallel import lint_shares, usable_cpus
-
-        # One contiguous share per CPU; this process lints the first share itself instead of waiting,
-        # so N CPUs cost N-1 extra processes and each result crosses a pipe once.
-        workers = max(1, usable_cpus() if jobs == 0 else jobs)
-        size = -(-len(files) // workers)
-        results = lint_shares(
-            [files[start : start + size] for start in range(0, len(files), size)], lint_share
-        )
     return LintReport(tuple(results), tuple(sorted(settings.enabled)), settings.note)
+
+
+def _lint_cached(
+    files: list[Path],
+    lint_share: _ShareLinter,
+    jobs: int,
+    cache: ResultCache,
+    history: ByPath | None,
+    contents: Contents,
+) -> list[FileResult]:
+    """Results from the cache where it has them; the other files linted (in parallel when many) and
+    stored. A file that cannot be read, or is a symlink out of its directory, is linted every time: its
+    finding is about the file system, not about bytes."""
+    found: dict[Path, FileResult] = {}
+    keys: dict[Path, tuple[str, bytes]] = {}
+    for path in files:
+        read = _read(path, contents)
+        if read is None:
+            continue
+        digest, data = read
+        steps = history.steps_digest(path) if history is not None and path in history else None
+        slot, key = os.path.abspath(path), cache.key(digest, steps, lint_share.display(path))
+        result = cache.get(slot, key)
+        if result is not None:
+            found[path] = result
+        else:
+            keys[path] = (slot, key)
+            lint_share.contents[path] = data
+    missed = [path for path in files if path not in found]
+    for path, result in zip(missed, _lint_files(missed, lint_share, jobs), strict=True):
+        found[path] = result
+        if path in keys:
+            cache.put(*keys[path], result)
+    cache.save()
+    return [found[path] for path in files]
+
+
+def _read(path: Path, contents: Contents) -> tuple[str, bytes] | None:
+    """The digest and bytes of a file lint will read, from ``contents`` or the disk; None when lint would
+    refuse it."""
+    try:
+        check_symlink(path)
+        read = contents.pop(path, None)
+        if read is None:
+            import hashlib  # (already imported by the history's reader)
+
+            data = read_regular_file(path)
+            read = (hashlib.sha256(data).hexdigest(), data)
+    except OSError:
+        return None
+    return read
+
+
+def _lint_files(files: list[Path], lint_share: _ShareLinter, jobs: int) -> list[FileResult]:
+    if len(files) < PARALLEL_THRESHOLD:
+        return lint_share(files)
+    from lockgate.lint.parallel import lint_shares, usable_cpus
+
+    # One contiguous share per CPU; this process lints the first share itself instead of waiting,
+    # so N CPUs cost N-1 extra processes and each result crosses a pipe once.
+    workers = max(1, usable_cpus() if jobs == 0 else jobs)
+    size = -(-len(files) // workers)
+    return lint_shares([files[start : start + size] for start in range(0, len(files), size)], lint_share)

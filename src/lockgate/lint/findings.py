@@ -141,3 +141,43 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "source": finding.source_line,
         "fix": finding.fix,
     }
+
+
+def to_wire(result: FileResult) -> Any:
+    """One file's result as built-in types only, for ``marshal``: what a forked lint worker sends back through
+    its pipe (``lint.parallel``) and what the result cache stores (``lint.cache``)."""
+    return (
+        result.path,
+        result.statements,
+        [
+            (f.rule_id, f.severity.value, f.path, tuple(f.span), f.message, f.help, f.source_line, f.fix)
+            for f in result.findings
+        ],
+    )
+
+
+def from_wire(item: Any) -> FileResult:
+    """The ``FileResult`` that ``to_wire`` turned into ``item``; ``ValueError`` or ``TypeError`` for anything
+    else, checked field by field (the lint cache reads what another process wrote)."""
+    path, statements, findings = item
+    if type(path) is not str or type(statements) is not int or type(findings) is not list:
+        raise ValueError("not a lint result")
+    return FileResult(path, tuple(_finding(*finding) for finding in findings), statements)
+
+
+def _finding(
+    rule_id: Any, severity: Any, path: Any, span: Any, message: Any, help: Any, source: Any, fix: Any
+) -> Finding:
+    if (
+        type(rule_id) is not str
+        or type(path) is not str
+        or type(message) is not str
+        or type(help) is not str
+        or type(source) is not str
+        or (fix is not None and type(fix) is not str)
+        or type(span) is not tuple
+        or len(span) != 4
+        or any(type(number) is not int for number in span)
+    ):
+        raise ValueError("not a finding")
+    return Finding(rule_id, Severity(severity), path, Span(*span), message, help, source, fix)

@@ -20,8 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lockgate.lint.findings import FileResult, Finding, Span
-from lockgate.problems import Severity
+from lockgate.lint.findings import FileResult, from_wire, to_wire
 
 LintShare = Callable[[Sequence[Path]], list[FileResult]]
 
@@ -144,31 +143,11 @@ def _read_all(fd: int) -> bytes:
 
 
 def _to_wire(results: list[FileResult]) -> Any:
-    return [
-        (
-            result.path,
-            result.statements,
-            [
-                (f.rule_id, f.severity.value, f.path, tuple(f.span), f.message, f.help, f.source_line, f.fix)
-                for f in result.findings
-            ],
-        )
-        for result in results
-    ]
+    return [to_wire(result) for result in results]
 
 
 def _from_wire(payload: bytes) -> list[FileResult] | None:
     try:
-        return [
-            FileResult(
-                path,
-                tuple(
-                    Finding(rule_id, Severity(severity), file, Span(*span), message, help, source, fix)
-                    for rule_id, severity, file, span, message, help, source, fix in findings
-                ),
-                statements,
-            )
-            for path, statements, findings in marshal.loads(payload)
-        ]
+        return [from_wire(item) for item in marshal.loads(payload)]
     except (EOFError, ValueError, TypeError):  # a child that died half-way through writing
         return None
