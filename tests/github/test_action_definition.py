@@ -23,7 +23,7 @@ BIN = Path(sys.executable).parent
 def tool(name: str) -> str:
     path = BIN / name
     found = str(path) if path.exists() else shutil.which(name)
-    assert found, f"{name} is not installed (pip install -e '.[test]')"
+    assert found, f"{name} is not installed (pip install -e . --group test)"
     return found
 
 
