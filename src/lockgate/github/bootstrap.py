@@ -3,7 +3,9 @@
 Standard library only, because it runs on the runner's bare ``python3``. ``key`` prints the cache key
 (the runner's OS, the Python version and a hash of ``pyproject.toml`` and the package sources — the
 action's own files, which ``hashFiles()`` cannot see outside the workspace); ``install`` creates the
-venv under ``$RUNNER_TEMP`` unless ``actions/cache`` restored it, and puts its ``bin`` on ``PATH``.
+venv under ``$RUNNER_TEMP`` unless ``actions/cache`` restored it — the dependencies from the hash-pinned
+``action-requirements.txt``, so a run installs exactly what the release was tested with — and puts its
+``bin`` on ``PATH``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from pathlib import Path
 
 ACTION_PATH = Path(os.environ.get("GITHUB_ACTION_PATH") or Path(__file__).resolve().parents[3])
 VENV = Path(os.environ.get("RUNNER_TEMP") or "/tmp") / "lockgate-venv"
+REQUIREMENTS = "action-requirements.txt"
+"""The Action's dependencies, hash-pinned (beside action.yml); refreshed by the command in its header."""
 
 
 def cache_key() -> str:
     digest = hashlib.sha256()
-    files = [ACTION_PATH / "pyproject.toml", *sorted((ACTION_PATH / "src" / "lockgate").rglob("*"))]
+    files = [
+        ACTION_PATH / "pyproject.toml",
+        ACTION_PATH / REQUIREMENTS,
+        *sorted((ACTION_PATH / "src" / "lockgate").rglob("*")),
+    ]
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.relative_to(ACTION_PATH).as_posix().encode())
@@ -43,8 +51,15 @@ def install() -> None:
         sys.exit(f"lockgate needs Python 3.11 or newer on the runner, found {platform.python_version()}")
     if not (VENV / "bin" / "lockgate").exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, f"{ACTION_PATH}[github]"], check=True)
+        python = str(VENV / "bin" / "python")
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        # Every dependency at the version and hash the release was tested with (no drift with each new
+        # psycopg, pglast or PyGithub), then lockgate itself, which needs nothing more.
+        subprocess.run(
+            [*pip, "--require-hashes", "--no-deps", "-r", str(ACTION_PATH / REQUIREMENTS)], check=True
+        )
+        subprocess.run([*pip, "--no-deps", str(ACTION_PATH)], check=True)
+        subprocess.run([python, "-m", "pip", "check", "--disable-pip-version-check"], check=True)
     append("GITHUB_PATH", str(VENV / "bin"))
 
 
