@@ -135,6 +135,10 @@ class Config(NamedTuple):
     lint_on_run: str = "error"
     """``run`` lints pending files first: "error" refuses on lint errors, "warn" reports them, "off" skips."""
     lint: Mapping[str, Any] = {}  # one shared empty dict: read-only by type (Mapping), and picklable
+    targets: Mapping[str, Any] = {}
+    """``[tool.lockgate.targets.<name>]``: the databases of a fleet, as written (``lockgate.fleet`` reads them)."""
+    fleet: Mapping[str, Any] = {}
+    """``[tool.lockgate.fleet]``: ``targets_file``, ``max_failures`` (``lockgate.fleet``)."""
 
     @property
     def migrations_path(self) -> Path:
@@ -175,7 +179,7 @@ _SETTINGS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "empty_migrations": ("empty_migrations", _to_level, "LOCKGATE_EMPTY_MIGRATIONS"),
     "lint_on_run": ("lint_on_run", _to_lint_mode, "LOCKGATE_LINT_ON_RUN"),
 }
-_SUBTABLES = {"lint"}
+_SUBTABLES = {"lint", "targets", "fleet"}
 
 
 def find_config_file(start: Path) -> Path | None:

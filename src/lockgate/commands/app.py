@@ -7,6 +7,7 @@ check-naming`` never imports psycopg, rich tables or the runner.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -69,6 +70,9 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 def run(argv: list[str] | None = None) -> Any:
     """Run the click application; every expected failure becomes one line on stderr and its exit code."""
+    # psycopg logs "error ignored terminating <Pipeline>" when a pipeline ends during the error lockgate
+    # reports itself: with no handler configured, Python would print it raw beside the one-line error.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     QUIET.on = False  # set again by -q for this invocation (tests run many in one process)
     try:
         return cli.main(args=argv, prog_name="lockgate", standalone_mode=False)

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
+from lockgate.commands.fleet_view import parallel_option, run_fleet, targets_option
 from lockgate.console import Output, build_config
 from lockgate.durations import format_ms
-from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.errors import EXIT_FAILED, EXIT_OK, ConfigError
 from lockgate.locks import pending_locks
 from lockgate.options import config_options
 from lockgate.report import refusal_summary, run_json, run_summary
@@ -51,6 +52,8 @@ from lockgate.source import Migration
     help='Skip the lint gate (pending files are linted first; same as lint_on_run = "off").',
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@targets_option
+@parallel_option
 def run(
     migrations_dir: Path | None,
     database_url: str | None,
@@ -60,12 +63,21 @@ def run(
     to_version: int | None,
     as_json: bool,
     no_lint: bool,
+    targets: str | None,
+    parallel: int,
     **settings: Any,
 ) -> None:
-    """Apply pending migrations, each in its own transaction with its tracking row (after linting them)."""
+    """Apply pending migrations, each in its own transaction with its tracking row (after linting them).
+
+    With --targets, to every selected database of the fleet, wave by wave (docs/fleets.md)."""
     if no_lint:
         settings["lint_on_run"] = "off"
     config = build_config(migrations_dir, database_url, config_file, table, **settings)
+    if targets is not None:
+        if database_url is not None or to_version is not None:
+            flag = "--database-url" if database_url is not None else "--to"
+            raise ConfigError(f"{flag} does not go with --targets: each target's URL comes from its url_env")
+        run_fleet(config, targets, parallel, dry_run, as_json)
     output = Output()
     target = database_target(config, output.notice)
     progress, display = _progress(output, as_json)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
+from lockgate.commands.fleet_view import parallel_option, status_fleet, targets_option
 from lockgate.config import Config
 from lockgate.console import Output, build_config
-from lockgate.errors import EXIT_FAILED, EXIT_OK
+from lockgate.errors import EXIT_FAILED, EXIT_OK, ConfigError
 from lockgate.options import config_options
 from lockgate.plan import State
 from lockgate.report import (
@@ -39,11 +40,22 @@ def _state(output: Output, **options: object) -> tuple[State, str, str, Config]:
     is_flag=True,
     help="Exit 1 when a migration is pending or validation finds an error (as dbmate's status does).",
 )
-def status(as_json: bool, exit_code: bool, **options: object) -> None:
+@targets_option
+@parallel_option
+def status(as_json: bool, exit_code: bool, targets: str | None, parallel: int, **options: object) -> None:
     """Applied / pending / failed counts, the latest applied migration and any validation problem.
 
     Exits 0 whatever it reports, so scripts can parse it; with --exit-code, 1 when something is pending or
-    an error was found (a CI step that fails until the database is up to date)."""
+    an error was found (a CI step that fails until the database is up to date). With --targets, one line
+    per target of the fleet and a summary grouping targets in the same state."""
+    if targets is not None:
+        if options.get("database_url") is not None:
+            raise ConfigError(
+                "--database-url does not go with --targets: each target's URL comes from its url_env"
+            )
+        config = build_config(**{**options, "database_url": None})  # type: ignore[arg-type]
+        status_fleet(config, targets, parallel, as_json, exit_code)
+        return
     output = Output()
     state, database, table, config = _state(output, **options)
     _show_status(output, state, database, table, config, as_json)
