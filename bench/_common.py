@@ -237,7 +237,8 @@ def replace_section(heading: str, body: str, path: Path = RESULTS_FILE) -> None:
 
 
 class BackendCpu:
-    """Samples the CPU time of the server backends serving one database while a contender runs.
+    """Samples the CPU time of the server backends serving one database (``dbname``, a LIKE pattern: several
+    databases, e.g. a fleet's ``bench_fleet_%``) while a contender runs.
 
     Why: on a shared machine wall-clock ratios swing with other people's load, but the CPU a contender makes
     the server spend (plus its own client CPU) is the work it causes, and that hardly moves with load. Only
@@ -274,7 +275,7 @@ class BackendCpu:
             with psycopg.connect(self.admin_url, autocommit=True) as conn:
                 while True:
                     rows = conn.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.dbname,)
+                        "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", (self.dbname,)
                     ).fetchall()
                     for (pid,) in rows:
                         ticks = _process_ticks(pid)
