@@ -416,12 +416,21 @@ class _ShareLinter:
                 path,
                 self.settings,
                 self.display(path),
-                self.catalogs.get(path),
+                self._catalog(path),
                 self.new_after,
                 self.contents.pop(path, None),
             )
             for path in share
         ]
+
+    def _catalog(self, path: Path) -> Catalog | None:
+        """The catalog ``path`` meets: a read-only view while it is linted when the history can give one
+        (no copy per file; lint never changes a catalog), else the mapping's own value."""
+        view = getattr(self.catalogs, "view", None)  # ByPath (not imported here: lint without history)
+        if view is not None:
+            found: Catalog | None = view(path)
+            return found
+        return self.catalogs.get(path)
 
 
 Contents = dict[Path, tuple[str, bytes]]
