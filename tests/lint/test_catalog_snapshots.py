@@ -112,3 +112,18 @@ def test_by_path_spans_directories_and_builds_on_demand(tmp_path: Path) -> None:
     assert _state(mapping[files[0]]) == _state(_eager(steps[:10])[steps[3][0]])
     assert _state(mapping[files[1]]) == _state(_eager(steps[10:])[steps[12][0]])
     assert mapping.get(files[2]) is None and files[3] not in mapping
+
+
+def test_a_view_is_the_same_catalog_without_a_copy(tmp_path: Path) -> None:
+    steps = _steps(120)
+    expected = _eager(steps)
+    lazy = Snapshots(Catalog("history"), steps)
+    names = [name for name, _, _ in steps]
+    for name in [*names[::7], *names[:5]]:  # forwards, then back to a checkpoint
+        assert _state(lazy.view(name)) == _state(expected[name]), name
+    assert lazy.view(names[10]) is lazy.view(names[10]), "no copy"
+    directory = tmp_path / "migrations"
+    by_path = ByPath({directory: lazy}, [directory / names[3], directory / "other.sql"])
+    view = by_path.view(directory / names[3])
+    assert view is not None and _state(view) == _state(expected[names[3]])
+    assert by_path.view(directory / "other.sql") is None
