@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lockgate.config import Config
-from lockgate.db import DatabaseTarget, mask_known_secrets
 from lockgate.errors import LockgateError
 from lockgate.fleet import Fleet, Target, by_wave
-from lockgate.history import IN_DATABASE
+
+if TYPE_CHECKING:
+    from lockgate.db import DatabaseTarget
 
 APPLIED = "applied"
 UP_TO_DATE = "up-to-date"
@@ -173,6 +175,8 @@ def _run_wave(
 
 
 def _connect_to(config: Config, target: Target, environ: Mapping[str, str]) -> tuple[Config, DatabaseTarget]:
+    from lockgate.db import DatabaseTarget
+
     url = target.connection_string(environ)
     origin = f"target {target.name} ({target.url_env})" if target.url_env else f"target {target.name}"
     return target.config(config, url), DatabaseTarget(url, origin)
@@ -243,6 +247,8 @@ def _status_one(config: Config, target: Target, environ: Mapping[str, str]) -> T
         state = service.read_state(settings, database)
     except Exception as exc:
         return TargetOutcome(target, ERROR, _line(exc), seconds=time.monotonic() - started)
+    from lockgate.history import IN_DATABASE
+
     plan = state.plan
     applied = sum(
         1 for entry in plan.entries if entry.record is not None and entry.record.status in IN_DATABASE
@@ -275,5 +281,7 @@ def _line(exc: Exception) -> str:
     """One line, without any password, for any failure of one target."""
     if isinstance(exc, LockgateError):
         return str(exc)
+    from lockgate.db import mask_known_secrets
+
     lines = str(exc).strip().splitlines()
     return mask_known_secrets(f"{type(exc).__name__}: {lines[0] if lines else ''}".strip())

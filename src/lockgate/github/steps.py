@@ -152,3 +152,14 @@ def comment_command(report_path: Path | None) -> None:
         workflow.notice(f"lockgate: not commenting ({exc})")
         return
     post_comment(env, inputs, document, workflow)
+
+
+def _fleet_commands() -> None:
+    """``matrix`` and ``summarize`` (github/fleet_steps.py): the fleet's jobs, beside the Action's steps."""
+    from lockgate.github.fleet_steps import matrix, summarize
+
+    github.add_command(matrix)
+    github.add_command(summarize)
+
+
+_fleet_commands()
