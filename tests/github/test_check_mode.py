@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from test_action_e2e import (
     tables,
 )
 
+from json_schema_check import assert_matches
 from lockgate.errors import LockgateError
 from lockgate.github.changes import migration_changes
 from lockgate.github.event import ActionEnv
@@ -235,3 +237,37 @@ def test_unreachable_database_still_publishes_a_masked_report(
     out = capsys.readouterr().out
     assert "::error title=lockgate::" in out and "n0t-the-pa55" not in out + summary.read_text()
     assert "check failed" in summary.read_text()
+
+
+def test_the_merged_plan_per_target_groups_identical_plans(
+    repo: Workspace, pg_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import ExitStack
+
+    from lockgate.github.markdown import render_comment
+    from pg_databases import fresh_database
+
+    with ExitStack() as stack:
+        urls = {name: stack.enter_context(fresh_database(pg_server_url, "lg_prfleet")) for name in "abc"}
+        for name, url in urls.items():
+            monkeypatch.setenv(f"PRFLEET_{name.upper()}_URL", url)
+        config = "[tool.lockgate]\n" + "".join(
+            f'\n[tool.lockgate.targets.{name}]\nurl_env = "PRFLEET_{name.upper()}_URL"\n' for name in "abcd"
+        )
+        repo.commit({"pyproject.toml": config}, "targets")
+        apply_files(repo, urls["a"])
+        apply_files(repo, urls["b"])  # c lags behind: nothing applied yet; d has no URL at all
+        code, report, out = check(repo, {PREFS: PREFS_TX_SQL}, targets="all")
+    assert code == 1, "a target that cannot be read fails the check"
+    assert "::error" in out and "fleet-target" in out
+    groups = {tuple(group["targets"]): group for group in report.fleet}
+    prefs, accounts = Path(PREFS).name, Path(ACCOUNTS).name
+    assert groups[("a", "b")]["pending"] == [prefs]
+    assert groups[("c",)]["pending"] == [accounts, prefs]
+    assert groups[("d",)]["state"] == "error" and "PRFLEET_D_URL is not set" in groups[("d",)]["message"]
+    assert [issue.code for issue in report.issues if issue.severity == "error"] == ["fleet-target"]
+    comment = render_comment(report)
+    assert "**Merged plan per target**" in comment
+    assert "| a, b (2) | pending | 1: `20250829120000_add_user_preferences.sql` |" in comment
+    assert "| c (1) | pending | 2: " in comment
+    assert_matches(json.loads(json.dumps(report.to_json() | {"comment": comment})), "action_report")

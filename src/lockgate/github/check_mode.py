@@ -50,8 +50,40 @@ def run_check(
         _database_plan(inputs.database_url, config, root, lint.counts, workflow, report)
     else:
         _files_plan(config, root, diff, lint.counts, workflow, report)
+    if inputs.targets:
+        _fleet_plans(inputs.targets, config, workflow, report)
     if inputs.dry_run and inputs.shadow_database_url:
         _dry_run(inputs.shadow_database_url, config, root, workflow, report)
+
+
+def _fleet_plans(selector: str, config: Config, workflow: Workflow, report: ActionReport) -> None:
+    """Each selected target's merged plan, read-only, grouped by identical plans; a target whose plan has
+    errors (or that cannot be read) is an error of the check, as the single database's would be."""
+    from lockgate.fleet import load_fleet
+    from lockgate.rollout import ERROR, PROBLEMS, fleet_status
+
+    targets = load_fleet(config).select(selector)
+    result = fleet_status(config, targets, parallel=4)
+    names = {
+        migration.version: migration.filename for migration in discover(config.migrations_path).migrations
+    }
+    groups: dict[tuple[str, tuple[int, ...], str], list[str]] = {}
+    for outcome in result.outcomes:
+        message = outcome.message if outcome.state in {PROBLEMS, ERROR} else ""
+        groups.setdefault((outcome.state, outcome.pending, message), []).append(outcome.target.name)
+    for (state, pending, message), members in sorted(groups.items(), key=lambda item: -len(item[1])):
+        report.fleet.append(
+            {
+                "targets": members,
+                "state": state,
+                "pending": [names.get(version, str(version)) for version in pending],
+                "message": message,
+            }
+        )
+        if state in {PROBLEMS, ERROR}:
+            issue = Issue("plan", Severity.ERROR, "fleet-target", f"{', '.join(members)}: {message}")
+            _annotate(workflow, [issue])
+            report.issues.append(issue)
 
 
 def _base_label(env: ActionEnv) -> str:

@@ -55,6 +55,8 @@ class ActionInputs:
     atomic: bool = False
     dry_run: bool = False
     lock_timeout: str | None = None
+    targets: str | None = None
+    """Check mode: the fleet's targets (a selector) whose merged plans the comment shows, grouped."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ActionInputs:
@@ -71,6 +73,7 @@ class ActionInputs:
             atomic=_flag(env, "atomic"),
             dry_run=_flag(env, "dry-run"),
             lock_timeout=_text(env, "lock-timeout"),
+            targets=_text(env, "targets"),
         )
         if inputs.lock_timeout is not None:
             try:

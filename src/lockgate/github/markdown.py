@@ -7,7 +7,7 @@ limit by degrading to a summary that links to the job summary, which always hold
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lockgate import __version__
 from lockgate.durations import format_ms
@@ -143,6 +143,23 @@ def footer(report: ActionReport) -> str:
     return "<sub>" + " · ".join(parts) + "</sub>"
 
 
+def fleet_table(groups: Iterable[dict[str, Any]]) -> list[str]:
+    """One row per group of targets: who, where they stand, what merging would apply to them."""
+    rows = ["| targets | state | would apply |", "|---|---|---|"]
+    for group in groups:
+        targets = list(group["targets"])
+        shown = ", ".join(targets[:8]) + (f" and {len(targets) - 8} more" if len(targets) > 8 else "")
+        pending = list(group["pending"])
+        applies = (
+            "nothing" if not pending else f"{len(pending)}: " + ", ".join(code(name) for name in pending[:5])
+        )
+        if len(pending) > 5:
+            applies += f" … +{len(pending) - 5}"
+        state = group["state"] + (f": {group['message']}" if group.get("message") else "")
+        rows.append(f"| {cell(shown)} ({len(targets)}) | {cell(state)} | {applies} |")
+    return rows
+
+
 def render(report: ActionReport, *, marker: bool = True, issue_limit: int | None = None) -> str:
     """The full report; ``issue_limit`` keeps only the first findings (the comment's degraded form)."""
     lines = [MARKER] if marker else []
@@ -153,6 +170,13 @@ def render(report: ActionReport, *, marker: bool = True, issue_limit: int | None
         lines += ["**Merged plan** (what merging applies, in order)", "", *plan_table(report.plan), ""]
     elif report.plan and not report.runs:
         lines += ["**Pending, not applied**", "", *plan_table(report.plan), ""]
+    if report.fleet:
+        lines += [
+            "**Merged plan per target** (targets with the same plan share a row)",
+            "",
+            *fleet_table(report.fleet),
+            "",
+        ]
     if report.dry_run:
         lines += ["**Dry run on the shadow database**", "", *run_table(report.dry_run), ""]
     issues = sorted(report.issues, key=lambda i: (i.severity != "error", i.file or "", i.line or 0))

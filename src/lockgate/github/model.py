@@ -84,6 +84,9 @@ class ActionReport:
     meta: dict[str, str] = field(default_factory=dict)
     pull_requests: list[int] = field(default_factory=list)
     applied_history: int = 0
+    fleet: list[dict[str, Any]] = field(default_factory=list)
+    """Check mode with the ``targets`` input: the merged plan per group of targets whose plans are the same
+    (``targets``, ``state``, ``pending`` file names, ``message``), so a target that lags shows at once."""
 
     def count(self, severity: str, source: str | None = None) -> int:
         return sum(
@@ -99,7 +102,7 @@ class ActionReport:
     @property
     def relevant(self) -> bool:
         """Whether a PR comment says anything: the PR touches migrations, something ran, or it failed."""
-        return bool(self.changed_files or self.runs or self.plan or not self.ok)
+        return bool(self.changed_files or self.runs or self.plan or self.fleet or not self.ok)
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
