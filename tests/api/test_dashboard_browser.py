@@ -245,3 +245,37 @@ def test_pending_list_shows_the_locks_each_file_takes(page: Page, live_url: str,
     locks = page.locator('#pending > li[data-id="20250102000000_truncate"] div.locks')
     expect(locks).to_have_text("locks: SHARE on customers")  # orders is created by the pending file before it
     expect(page.locator('#pending > li[data-id="20250101000000_orders"] div.locks')).to_have_count(0)
+
+
+def test_the_fleet_card_shows_each_target_and_reads_on_a_phone(
+    page: Page, servers: LiveServers, db_url: str, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(project, "20250101000000_orders.sql", "CREATE TABLE orders (id bigint);\n")
+    monkeypatch.setenv("DASH_FLEET_STAGING", db_url)
+    (project / "lockgate.toml").write_text(
+        '[targets.staging]\nurl_env = "DASH_FLEET_STAGING"\n\n'
+        '[targets.tenant-with-a-rather-long-name-0001]\nurl_env = "DASH_FLEET_MISSING_VARIABLE_FOR_THIS_TENANT"\nwave = 1\n',
+        encoding="utf-8",
+    )
+    sign_in(page, servers.start(db_url), ADMIN_TOKEN)
+    expect(page.locator("#fleet-card")).to_be_visible()
+    expect(page.locator("#fleet tbody tr")).to_have_count(2)
+    expect(page.locator("#fleet tbody tr").first).to_contain_text("staging")
+    expect(page.locator("#fleet tbody tr").nth(1)).to_contain_text(
+        "DASH_FLEET_MISSING_VARIABLE_FOR_THIS_TENANT"
+    )
+    expect(page.locator("#fleet-groups")).to_contain_text("1 target(s) pending from 20250101000000")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.locator("#fleet-card")).to_be_visible()
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('#fleet td, #fleet-card .scroll, #fleet-groups li')]
+             .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 40))"""
+    )
+    assert clipped == [], f"text cut off at phone width in {clipped}"
+
+
+def test_without_targets_there_is_no_fleet_card(page: Page, live_url: str) -> None:
+    sign_in(page, live_url, ADMIN_TOKEN)
+    expect(page.locator("#health")).not_to_be_empty()
+    expect(page.locator("#fleet-card")).to_be_hidden()

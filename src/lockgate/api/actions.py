@@ -107,6 +107,21 @@ class Actions:
         )
         return Reply(200, document, "ok")
 
+    def fleet(self) -> Reply:
+        """Every target of the fleet, read-only (``lockgate status --targets all --json``); 404 without one."""
+        from lockgate.fleet import load_fleet
+        from lockgate.fleet_report import fleet_json
+        from lockgate.rollout import fleet_status
+
+        if not self.config.targets and not dict(self.config.fleet).get("targets_file"):
+            message = "no fleet: add [tool.lockgate.targets.<name>] to the config (docs/fleets.md)"
+            return Reply(404, error_document("no-fleet", message), "ok")
+        try:
+            targets = load_fleet(self.config).select("all")
+        except LockgateError as exc:
+            return self.failure(exc)
+        return Reply(200, fleet_json(fleet_status(self.config, targets, parallel=4)), "ok")
+
     def validate(self) -> Reply:
         try:
             state, problems = service.validate(self.config, self.target)

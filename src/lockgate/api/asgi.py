@@ -75,6 +75,7 @@ def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) ->
         Route("/api/migrations", endpoints.get_migrations, methods=["GET"]),
         Route("/api/migrations", endpoints.post_migrations, methods=["POST"]),
         Route("/api/migrations/history", endpoints.get_history, methods=["GET"]),
+        Route("/api/fleet", endpoints.get_fleet, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

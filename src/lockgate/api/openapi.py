@@ -67,6 +67,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "bad JSON, an unknown action or field, or a bad query parameter",
         401: "no bearer token, or one that is invalid or expired",
         403: "a valid token of a user who is not an admin",
+        404: "no fleet: the config has no [tool.lockgate.targets]",
         409: "another run holds the migration lock; `holder` says who",
         413: "the request body is larger than 16 KiB",
         415: "the body is not sent as `Content-Type: application/json`",
@@ -123,6 +124,20 @@ def openapi_document() -> dict[str, Any]:
                         **{k: v for k, v in common.items() if k != "422"},
                     },
                 },
+            },
+            "/api/fleet": {
+                "get": {
+                    "operationId": "getFleet",
+                    "summary": "Every target of the fleet: where each stands (read-only)",
+                    "responses": {
+                        "200": _json(
+                            _ref("fleet_report"),
+                            "the same document as `lockgate status --targets all --json`",
+                        ),
+                        **_errors(404),
+                        **common,
+                    },
+                }
             },
             "/api/migrations/history": {
                 "get": {

@@ -54,6 +54,12 @@ class Endpoints:
             return caller
         return json_reply(await run_in_threadpool(self.actions.status))
 
+    async def get_fleet(self, request: Request) -> Response:
+        caller = await self._authorize(request, "read")
+        if isinstance(caller, Response):
+            return caller
+        return json_reply(await run_in_threadpool(self.actions.fleet))
+
     async def get_history(self, request: Request) -> Response:
         caller = await self._authorize(request, "read")
         if isinstance(caller, Response):

@@ -131,6 +131,56 @@ async function refresh() {
   renderStatus(status.document);
   renderHistory(page.document);
   renderChart(recent.document.entries);
+  await loadFleet();
+}
+
+// -- fleet ---------------------------------------------------------------------------------------------
+// Shown only when the config has [tool.lockgate.targets]: /api/fleet answers 404 otherwise.
+async function loadFleet() {
+  let answer;
+  try {
+    answer = await api("/api/fleet");
+  } catch (error) {
+    $("fleet-card").hidden = error.status === 404;
+    if (error.status !== 404) {
+      $("fleet-groups").replaceChildren(el("li", { class: "error", text: `Fleet: ${error.message}` }));
+      $("fleet").hidden = true;
+    }
+    return;
+  }
+  renderFleet(answer.document);
+}
+
+function renderFleet(document) {
+  const groups = new Map();
+  for (const target of document.targets) {
+    const key = target.state === "pending" ? `pending from ${target.pending[0]}` : target.state.replace("-", " ");
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(target.name);
+  }
+  const lines = [...groups.entries()]
+    .sort((a, b) => b[1].length - a[1].length)
+    .map(([key, names]) => {
+      const shown = names.slice(0, 5).join(", ") + (names.length > 5 ? `, +${names.length - 5} more` : "");
+      return el("li", { text: `${names.length} target(s) ${key} (${shown})` });
+    });
+  const rows = document.targets.map((target) =>
+    el(
+      "tr",
+      {},
+      el("td", { "data-label": "Target", text: target.name }),
+      el("td", { class: "num", "data-label": "Wave", text: String(target.wave) }),
+      el("td", { class: outcomeClass(target.state), "data-label": "State", text: target.state }),
+      el("td", { class: "num", "data-label": "Applied", text: String(target.applied) }),
+      el("td", { class: "num", "data-label": "Pending", text: String(target.pending.length) }),
+      el("td", { "data-label": "Latest", text: target.latest === null ? "" : String(target.latest) }),
+      el("td", { class: "error", "data-label": "Problem", text: target.message }),
+    ),
+  );
+  $("fleet-groups").replaceChildren(...lines);
+  $("fleet").querySelector("tbody").replaceChildren(...rows);
+  $("fleet").hidden = false;
+  $("fleet-card").hidden = false;
 }
 
 // -- status --------------------------------------------------------------------------------------------
