@@ -72,7 +72,9 @@ def run(argv: list[str] | None = None) -> Any:
     """Run the click application; every expected failure becomes one line on stderr and its exit code."""
     # psycopg logs "error ignored terminating <Pipeline>" when a pipeline ends during the error lockgate
     # reports itself: with no handler configured, Python would print it raw beside the one-line error.
-    logging.getLogger("psycopg").addHandler(logging.NullHandler())
+    psycopg_logger = logging.getLogger("psycopg")
+    if not psycopg_logger.handlers:
+        psycopg_logger.addHandler(logging.NullHandler())
     QUIET.on = False  # set again by -q for this invocation (tests run many in one process)
     try:
         return cli.main(args=argv, prog_name="lockgate", standalone_mode=False)
