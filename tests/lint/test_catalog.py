@@ -183,13 +183,17 @@ def test_the_ops_cache_is_used_and_never_trusted(tmp_path: Path) -> None:
     cache_dir = tmp_path / ".lockgate"
     first = directory_catalogs(directory, cache_dir)
     cached = json.loads((cache_dir / CACHE_NAME).read_text())
-    assert cached["format"] == 1 and len(cached["ops"]) == 3
+    assert cached["format"] == 2 and len(cached["ops"]) == 3
+    assert all(len(entry) == 2 and len(entry[0]) == 64 for entry in cached["ops"].values())
     again = directory_catalogs(directory, cache_dir)
     assert again.keys() == first.keys()
     for broken in [
-        '{"format": 1, "ops": []}',
+        '{"format": 2, "ops": []}',
         "not json",
-        '{"format": 1, "ops": {"x": [["rm", "-rf"]]}}',
+        '{"format": 2, "ops": {"x": [["rm", "-rf"]]}}',
+        json.dumps({"format": 1, "ops": {d: e[1] for d, e in cached["ops"].items()}}),  # the old format
+        json.dumps({"format": 2, "ops": {d: ["short", e[1]] for d, e in cached["ops"].items()}}),
+        json.dumps({"format": 2, "ops": {d: [e[0], [["rm", "-rf"]]] for d, e in cached["ops"].items()}}),
         "[]",
     ]:
         (cache_dir / CACHE_NAME).write_text(broken)

@@ -14,37 +14,40 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lockgate.catalog.history import Op, statement_ops
 from lockgate.catalog.model import Catalog
+from lockgate.catalog.snapshots import Snapshots, ops_digest
 from lockgate.checksum import normalise_text
 from lockgate.files import read_regular_file
 from lockgate.naming import NameError_, parse_filename
 
-if TYPE_CHECKING:
-    from lockgate.catalog.snapshots import Snapshots
-
 CACHE_NAME = "catalog-ops.json"
-FORMAT = 1
+FORMAT = 2
+"""2: each entry is ``[operations digest, operations]`` (1 held the operations alone)."""
 
 
 class OpsCache:
-    """Schema operations by file digest, loaded once and saved if anything new was computed."""
+    """Schema operations by file digest — each with the digest of the operations themselves, which lint's
+    result cache chains into a history digest without serialising every file's operations again on each
+    run — loaded once and saved if anything new was computed."""
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.path = cache_dir / CACHE_NAME if cache_dir is not None else None
-        self.ops: dict[str, list[Op]] = {}
+        self.ops: dict[str, tuple[str, list[Op]]] = {}
         self.used: set[str] = set()
         self.changed = False
         if self.path is not None:
             self.ops = _load(self.path)
 
-    def get(self, digest: str, compute: Any) -> list[Op]:
+    def get(self, digest: str, compute: Any) -> tuple[str, list[Op]]:
+        """``(operations digest, operations)`` of the file whose bytes have ``digest``."""
         self.used.add(digest)
         found = self.ops.get(digest)
         if found is None:
-            found = compute()
+            ops = compute()
+            found = (ops_digest(ops), ops)
             self.ops[digest] = found
             self.changed = True
         return found
@@ -52,7 +55,7 @@ class OpsCache:
     def save(self) -> None:
         if self.path is None or not self.changed:
             return
-        kept = {digest: ops for digest, ops in self.ops.items() if digest in self.used}
+        kept = {digest: list(entry) for digest, entry in self.ops.items() if digest in self.used}
         try:
             try:
                 self.path.parent.mkdir(parents=True)
@@ -67,7 +70,7 @@ class OpsCache:
             return  # a read-only checkout: the catalog is still right, only slower next time
 
 
-def _load(path: Path) -> dict[str, list[Op]]:
+def _load(path: Path) -> dict[str, tuple[str, list[Op]]]:
     try:
         document = json.loads(read_regular_file(path))
     except (OSError, ValueError, RecursionError):
@@ -78,9 +81,15 @@ def _load(path: Path) -> dict[str, list[Op]]:
     if not isinstance(ops, dict):
         return {}
     return {
-        digest: value
-        for digest, value in ops.items()
-        if isinstance(digest, str) and len(digest) == 64 and _valid_ops(value)
+        digest: (entry[0], entry[1])
+        for digest, entry in ops.items()
+        if isinstance(digest, str)
+        and len(digest) == 64
+        and isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and len(entry[0]) == 64
+        and _valid_ops(entry[1])
     }
 
 
@@ -115,9 +124,9 @@ def directory_catalogs(
     """File name -> the catalog that file meets: every migration of ``directory`` before it, replayed in
     version order (each built when asked for). Files whose names do not parse are left out (naming
     checks report them). ``contents`` as for ``directory_ops``."""
-    from lockgate.catalog.snapshots import Snapshots
-
-    return Snapshots(Catalog("history"), directory_ops(directory, cache_dir, contents))
+    digests: list[str] = []
+    steps = directory_ops(directory, cache_dir, contents, digests)
+    return Snapshots(Catalog("history"), steps, digests)
 
 
 def on_database(
@@ -126,19 +135,22 @@ def on_database(
     """File name -> the catalog that file meets on a real database: ``base`` (read from it, with sizes)
     plus the operations of the files before it that the database has not applied yet. Tables those
     files create carry their version, so they count as new in the same plan."""
-    from lockgate.catalog.snapshots import Snapshots
-
     return Snapshots(base, [(name, version, ops) for name, version, ops in files if version not in applied])
 
 
 def directory_ops(
-    directory: Path, cache_dir: Path | None = None, contents: dict[str, tuple[str, bytes]] | None = None
+    directory: Path,
+    cache_dir: Path | None = None,
+    contents: dict[str, tuple[str, bytes]] | None = None,
+    digests: list[str] | None = None,
 ) -> list[tuple[str, int, list[Op]]]:
     """``(file name, version, schema operations)`` of every migration of ``directory``, in version order.
 
-    ``contents``, when given, receives each file's digest and bytes by name: lint keys its result cache
-    by them and lints those very bytes, so each file is read once and a result always matches its key."""
-    entries: list[tuple[int, str, str]] = []
+    ``contents``, when given, receives each regular file's digest and bytes by name (not a symlink's):
+    lint keys its result cache by them and lints those very bytes, so each file is read once and a result
+    always matches its key.
+    ``digests``, when given, receives each file's operations digest (``ops_digest``), in the same order."""
+    entries: list[tuple[int, str, str, bool]] = []
     try:
         with os.scandir(directory) as scan:
             for entry in scan:
@@ -148,20 +160,23 @@ def directory_ops(
                     parsed = parse_filename(entry.name)
                 except NameError_:
                     continue
-                entries.append((parsed.version, entry.name, entry.path))
+                entries.append((parsed.version, entry.name, entry.path, entry.is_symlink()))
     except OSError:
         return []
     entries.sort()
     cache = OpsCache(cache_dir)
     files: list[tuple[str, int, list[Op]]] = []
-    for version, name, path in entries:
+    for version, name, path, symlink in entries:
         try:
             data = read_regular_file(path)
         except OSError:
             continue
         digest = hashlib.sha256(data).hexdigest()
-        if contents is not None:
+        if contents is not None and not symlink:  # a symlink's target is checked by its reader
             contents[name] = (digest, data)
-        files.append((name, version, cache.get(digest, lambda data=data: _ops_of(data))))
+        operations_digest, ops = cache.get(digest, lambda data=data: _ops_of(data))
+        files.append((name, version, ops))
+        if digests is not None:
+            digests.append(operations_digest)
     cache.save()
     return files

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from lockgate.catalog.history import Op, apply
@@ -24,15 +24,25 @@ Step = tuple[str, int, list[Op]]
 """``(file name, version, schema operations)``: one file of a history, in replay order."""
 
 
+def ops_digest(ops: list[Op]) -> str:
+    """SHA-256 of a file's operations as JSON (as the cache stores them: a fresh parse's tuples and the
+    cache's lists give the same digest)."""
+    return hashlib.sha256(json.dumps(ops, separators=(",", ":")).encode()).hexdigest()
+
+
 class Snapshots(Mapping[str, Catalog]):
     """File name -> the catalog before that file: ``base`` plus the operations of every step before it.
 
     Each value is a fresh copy the caller may keep or change; asking twice builds it twice.
     """
 
-    def __init__(self, base: Catalog, steps: Iterable[Step]) -> None:
+    def __init__(
+        self, base: Catalog, steps: Iterable[Step], ops_digests: Sequence[str] | None = None
+    ) -> None:
         self._base = base.copy()
         self._steps = list(steps)
+        self._ops_digests = list(ops_digests) if ops_digests is not None else None
+        """Each step's ``directory.ops_digest``, when its reader had them cached (else computed here)."""
         self._index = {name: position for position, (name, _, _) in enumerate(self._steps)}
         self._every = max(8, math.isqrt(len(self._steps)))
         self._checkpoints: dict[int, Catalog] = {0: self._base}
@@ -57,11 +67,16 @@ class Snapshots(Mapping[str, Catalog]):
         equal digests mean equal catalogs. Lint's result cache keys a file's findings by it, so a comment
         edited in an earlier migration keeps the later files' results and a schema change does not."""
         if not self._digests:  # all at once, with no hash object kept: a spawned lint worker pickles this
+            given = (
+                self._ops_digests
+                if self._ops_digests is not None and len(self._ops_digests) == len(self._steps)
+                else None
+            )
             hasher = hashlib.sha256()
-            for _, version, ops in self._steps:
+            for position, (_, version, ops) in enumerate(self._steps):
                 self._digests.append(hasher.hexdigest())
-                # JSON, as the operations cache stores them: a freshly parsed file's tuples hash as lists.
-                hasher.update(f"{version}\t{json.dumps(ops, separators=(',', ':'))}\n".encode())
+                digest = given[position] if given is not None else ops_digest(ops)
+                hasher.update(f"{version}\t{digest}\n".encode())
         return self._digests[self._index[name]]
 
     def view(self, name: str) -> Catalog:
@@ -121,6 +136,14 @@ class ByPath(Mapping[Path, Catalog]):
 
     def __contains__(self, path: object) -> bool:
         return path in self._files
+
+    def steps_digest_or_none(self, path: Path) -> str | None:
+        """``steps_digest`` of ``path``, None when it has no history (one look-up: lint asks per file)."""
+        found = self._files.get(path)
+        if found is None:
+            return None
+        snapshots, name = found
+        return snapshots.steps_digest(name) if isinstance(snapshots, Snapshots) else None
 
     def steps_digest(self, path: Path) -> str:
         """``Snapshots.steps_digest`` of the file in its directory's history (``KeyError`` if it has none)."""

@@ -526,7 +526,7 @@ def _lint_cached(
         if read is None:
             continue
         digest, data = read
-        steps = history.steps_digest(path) if history is not None and path in history else None
+        steps = history.steps_digest_or_none(path) if history is not None else None
         slot, key = os.path.abspath(path), cache.key(digest, steps, lint_share.display(path))
         result = cache.get(slot, key)
         if result is not None:
@@ -547,9 +547,9 @@ def _read(path: Path, contents: Contents) -> tuple[str, bytes] | None:
     """The digest and bytes of a file lint will read, from ``contents`` or the disk; None when lint would
     refuse it."""
     try:
-        check_symlink(path)
-        read = contents.pop(path, None)
+        read = contents.pop(path, None)  # read by the history from a directory entry that is no symlink
         if read is None:
+            check_symlink(path)
             import hashlib  # (already imported by the history's reader)
 
             data = read_regular_file(path)
