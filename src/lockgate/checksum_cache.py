@@ -31,12 +31,12 @@ import json
 import os
 import re
 import time
-from _thread import get_ident
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lockgate.files import read_regular_file
+from lockgate.state_file import replace_state_file
 
 CACHE_FILE = "checksums.json"
 FORMAT = 1
@@ -147,12 +147,6 @@ class ChecksumCache:
             if directory != self.directory and os.path.isdir(directory)
         }
         directories[self.directory] = _as_json(self.entries)
-        temporary = self.location.with_name(f"{CACHE_FILE}.{os.getpid()}.{get_ident()}.tmp")
-        try:
-            if not self.location.parent.is_dir():
-                self.location.parent.mkdir(parents=True)
-                (self.location.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            temporary.write_text(json.dumps({"format": FORMAT, "directories": directories}), encoding="utf-8")
-            os.replace(temporary, self.location)
-        except OSError:
-            discard(temporary)
+        replace_state_file(
+            self.location, json.dumps({"format": FORMAT, "directories": directories}).encode("utf-8")
+        )

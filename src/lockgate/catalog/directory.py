@@ -22,6 +22,7 @@ from lockgate.catalog.snapshots import Snapshots, ops_digest
 from lockgate.checksum import normalise_text
 from lockgate.files import read_regular_file
 from lockgate.naming import NameError_, parse_filename
+from lockgate.state_file import replace_state_file
 
 CACHE_NAME = "catalog-ops.json"
 FORMAT = 2
@@ -56,18 +57,10 @@ class OpsCache:
         if self.path is None or not self.changed:
             return
         kept = {digest: list(entry) for digest, entry in self.ops.items() if digest in self.used}
-        try:
-            try:
-                self.path.parent.mkdir(parents=True)
-            except FileExistsError:  # (or made by a concurrent run just now)
-                pass
-            else:  # made here: keep it out of commits, as checksum_cache does
-                (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps({"format": FORMAT, "ops": kept}, separators=(",", ":")))
-            os.replace(temporary, self.path)
-        except OSError:
-            return  # a read-only checkout: the catalog is still right, only slower next time
+        # A read-only checkout keeps no cache: the catalog is still right, only slower next time.
+        replace_state_file(
+            self.path, json.dumps({"format": FORMAT, "ops": kept}, separators=(",", ":")).encode()
+        )
 
 
 def _load(path: Path) -> dict[str, tuple[str, list[Op]]]:

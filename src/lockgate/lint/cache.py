@@ -29,7 +29,6 @@ migrations themselves.)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
@@ -41,6 +40,7 @@ from typing import Any
 from lockgate.files import read_regular_file
 from lockgate.lint.configuration import LintSettings
 from lockgate.lint.findings import FileResult, from_wire, to_wire
+from lockgate.state_file import replace_state_file
 
 NAME = "lint-results"
 FORMAT = 1
@@ -92,19 +92,8 @@ class ResultCache:
         if not (self._changed or gone):
             return
         payload = marshal.dumps(self._entries)
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        try:
-            try:
-                self.path.parent.mkdir(parents=True)
-            except FileExistsError:  # (or made by a concurrent run just now)
-                pass
-            else:  # made here: keep it out of commits, as checksum_cache does
-                (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            temporary.write_bytes(HEADER + hashlib.sha256(payload).digest() + payload)
-            os.replace(temporary, self.path)
-        except OSError:  # a read-only checkout: the results are right, only slower next time
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+        # A read-only checkout keeps no cache: the results are right, only slower next time.
+        replace_state_file(self.path, HEADER + hashlib.sha256(payload).digest() + payload)
 
 
 def _gone(slots: Iterable[str]) -> list[str]:
