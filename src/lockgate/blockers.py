@@ -16,30 +16,8 @@ from typing import Any
 
 import psycopg
 
-from lockgate.locks import statement_locks
+from lockgate.locks import CONFLICTS, LOCK_MODES, statement_locks
 from lockgate.statements import Statement
-
-_MODES = [
-    "ACCESS SHARE",
-    "ROW SHARE",
-    "ROW EXCLUSIVE",
-    "SHARE UPDATE EXCLUSIVE",
-    "SHARE",
-    "SHARE ROW EXCLUSIVE",
-    "EXCLUSIVE",
-    "ACCESS EXCLUSIVE",
-]
-_CONFLICTS = {
-    "ACCESS SHARE": {"ACCESS EXCLUSIVE"},
-    "ROW SHARE": {"EXCLUSIVE", "ACCESS EXCLUSIVE"},
-    "ROW EXCLUSIVE": {"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"},
-    "SHARE UPDATE EXCLUSIVE": set(_MODES[3:]),
-    "SHARE": {"ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", *_MODES[5:]},
-    "SHARE ROW EXCLUSIVE": set(_MODES[2:]),
-    "EXCLUSIVE": set(_MODES[1:]),
-    "ACCESS EXCLUSIVE": set(_MODES),
-}
-"""PostgreSQL's table-level lock conflict matrix (the documentation's "Conflicting Lock Modes")."""
 
 SHOWN = 3
 QUERY_CHARS = 80
@@ -66,7 +44,9 @@ def blocking_sessions(conn: psycopg.Connection[Any], statement: Statement | None
         return None
     wanted: dict[str, set[str]] = {}
     for lock in statement_locks(statement):
-        wanted.setdefault(lock.relation.lower(), set()).update(_CONFLICTS.get(lock.mode, set(_MODES)))
+        wanted.setdefault(lock.relation.lower(), set()).update(
+            CONFLICTS.get(lock.mode, frozenset(LOCK_MODES))
+        )
     if not wanted:
         return None
     try:

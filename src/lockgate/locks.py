@@ -51,6 +51,18 @@ LOCK_MODES = (
     ACCESS_EXCLUSIVE,
 )
 _STRENGTH = {mode: number for number, mode in enumerate(LOCK_MODES)}
+CONFLICTS: dict[str, frozenset[str]] = {
+    ACCESS_SHARE: frozenset({ACCESS_EXCLUSIVE}),
+    ROW_SHARE: frozenset({EXCLUSIVE, ACCESS_EXCLUSIVE}),
+    ROW_EXCLUSIVE: frozenset({SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE, ACCESS_EXCLUSIVE}),
+    SHARE_UPDATE_EXCLUSIVE: frozenset(LOCK_MODES[3:]),
+    SHARE: frozenset({ROW_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, *LOCK_MODES[5:]}),
+    SHARE_ROW_EXCLUSIVE: frozenset(LOCK_MODES[2:]),
+    EXCLUSIVE: frozenset(LOCK_MODES[1:]),
+    ACCESS_EXCLUSIVE: frozenset(LOCK_MODES),
+}
+"""Which held modes each requested mode waits for: PostgreSQL's table-level conflict matrix (the docs'
+"Conflicting Lock Modes"). ``blockers`` uses it to name the session a lock timeout waited on."""
 _LOCKMODE_NUMBERS = dict(enumerate(LOCK_MODES, start=1))
 
 FOREIGN_KEY_LOCK = SHARE_ROW_EXCLUSIVE

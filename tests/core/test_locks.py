@@ -202,3 +202,14 @@ def test_pending_locks_carries_created_tables_across_migrations_and_skips_invali
         (tmp_path / name).write_text(text)
     migrations = discover(tmp_path).migrations
     assert pending_locks(migrations) == [("SHARE on accounts",), None, ("ACCESS EXCLUSIVE on orders",)]
+
+
+def test_the_conflict_matrix_is_postgresqls() -> None:
+    from lockgate.locks import CONFLICTS, LOCK_MODES
+
+    assert set(CONFLICTS) == set(LOCK_MODES)
+    for mode, conflicting in CONFLICTS.items():  # the documentation's table is symmetric
+        assert all(mode in CONFLICTS[other] for other in conflicting), mode
+    assert CONFLICTS["SHARE"] >= {"ROW EXCLUSIVE"} and "SHARE" not in CONFLICTS["SHARE"]
+    assert CONFLICTS["SHARE UPDATE EXCLUSIVE"] >= {"SHARE UPDATE EXCLUSIVE"}
+    assert CONFLICTS["ACCESS SHARE"] == {"ACCESS EXCLUSIVE"}
