@@ -320,6 +320,12 @@ class History:
         failed transactional attempt: sent in a migration's pipeline after its lock, it stops the body
         from ever running when another runner applied the migration meanwhile. ``also`` (select-list
         SQL and its parameters, e.g. the migration's ``set_config`` calls) rides in the same statement."""
+        return self.conn.execute(*self.refuse_if_recorded_query(version, also))
+
+    def refuse_if_recorded_query(
+        self, version: int, also: tuple[str, tuple[Any, ...]] = ("", ())
+    ) -> tuple[sql.Composed, tuple[Any, ...]]:
+        """``refuse_if_recorded``'s query and parameters, for a caller that batches its queries."""
         # Not ``CASE WHEN ... THEN 1 / 0``: the planner folds the constant 1 / 0 and fails every time.
         extra, params = also
         query = sql.SQL(
@@ -327,7 +333,7 @@ class History:
             "AND coalesce((metadata->>'transactional')::boolean, true))))::int"
             + (", " + extra if extra else "")
         ).format(self.table)
-        return self.conn.execute(query, (version, *params))
+        return query, (version, *params)
 
     def log_entries(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """The audit log, newest first."""
@@ -430,6 +436,10 @@ class History:
     def upsert_and_log(self, row: TrackingRow, entry: LogEntry) -> psycopg.Cursor[Any]:
         """Both writes in one statement: one round trip less for every migration applied. The audit entry
         takes the row's ``execution_time_ms`` (which ``ELAPSED_ON_SERVER`` lets the server measure)."""
+        return self.conn.execute(*self.upsert_and_log_query(row, entry))
+
+    def upsert_and_log_query(self, row: TrackingRow, entry: LogEntry) -> tuple[sql.Composed, tuple[Any, ...]]:
+        """``upsert_and_log``'s query and parameters, for a caller that batches its queries."""
         upsert, upsert_params = self._upsert_query(row)
         columns, log_params = self._log_values(entry)
         log_params = log_params[:7] + log_params[8:]
@@ -440,7 +450,7 @@ class History:
             + columns
             + sql.SQL("SELECT %s, %s, %s, %s, %s, %s, %s, tracked.elapsed, %s, %s, %s, %s, %s FROM tracked")
         )
-        return self.conn.execute(query, upsert_params + log_params)
+        return query, upsert_params + log_params
 
     def record_baselined(
         self,

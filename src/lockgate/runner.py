@@ -20,6 +20,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq, sql
 
+from lockgate.batch import Batch, Executes
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed
 from lockgate.history import ELAPSED_ON_SERVER, History, LogEntry, TrackingRow
@@ -80,12 +81,15 @@ ProgressCallback = Callable[[str, Migration, MigrationResult | None], None]
 """``(event, migration, result)``: ``queued`` for each file about to run (before the first starts), then
 ``start``, ``retry`` (with the lock timeout's result) and ``done`` (with its result). Unknown events are
 ignored, so new ones can be added."""
-AppliedHook = Callable[["psycopg.Connection[Any]", Migration], None]
+AppliedHook = Callable[[Executes, Migration], None]
 """Called inside the transaction that records a migration as applied (e.g. Supabase's own history row),
-so the extra record commits or rolls back together with lockgate's."""
+so the extra record commits or rolls back together with lockgate's. It gets what to ``execute`` its
+writes on: the connection, or the migration's ``Batch`` (then the writes join its single round trip and
+their results are never read — a hook must not need them)."""
 
 
 _ROLE_STAGES = {
+    "begin": "start",
     "setup": "start",
     "lock": "start",
     "timeouts": "start",
@@ -104,6 +108,20 @@ _STAGES = {
     "progress": "while recording progress: ",
 }
 """How a failure that no statement of the file caused is introduced (it still fails the migration)."""
+
+_Tag = tuple[str, Migration | None, Statement | None]
+"""What a batched query is: its role (``_ROLE_STAGES``), its migration and, for the body, its statement."""
+
+
+def _failed_tag(batch: Batch[_Tag] | None) -> _Tag:
+    """The tag of the query a failed batch stopped at: ``record`` when it failed while being built (an
+    ``on_applied`` hook refused before anything was sent), ``commit`` when no result was missing."""
+    if batch is None:
+        return ("record", None, None)
+    index = batch.failed_at
+    if index is None or index >= len(batch.tags):
+        return ("commit", None, None)
+    return batch.tags[index]
 
 
 def _statement_error(exc: psycopg.Error, statement: Statement | None, stage: str = "body") -> StatementError:
@@ -131,11 +149,19 @@ def _statement_error(exc: psycopg.Error, statement: Statement | None, stage: str
 
 GUARDS_SQL = (
     "SELECT set_config('lock_timeout', %s, {local}), set_config('statement_timeout', %s, {local}), "
-    "set_config('standard_conforming_strings', 'on', {local})"
+    "set_config('standard_conforming_strings', 'on', {local}){watch}"
 )
 """Set before every migration's body: this run's timeouts, and ``standard_conforming_strings`` on, because
 that is how lockgate's parser read the file (a database or role whose default is off would read
 ``'a\\''; ...`` as the end of a string and more SQL). ``client_encoding`` is fixed when connecting."""
+
+WATCH_CLIENT = ", set_config('client_connection_check_interval', '1000', {local})"
+"""On PostgreSQL 14+ (``{watch}`` above): the server checks every second that lockgate is still there
+while a statement runs. A migration's queries travel together, its COMMIT among them; when lockgate is
+killed (``kill -9``, a cancelled CI job, a lost network) mid-statement, the server then aborts the
+statement within a second, releases its locks and rolls the migration back — instead of finishing a
+long statement for nobody and committing what was queued behind it. (Ctrl-C needs none of this: it
+cancels the statement on the server.)"""
 
 SESSION_IDENTITY_RESET: tuple[str, ...] = ("SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE")
 """Sent on their own, before anything else of the reset: whatever the migration switched to (``SET ROLE``
@@ -285,17 +311,21 @@ class Runner:
             self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
         return self._reset
 
-    def _deallocate(self, leftovers: psycopg.Cursor[Any] | None) -> None:
+    def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
         """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found (only where the reset could not do it itself)."""
         if leftovers is None or self._reset is None or self._reset[-1] != LEFTOVER_PREPARED:
             return
-        for (name,) in leftovers.fetchall():
-            self.conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(str(name))))
+        encoding = self.conn.info.encoding
+        for index in range(leftovers.ntuples):
+            name = (leftovers.get_value(index, 0) or b"").decode(encoding)
+            self.conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(name)))
 
     def _guards(self, *, local: bool, bare: bool = False) -> tuple[str, tuple[str, str]]:
         """``GUARDS_SQL`` with this run's timeouts, for a transaction (``local``) or the session;
         ``bare``: only its select list, to ride in another statement."""
-        query = GUARDS_SQL.format(local="true" if local else "false")
+        flag = "true" if local else "false"
+        watch = WATCH_CLIENT.format(local=flag) if self.conn.info.server_version >= 140000 else ""
+        query = GUARDS_SQL.format(local=flag, watch=watch)
         return (
             query.removeprefix("SELECT ") if bare else query,
             (f"{self.config.lock_timeout_ms}ms", f"{self.config.statement_timeout_ms}ms"),
@@ -319,15 +349,12 @@ class Runner:
         while True:
             attempts += 1
             started = time.perf_counter()
-            sent: list[tuple[str, Statement | None, psycopg.Cursor[Any]]] = []
+            batch: Batch[_Tag] | None = None
             try:
-                self._send_migration(migration, attempts, sent)
-                return MigrationResult(migration, APPLIED, _ms_since(started), attempts)
+                batch = self._migration_batch(migration, attempts)
+                results = batch.run()
             except psycopg.Error as exc:
-                role, statement = next(
-                    ((role, statement) for role, statement, cursor in sent if cursor.pgresult is None),
-                    ("commit", None),
-                )
+                role, _, statement = _failed_tag(batch)
                 if self._disconnected():
                     error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
                     return self._after_disconnect(migration, error, started, attempts, True, 0)
@@ -337,55 +364,60 @@ class Runner:
                     exc, _statement_error(exc, statement, _ROLE_STAGES.get(role, role)), statement
                 )
                 retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
+            else:
+                resets = [
+                    result for result, tag in zip(results, batch.tags, strict=True) if tag[0] == "reset"
+                ]
+                self._deallocate_after(resets[-1])
+                self._follow_defaults(resets[0])
+                return MigrationResult(migration, APPLIED, _ms_since(started), attempts)
             if not retry:
                 return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
             self._log_retry(migration, error, attempts)
 
-    def _send_migration(
-        self,
-        migration: Migration,
-        attempts: int,
-        sent: list[tuple[str, Statement | None, psycopg.Cursor[Any]]],
-    ) -> None:
-        """The whole migration in one network round trip (pipeline mode): its transaction, the lock and
-        the check that no other runner recorded it meanwhile (a statement that fails if one did, so the
-        body never runs then), the timeouts, every statement of the body, the session reset, the tracking
-        row with its audit entry (its time measured by the server), and COMMIT. ``sent`` says which
-        statement each result belongs to, so a failure names the one PostgreSQL stopped at."""
-        execute = self.conn.execute
-        with self.conn.pipeline(), self.conn.transaction():
-            for setup in migration.parsed.transaction_setup:
-                sent.append(("setup", None, execute(setup.encode())))
-            sent.append(
-                (
-                    "lock",
-                    None,
-                    execute(f"SELECT pg_advisory_xact_lock({int(self.history.apply_key)})".encode()),
-                )
-            )
-            # The guard carries the timeouts: one statement less for every migration.
-            guard = self.history.refuse_if_recorded(migration.version, self._guards(local=True, bare=True))
-            sent.append(("guard", None, guard))
-            for statement in migration.parsed.body:
-                sent.append(("body", statement, execute(statement.text.encode())))
-            for query in self.session_reset():
-                sent.append(("reset", None, execute(query.encode())))
-            row = self._row(
-                migration, APPLIED, self._row_metadata(migration, attempts, True), ELAPSED_ON_SERVER
-            )
-            sent.append(("record", None, self.history.upsert_and_log(row, self._entry(row))))
-            for hook in self.on_applied:
-                hook(self.conn, migration)
-        resets = [cursor for role, _, cursor in sent if role == "reset"]
-        self._deallocate_after(resets[-1])
-        self._follow_defaults(resets[0])
+    def _migration_batch(self, migration: Migration, attempts: int) -> Batch[_Tag]:
+        """The whole migration, to be sent in one network round trip (see ``lockgate.batch``): its
+        transaction, the lock and the check that no other runner recorded it meanwhile (a statement that
+        fails if one did, so the body never runs then), the timeouts, every statement of the body, the
+        session reset, the tracking row with its audit entry (its time measured by the server), and
+        COMMIT. Each query's tag says what it is, so a failure names the statement PostgreSQL stopped at."""
+        batch: Batch[_Tag] = Batch(self.conn)
+        batch.add(("begin", migration, None), b"BEGIN")
+        self._add_migration(batch, migration, self._row_metadata(migration, attempts, True))
+        batch.add(("commit", migration, None), b"COMMIT")
+        return batch
 
-    def _follow_defaults(self, defaults: psycopg.Cursor[Any]) -> None:
+    def _add_migration(self, batch: Batch[_Tag], migration: Migration, metadata: dict[str, Any]) -> None:
+        """One migration's queries, inside a transaction the caller opened: lock, guard with the
+        timeouts, body, session reset, tracking row and audit entry, then the ``on_applied`` hooks."""
+        for setup in migration.parsed.transaction_setup:
+            batch.add(("setup", migration, None), setup.encode())
+        batch.add(
+            ("lock", migration, None), b"SELECT pg_advisory_xact_lock(%d)" % int(self.history.apply_key)
+        )
+        # The guard carries the timeouts: one statement less for every migration.
+        batch.add_bound(
+            ("guard", migration, None),
+            *self.history.refuse_if_recorded_query(migration.version, self._guards(local=True, bare=True)),
+        )
+        for statement in migration.parsed.body:
+            batch.add(("body", migration, statement), statement.text.encode())
+        for query in self.session_reset():
+            batch.add(("reset", migration, None), query.encode())
+        row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
+        batch.add_bound(
+            ("record", migration, None), *self.history.upsert_and_log_query(row, self._entry(row))
+        )
+        batch.tag = ("record", migration, None)
+        for hook in self.on_applied:
+            hook(batch, migration)
+
+    def _follow_defaults(self, defaults: pq.abc.PGresult) -> None:
         """After a migration committed: if it changed the ``ALTER DATABASE|ROLE ... SET`` defaults, go on
         with a new connection, so the next migration starts as it would in a later ``run`` (``RESET
         ALL`` only returns to the defaults this session connected with)."""
-        row = defaults.fetchone()
-        now = str(row[-1]) if row else None
+        value = defaults.get_value(0, defaults.nfields - 1) if defaults.ntuples else None
+        now = value.decode(self.conn.info.encoding) if value is not None else None
         if now == self._defaults or self.reconnect is None:
             return
         self.conn.close()
@@ -396,7 +428,7 @@ class Runner:
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.commit()
 
-    def _deallocate_after(self, leftovers: psycopg.Cursor[Any]) -> None:
+    def _deallocate_after(self, leftovers: pq.abc.PGresult) -> None:
         """After a migration committed: deallocate what it prepared, in a transaction of its own (a
         failure here would not undo the migration, so it is not one)."""
         try:
@@ -422,14 +454,13 @@ class Runner:
         while True:
             attempts += 1
             started = time.perf_counter()
-            sent: list[tuple[str, Migration, Statement | None, psycopg.Cursor[Any]]] = []
+            batch: Batch[_Tag] | None = None
             try:
-                self._send_atomic(pending, attempts, sent)
+                batch = self._atomic_batch(pending, attempts)
+                batch.run()
             except psycopg.Error as exc:
-                role, migration, statement = next(
-                    ((r, m, s) for r, m, s, cursor in sent if cursor.pgresult is None),
-                    ("commit", pending[-1], None),
-                )
+                role, failing, statement = _failed_tag(batch)
+                migration = failing or pending[-1]
                 error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
                 if self._disconnected():
                     failed = self._after_disconnect(migration, error, started, attempts, True, 0)
@@ -456,38 +487,16 @@ class Runner:
                 self.progress("done", migration, outcome)
             return result
 
-    def _send_atomic(
-        self,
-        pending: list[Migration],
-        attempts: int,
-        sent: list[tuple[str, Migration, Statement | None, psycopg.Cursor[Any]]],
-    ) -> None:
-        execute = self.conn.execute
-        timeouts = self._guards(local=True, bare=True)
-        first = pending[0]
-        with self.conn.pipeline(), self.conn.transaction():
-            sent.append(
-                (
-                    "lock",
-                    first,
-                    None,
-                    execute(f"SELECT pg_advisory_xact_lock({int(self.history.apply_key)})".encode()),
-                )
-            )
-            for migration in pending:
-                guard = self.history.refuse_if_recorded(migration.version, timeouts)
-                sent.append(("guard", migration, None, guard))
-                for statement in migration.parsed.body:
-                    sent.append(("body", migration, statement, execute(statement.text.encode())))
-                for query in self.session_reset():
-                    sent.append(("reset", migration, None, execute(query.encode())))
-                metadata = self._row_metadata(
-                    migration, attempts, True, atomic=True, deploy_size=len(pending)
-                )
-                row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
-                sent.append(("record", migration, None, self.history.upsert_and_log(row, self._entry(row))))
-                for hook in self.on_applied:
-                    hook(self.conn, migration)
+    def _atomic_batch(self, pending: list[Migration], attempts: int) -> Batch[_Tag]:
+        """The whole deploy as one batch in one transaction: each migration as in a normal run (its own
+        lock, guard, body, session reset, tracking row), one COMMIT at the end."""
+        batch: Batch[_Tag] = Batch(self.conn)
+        batch.add(("begin", pending[0], None), b"BEGIN")
+        for migration in pending:
+            metadata = self._row_metadata(migration, attempts, True, atomic=True, deploy_size=len(pending))
+            self._add_migration(batch, migration, metadata)
+        batch.add(("commit", pending[-1], None), b"COMMIT")
+        return batch
 
     def _atomic_durations(self, pending: list[Migration], total: int) -> dict[int, int]:
         """Each migration's share of the deploy, from the server's clock at each tracking row (the rows
@@ -541,7 +550,7 @@ class Runner:
             leftovers = None
             for reset in self.session_reset():
                 leftovers = self.conn.execute(reset.encode())
-            self._deallocate(leftovers)
+            self._deallocate(leftovers.pgresult if leftovers is not None else None)
             self._set_timeouts(local=True)
         except psycopg.Error as exc:
             if self._disconnected():
@@ -716,7 +725,7 @@ class Runner:
                 leftovers = None
                 for query in reset:
                     leftovers = self.conn.execute(query.encode())
-            self._deallocate(leftovers)
+            self._deallocate(leftovers.pgresult if leftovers is not None else None)
             write()
 
     def _leave_open_transaction(self) -> None:
@@ -831,7 +840,8 @@ class Runner:
         except psycopg.Error:
             self.conn.rollback()
             return
-        self._follow_defaults(defaults)
+        if defaults.pgresult is not None:
+            self._follow_defaults(defaults.pgresult)
 
     def _record_on_new_connection(
         self, migration: Migration, error: StatementError, started: float, attempts: int, completed: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -327,3 +328,33 @@ def test_applied_hooks_commit_or_roll_back_with_the_migration(
     assert [r.outcome for r in outcome.result.results] == ["applied", "failed"]
     assert conn.execute("SELECT version FROM extra_record").fetchall() == [(20250101000000,)]
     assert conn.execute("SELECT to_regclass('public.refused')").fetchone() == (None,)
+
+
+def test_a_hook_write_the_server_refuses_fails_its_migration_alone(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
+    """A hook's writes travel in the migration's single round trip and their answers are never read by
+    the hook: when the *server* refuses one, the migration fails as a recording failure and nothing of it
+    (the body, the tracking row, the hook's other write) is committed; the migration before it stays."""
+    from lockgate.config import load_config
+    from lockgate.db import DatabaseTarget
+    from lockgate.service import run
+
+    add(project, "20250101000000_a.sql", "CREATE TABLE hooked (id int);\n")
+    add(project, "20250102000000_b.sql", "CREATE TABLE refused (id int);\n")
+    conn.execute("CREATE TABLE extra_record (version bigint CHECK (version < 20250102000000))")
+
+    def record(connection: Any, migration: Any) -> None:
+        connection.execute("INSERT INTO extra_record VALUES (%s)", (migration.version,))
+
+    config = load_config(project, environ={})
+    outcome = run(config, DatabaseTarget(db_url, "test"), on_applied=[record])
+    results = outcome.result.results
+    assert [r.outcome for r in results] == ["applied", "failed"]
+    assert results[1].error is not None
+    assert "while recording the migration" in results[1].error.message
+    assert "extra_record_version_check" in results[1].error.message
+    assert conn.execute("SELECT version FROM extra_record").fetchall() == [(20250101000000,)]
+    assert conn.execute("SELECT to_regclass('public.refused')").fetchone() == (None,)
+    statuses = conn.execute("SELECT version, status FROM schema_migrations ORDER BY version").fetchall()
+    assert statuses == [(20250101000000, "applied"), (20250102000000, "failed")]

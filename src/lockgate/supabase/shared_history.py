@@ -23,6 +23,7 @@ from lockgate.supabase.split import split_statements
 if TYPE_CHECKING:
     import psycopg
 
+    from lockgate.batch import Executes
     from lockgate.source import Migration
 
 SUPABASE_SCHEMA = "supabase_migrations"
@@ -125,7 +126,7 @@ def ensure_table(conn: psycopg.Connection[Any]) -> None:
         ) from None
 
 
-def record(conn: psycopg.Connection[Any], version: str, name: str, statements: Sequence[str]) -> None:
+def record(conn: Executes, version: str, name: str, statements: Sequence[str]) -> None:
     """Write (or overwrite) Supabase's row for ``version``; the caller owns the transaction."""
     values = (name, list(statements), version)
     # Two statements that need no answer from the server in between (no rowcount read): the runner sends
@@ -141,6 +142,6 @@ def record(conn: psycopg.Connection[Any], version: str, name: str, statements: S
     )
 
 
-def record_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
+def record_migration(conn: Executes, migration: Migration) -> None:
     """The ``on_applied`` hook: Supabase's row for ``migration``, inside lockgate's transaction."""
     record(conn, migration.version_text, migration.name, split_statements(migration.text))
