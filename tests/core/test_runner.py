@@ -76,6 +76,25 @@ def test_failing_migration_leaves_no_trace_and_stops(
     assert log(conn)[-1] == (20250102000000, "run", "failed", "42P01", 4)
 
 
+def test_a_migration_whose_traffic_fills_the_socket_both_ways_applies_and_names_its_failing_line(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """A migration's queries travel in one batch (lockgate/batch.py): thousands of statements, ~8 MB of
+    SQL, and statements whose results (~16 MB) the server sends back while the client is still sending —
+    neither side may wait for the other for ever; and a failure at the end of such a file still names
+    its line."""
+    inserts = "".join(f"INSERT INTO bulk VALUES ({i}, '{'x' * 2000}');\n" for i in range(4000))
+    chatty = "SELECT repeat('y', 4000) FROM generate_series(1, 4000);\n"
+    add(project, "20250101000000_bulk.sql", "CREATE TABLE bulk (id int, pad text);\n" + chatty + inserts + chatty)
+    broken = "CREATE TABLE bulk2 (id int, pad text);\n" + chatty + inserts.replace("bulk", "bulk2") + "SELECT 1 / 0;\n"
+    add(project, "20250102000000_bulk_broken.sql", broken)
+    result = lockgate("run")
+    assert result.code == 1, result.text
+    assert conn.execute("SELECT count(*) FROM bulk").fetchone() == (4000,)
+    assert "public.bulk2" not in tables(conn)
+    assert "migrations/20250102000000_bulk_broken.sql:4003: division by zero (SQLSTATE 22012)" in result.err
+
+
 def test_failed_transactional_migration_is_retried_after_a_fix(
     project: Path, lockgate: CliRunner, conn: psycopg.Connection
 ) -> None:
