@@ -85,8 +85,17 @@ def test_a_migration_whose_traffic_fills_the_socket_both_ways_applies_and_names_
     its line."""
     inserts = "".join(f"INSERT INTO bulk VALUES ({i}, '{'x' * 2000}');\n" for i in range(4000))
     chatty = "SELECT repeat('y', 4000) FROM generate_series(1, 4000);\n"
-    add(project, "20250101000000_bulk.sql", "CREATE TABLE bulk (id int, pad text);\n" + chatty + inserts + chatty)
-    broken = "CREATE TABLE bulk2 (id int, pad text);\n" + chatty + inserts.replace("bulk", "bulk2") + "SELECT 1 / 0;\n"
+    add(
+        project,
+        "20250101000000_bulk.sql",
+        "CREATE TABLE bulk (id int, pad text);\n" + chatty + inserts + chatty,
+    )
+    broken = (
+        "CREATE TABLE bulk2 (id int, pad text);\n"
+        + chatty
+        + inserts.replace("bulk", "bulk2")
+        + "SELECT 1 / 0;\n"
+    )
     add(project, "20250102000000_bulk_broken.sql", broken)
     result = lockgate("run")
     assert result.code == 1, result.text

@@ -74,3 +74,18 @@ def test_lockgate_lint_through_the_console_script_skips_click(tmp_path: Path) ->
     loaded = _modules_after_linting(tmp_path, 1, CLI_PROBE)
     assert {"lockgate.locks", "lockgate.lint.rules.locks_indexes"} <= loaded
     assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_file_names_alone_mean_what_argparse_makes_of_them() -> None:
+    """The hook's call (file names only) skips argparse: the options must be exactly argparse's, so a new
+    option's default cannot differ between the two paths."""
+    from lockgate.lint.__main__ import _options, _parsed
+
+    for arguments in ([], ["a.sql"], ["migrations", "x/20250101000000_b.sql", ""], ["+odd name.sql"]):
+        for color in (False, True):
+            assert _options(arguments, "p", color) == _parsed(arguments, "p", color)
+
+
+def test_file_names_alone_do_not_load_argparse(tmp_path: Path) -> None:
+    loaded = _modules_after_linting(tmp_path, 1)
+    assert "argparse" not in loaded and "shutil" not in loaded

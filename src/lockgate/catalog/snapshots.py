@@ -107,14 +107,30 @@ class ByPath(Mapping[Path, Catalog]):
     """Path -> the catalog that file meets, over one ``Snapshots`` per directory: still built when asked
     for (lint's files may come from several migration directories)."""
 
-    def __init__(self, by_directory: Mapping[Path, Mapping[str, Catalog]], files: Iterable[Path]) -> None:
-        # Each path's directory and name looked up once: ``path.parent`` builds a new Path (and hashes it)
-        # at every call, which cost lint more than the catalogs themselves.
+    def __init__(
+        self,
+        by_directory: Mapping[Path, Mapping[str, Catalog]],
+        files: Iterable[Path] | Mapping[Path, Mapping[str, Path]],
+    ) -> None:
+        """``files``: the paths, or — when the caller grouped them already — directory -> name -> path.
+        Each path's directory and name are looked up once: ``path.parent`` builds a new Path (and hashes
+        it) at every call, which cost lint more than the catalogs themselves."""
+        grouped: Mapping[Path, Mapping[str, Path]]
+        if isinstance(files, Mapping):
+            grouped = files
+        else:
+            collected: dict[Path, dict[str, Path]] = {}
+            for path in files:
+                collected.setdefault(path.parent, {})[path.name] = path
+            grouped = collected
         self._files: dict[Path, tuple[Mapping[str, Catalog], str]] = {}
-        for path in files:
-            snapshots = by_directory.get(path.parent)
-            if snapshots is not None and path.name in snapshots:
-                self._files[path] = (snapshots, path.name)
+        for directory, names in grouped.items():
+            snapshots = by_directory.get(directory)
+            if snapshots is None:
+                continue
+            for name, path in names.items():
+                if name in snapshots:
+                    self._files[path] = (snapshots, name)
 
     def __getitem__(self, path: Path) -> Catalog:
         snapshots, name = self._files[path]

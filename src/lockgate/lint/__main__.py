@@ -6,23 +6,27 @@ third of the start-up time, which is what decides whether people keep a hook ena
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from lockgate.errors import LockgateError, exit_code_of
 from lockgate.limits import count_setting
 from lockgate.lint.door import LintOptions, run_lint
 from lockgate.lint.formats import FORMATS
 
+if TYPE_CHECKING:
+    import argparse
+
 
 def _count(name: str) -> Callable[[str], int]:
     """An argparse type for a count with the range every door shares (``lockgate.limits``)."""
 
     def parse(text: str) -> int:
+        import argparse
+
         try:
             return count_setting(name, text)
         except ValueError as exc:
@@ -32,6 +36,8 @@ def _count(name: str) -> Callable[[str], int]:
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Check migration files for statements that fail at deploy time or lock busy tables. "
@@ -101,8 +107,31 @@ def wants_color(terminal: bool, environ: Mapping[str, str]) -> bool:
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint") -> int:
     """Lint and print; returns the exit code. ``lockgate lint`` comes here too (see ``lockgate.cli``)."""
-    args = _parser(prog).parse_args(argv)
-    options = LintOptions(
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    options = _options(arguments, prog, wants_color(sys.stdout.isatty(), os.environ))
+    try:
+        code, shown = run_lint(options)
+    except LockgateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    sys.stdout.write(shown)
+    return code
+
+
+def _options(arguments: list[str], prog: str, color: bool) -> LintOptions:
+    """The command line as ``LintOptions``. Only file names — what the pre-commit framework passes, and
+    the commonest call by far — need no parser: they mean what argparse would make of them, the
+    defaults plus the paths (a test holds the two equal), and argparse's import with its help
+    formatter's (shutil, gettext, locale) is ~7 ms of a hook's start-up. Anything that looks like an
+    option goes through argparse, errors and ``--help`` included."""
+    if not any(argument.startswith("-") for argument in arguments):
+        return LintOptions(paths=tuple(Path(argument) for argument in arguments), color=color)
+    return _parsed(arguments, prog, color)
+
+
+def _parsed(arguments: list[str], prog: str, color: bool) -> LintOptions:
+    args = _parser(prog).parse_args(arguments)
+    return LintOptions(
         paths=tuple(args.paths),
         format_name=args.format_name,
         strict=args.strict,
@@ -115,15 +144,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m lockgate.lint
         history=args.history,
         database_url=args.database_url,
         cache=args.cache,
-        color=wants_color(sys.stdout.isatty(), os.environ),
+        color=color,
     )
-    try:
-        code, shown = run_lint(options)
-    except LockgateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    sys.stdout.write(shown)
-    return code
 
 
 def _hard_exit(code: int) -> NoReturn:

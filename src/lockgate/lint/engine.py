@@ -457,7 +457,7 @@ def history_catalogs(
         if contents is not None and read:
             wanted = names[directory]
             contents.update((wanted[name], entry) for name, entry in read.items() if name in wanted)
-    return ByPath(by_directory, files)
+    return ByPath(by_directory, names)
 
 
 def lint_paths(
