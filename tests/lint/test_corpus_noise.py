@@ -46,3 +46,18 @@ def test_two_existing_tables_in_one_transaction_still_fire() -> None:
             "possible",
         )
     ]
+
+
+def test_drop_function_cascade_names_the_function() -> None:
+    # harness's 0096 drops a function with CASCADE: the message said "DROP FUNCTION  CASCADE", no name
+    real = CORPUS / "harness" / "migrations" / "20200101014900_0096_update_fk_manifest_references_gc.sql"
+    assert _rule_findings(real, "drop-cascade") == [
+        (
+            1,
+            "DROP FUNCTION gc_track_deleted_manifest_lists CASCADE also drops every object that depends on it, unlisted",
+        )
+    ]
+    found = [
+        f.message for f in lint_sql("DROP FUNCTION public.f(int) CASCADE;\n") if f.rule_id == "drop-cascade"
+    ]
+    assert found == ["DROP FUNCTION public.f CASCADE also drops every object that depends on it, unlisted"]
