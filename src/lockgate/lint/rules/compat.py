@@ -22,7 +22,8 @@ _TABLE_KINDS = {"OBJECT_TABLE": "table", "OBJECT_FOREIGN_TABLE": "foreign table"
 
 
 def object_name(obj: Any) -> str:
-    """A DropStmt object (``List`` of names, ``String``, ``TypeName``) as a dotted name."""
+    """A DropStmt object (``List`` of names, ``String``, ``TypeName``, a function's ``ObjectWithArgs``) as a
+    dotted name."""
     if not isinstance(obj, dict):
         return ""
     if "List" in obj:
@@ -31,6 +32,8 @@ def object_name(obj: Any) -> str:
         return str((obj["String"] or {}).get("sval", ""))
     if "TypeName" in obj:
         return ".".join(nodes.name_list((obj["TypeName"] or {}).get("names")))
+    if "ObjectWithArgs" in obj:  # DROP FUNCTION / PROCEDURE / AGGREGATE: without it the name was blank
+        return ".".join(nodes.name_list((obj["ObjectWithArgs"] or {}).get("objname")))
     return ""
 
 
