@@ -67,3 +67,12 @@ def config_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+shadow_option = click.option(
+    "--shadow-database-url",
+    metavar="URL",
+    help="Server for the scratch database the history is replayed into (default: the embedded PostgreSQL); "
+    "its user must be allowed to CREATE DATABASE. Never the target.",
+)
+"""Where a drift check builds its shadow (``lockgate drift``, ``lockgate status --drift``)."""

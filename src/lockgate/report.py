@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from lockgate.durations import format_ms
 from lockgate.history import LazyJson
@@ -25,6 +25,10 @@ from lockgate.problems import Problem
 from lockgate.runner import APPLIED, DRY_RUN_OK, FAILED, NOT_TRIED, SKIPPED, MigrationResult, RunResult
 from lockgate.schemas import SCHEMA_VERSION
 from lockgate.source import Migration
+
+if TYPE_CHECKING:
+    from lockgate.drift import Drift
+    from lockgate.service import DriftCheck
 
 OUTCOMES = (APPLIED, FAILED, SKIPPED, DRY_RUN_OK, NOT_TRIED)
 
@@ -344,3 +348,30 @@ def run_summary(result: RunResult, *, dry_run: bool, database: str) -> str:
     if dry_run:
         return f"would apply {result.count('dry-run-ok')} migration(s) to {database} in {total} (dry run, rolled back)"
     return f"applied {result.count('applied')} migration(s) to {database} in {total}"
+
+
+def drift_items_json(found: Sequence[Drift]) -> list[dict[str, str]]:
+    """Drift differences as ``$defs/drift_item`` (``lockgate drift --json``, ``drift_check_json``)."""
+    return [{"kind": item.kind, "object": item.object, "detail": item.detail} for item in found]
+
+
+def drift_check_json(check: DriftCheck) -> dict[str, Any]:
+    """A drift check as ``$defs/drift_check``: the one shape ``status --drift``, the Action's report and
+    the API share."""
+    return {
+        "replayed": check.replayed,
+        "differences": drift_items_json(check.differences),
+        "error": check.error,
+    }
+
+
+def drift_summary(check: DriftCheck, database: str) -> str:
+    """One line for a drift check, the same in every view."""
+    if check.error is not None:
+        return f"drift not checked: {check.error}"
+    if check.differences:
+        return (
+            f"{len(check.differences)} difference(s) between {database} and the schema its {check.replayed} "
+            "applied migration(s) build"
+        )
+    return f"no drift: {database} has the schema its {check.replayed} applied migration(s) build"

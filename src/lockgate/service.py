@@ -418,6 +418,31 @@ def drift(
     return compare(target_catalog, built, ignored), len(migrations)
 
 
+@dataclass(frozen=True)
+class DriftCheck:
+    """A drift check shown beside other things (``status --drift``, the PR comment, the dashboard)."""
+
+    replayed: int
+    differences: list[Drift]
+    error: str | None = None
+    """Why no comparison could be made (a migration that does not replay, an unreachable shadow server)."""
+
+
+def drift_check(config: Config, target: DatabaseTarget, shadow_url: str | None, notify: Notify) -> DriftCheck:
+    """``drift``, for a view that shows it beside other things: a shadow that cannot be built is the
+    check's answer (said in one line), not the view's failure. A shadow URL that is the target itself is
+    still a configuration error."""
+    from lockgate.errors import ConfigError
+
+    try:
+        found, replayed = drift(config, target, shadow_url, notify)
+    except ConfigError:
+        raise
+    except LockgateError as exc:
+        return DriftCheck(0, [], str(exc))
+    return DriftCheck(replayed, found)
+
+
 def _qualified(table: str) -> str:
     return table if "." in table else f"public.{table}"
 

@@ -92,3 +92,91 @@ def test_the_shadow_is_never_the_target_and_is_dropped(
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'lockgate_shadow_%'"
         ).fetchone()
     assert left == (0,)
+
+
+def _status(lockgate: CliRunner, pg_server_url: str, *extra: str) -> tuple[int, dict[str, object]]:
+    from jsonschema import Draft202012Validator
+
+    from lockgate.schemas import json_schema
+
+    result = lockgate("status", "--drift", "--shadow-database-url", pg_server_url, "--json", *extra)
+    assert "Traceback" not in result.text
+    document = json.loads(result.out)
+    Draft202012Validator({**json_schema(), "$ref": "#/$defs/status"}).validate(document)
+    return result.code, document
+
+
+def test_status_with_drift_agrees_with_drift_on_a_fresh_database(
+    migrated: None, lockgate: CliRunner, pg_server_url: str
+) -> None:
+    code, document = _status(lockgate, pg_server_url, "--exit-code")
+    assert code == 0
+    assert document["drift"] == {"replayed": 2, "differences": [], "error": None}
+    text = lockgate("status", "--drift", "--shadow-database-url", pg_server_url)
+    assert text.code == 0 and "no drift:" in text.out and "has the schema its 2 applied migration(s) build" in text.out
+
+
+@pytest.mark.parametrize(
+    ("by_hand", "expected"),
+    [
+        ("ALTER TABLE accounts ADD COLUMN nickname text", ("added", "column public.accounts.nickname")),
+        ("DROP INDEX accounts_email", ("missing", "index public.accounts_email")),
+        (
+            "ALTER POLICY accounts_own ON accounts USING (true)",
+            ("changed", "policy public.accounts: accounts_own"),
+        ),
+    ],
+)
+def test_status_with_drift_reports_what_drift_reports(
+    migrated: None,
+    lockgate: CliRunner,
+    pg_server_url: str,
+    conn: psycopg.Connection,
+    by_hand: str,
+    expected: tuple[str, str],
+) -> None:
+    """The gates agree: status --drift lists exactly what lockgate drift lists, and --exit-code fails on it
+    although nothing is pending."""
+    conn.execute(by_hand)
+    code, document = _status(lockgate, pg_server_url, "--exit-code")
+    assert code == 1
+    drift = document["drift"]
+    assert [(d["kind"], d["object"]) for d in drift["differences"]] == [expected]  # type: ignore[index]
+    assert drift["differences"] == _drift(lockgate, pg_server_url)[1]["drift"]  # type: ignore[index]
+    assert document["counts"]["pending"] == 0  # type: ignore[index]
+    text = lockgate("status", "--drift", "--shadow-database-url", pg_server_url)
+    assert text.code == 0  # without --exit-code status reports and exits 0, as ever
+    assert f"drift: {expected[0]} {expected[1]}" in text.text and "1 difference(s)" in text.out
+
+
+def test_status_without_drift_builds_no_shadow_and_says_nothing_of_it(
+    migrated: None, lockgate: CliRunner, pg_server_url: str, conn: psycopg.Connection
+) -> None:
+    conn.execute("ALTER TABLE accounts ADD COLUMN nickname text")
+    result = lockgate("status", "--json", "--exit-code")
+    assert result.code == 0 and "drift" not in json.loads(result.out)
+    refused = lockgate("status", "--shadow-database-url", pg_server_url)
+    assert refused.code == 2 and "--shadow-database-url goes with --drift" in refused.err
+
+
+def test_status_says_in_one_line_when_the_history_does_not_replay(
+    migrated: None, lockgate: CliRunner, project: Path, pg_server_url: str, db_url: str
+) -> None:
+    """A shadow that cannot be built is the drift check's answer, not status's crash: the rest of status
+    is still shown, the reason is one line naming the file and line, and --exit-code fails."""
+    with psycopg.connect(db_url, autocommit=True) as target:
+        target.execute("CREATE TABLE only_by_hand (id int)")
+    add(project, "20250103000000_uses_it.sql", "INSERT INTO only_by_hand VALUES (1);\n")
+    assert lockgate("run").code == 0
+    code, document = _status(lockgate, pg_server_url, "--exit-code")
+    assert code == 1
+    drift = document["drift"]
+    assert drift["differences"] == [] and drift["replayed"] == 0  # type: ignore[index]
+    assert "20250103000000_uses_it.sql:1: failed in the shadow database" in drift["error"]  # type: ignore[index]
+    text = lockgate("status", "--drift", "--shadow-database-url", pg_server_url)
+    assert "drift not checked:" in text.out and "applied 3" in text.out and "Traceback" not in text.text
+
+
+def test_status_drift_and_targets_do_not_mix(lockgate: CliRunner) -> None:
+    refused = lockgate("status", "--drift", "--targets", "all")
+    assert refused.code == 2 and "--drift does not go with --targets" in refused.err

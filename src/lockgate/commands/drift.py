@@ -9,19 +9,15 @@ import click
 
 from lockgate.console import Output, build_config
 from lockgate.errors import EXIT_FAILED
-from lockgate.options import config_options
-from lockgate.service import database_target
+from lockgate.options import config_options, shadow_option
+from lockgate.report import drift_items_json, drift_summary
+from lockgate.service import DriftCheck, database_target
 from lockgate.service import drift as drift_service
 
 
 @click.command()
 @config_options
-@click.option(
-    "--shadow-database-url",
-    metavar="URL",
-    help="Server for the scratch database the history is replayed into (default: the embedded PostgreSQL); "
-    "its user must be allowed to CREATE DATABASE. Never the target.",
-)
+@shadow_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the target has drifted.")
 def drift(
@@ -39,6 +35,7 @@ def drift(
     output = Output()
     target = database_target(config, output.notice)
     found, replayed = drift_service(config, target, shadow_database_url, output.notice)
+    check = DriftCheck(replayed, found)
     if as_json:
         from lockgate.schemas import SCHEMA_VERSION
 
@@ -47,18 +44,12 @@ def drift(
                 "schema": SCHEMA_VERSION,
                 "database": target.masked,
                 "replayed": replayed,
-                "drift": [{"kind": d.kind, "object": d.object, "detail": d.detail} for d in found],
+                "drift": drift_items_json(found),
             }
         )
     else:
         for item in found:
             output.warn(item.line())
-        summary = (
-            f"{len(found)} difference(s) between {target.masked} and the schema its {replayed} applied "
-            "migration(s) build"
-            if found
-            else f"no drift: {target.masked} has the schema its {replayed} applied migration(s) build"
-        )
-        output.line(summary, style="red" if found else "green")
+        output.line(drift_summary(check, target.masked), style="red" if found else "green")
     if exit_code and found:
         raise SystemExit(EXIT_FAILED)

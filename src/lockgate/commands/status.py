@@ -8,11 +8,13 @@ from lockgate.commands.fleet_view import parallel_option, status_fleet, targets_
 from lockgate.config import Config
 from lockgate.console import Output, build_config
 from lockgate.errors import EXIT_FAILED, EXIT_OK, ConfigError
-from lockgate.options import config_options
+from lockgate.options import config_options, shadow_option
 from lockgate.plan import State
 from lockgate.report import (
     LIST_HEADERS,
     LIST_OPTIONAL,
+    drift_check_json,
+    drift_summary,
     entry_row,
     list_json,
     status_counts,
@@ -20,7 +22,7 @@ from lockgate.report import (
     validate_json,
     validate_summary,
 )
-from lockgate.service import database_target, pending_lint, read_state
+from lockgate.service import DriftCheck, database_target, drift_check, pending_lint, read_state
 from lockgate.service import validate as validate_service
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -40,15 +42,39 @@ def _state(output: Output, **options: object) -> tuple[State, str, str, Config]:
     is_flag=True,
     help="Exit 1 when a migration is pending or validation finds an error (as dbmate's status does).",
 )
+@click.option(
+    "--drift",
+    "check_drift",
+    is_flag=True,
+    help="Also compare the database's schema with the one its applied migrations build in a shadow "
+    "(as lockgate drift does); with --exit-code, drift exits 1 too.",
+)
+@shadow_option
 @targets_option
 @parallel_option
-def status(as_json: bool, exit_code: bool, targets: str | None, parallel: int, **options: object) -> None:
+def status(
+    as_json: bool,
+    exit_code: bool,
+    check_drift: bool,
+    shadow_database_url: str | None,
+    targets: str | None,
+    parallel: int,
+    **options: object,
+) -> None:
     """Applied / pending / failed counts, the latest applied migration and any validation problem.
 
     Exits 0 whatever it reports, so scripts can parse it; with --exit-code, 1 when something is pending or
-    an error was found (a CI step that fails until the database is up to date). With --targets, one line
-    per target of the fleet and a summary grouping targets in the same state."""
+    an error was found (a CI step that fails until the database is up to date). With --drift, also the
+    hand-made changes (lockgate drift). With --targets, one line per target of the fleet and a summary
+    grouping targets in the same state."""
+    if shadow_database_url is not None and not check_drift:
+        raise ConfigError("--shadow-database-url goes with --drift (the shadow is where drift is checked)")
     if targets is not None:
+        if check_drift:
+            raise ConfigError(
+                "--drift does not go with --targets: check one target at a time (lockgate drift, or status "
+                "--drift with its --database-url), each shadow replays that target's history"
+            )
         if options.get("database_url") is not None:
             raise ConfigError(
                 "--database-url does not go with --targets: each target's URL comes from its url_env"
@@ -57,25 +83,36 @@ def status(as_json: bool, exit_code: bool, targets: str | None, parallel: int, *
         status_fleet(config, targets, parallel, as_json, exit_code)
         return
     output = Output()
-    state, database, table, config = _state(output, **options)
-    _show_status(output, state, database, table, config, as_json)
-    if exit_code and (state.plan.pending or state.plan.errors):
+    config = build_config(**options)  # type: ignore[arg-type]
+    target = database_target(config, output.notice)
+    state = read_state(config, target)
+    drift = drift_check(config, target, shadow_database_url, output.notice) if check_drift else None
+    _show_status(output, state, target.masked, config.table, config, as_json, drift)
+    drifted = drift is not None and (drift.error is not None or bool(drift.differences))
+    if exit_code and (state.plan.pending or state.plan.errors or drifted):
         raise SystemExit(EXIT_FAILED)
 
 
 def _show_status(
-    output: Output, state: State, database: str, table: str, config: Config, as_json: bool
+    output: Output,
+    state: State,
+    database: str,
+    table: str,
+    config: Config,
+    as_json: bool,
+    drift: DriftCheck | None = None,
 ) -> None:
     if as_json:
-        output.json(
-            status_json(
-                state.plan,
-                database=database,
-                table=table,
-                directory=str(state.source.directory),
-                lint=pending_lint(config, state.plan),
-            )
+        document = status_json(
+            state.plan,
+            database=database,
+            table=table,
+            directory=str(state.source.directory),
+            lint=pending_lint(config, state.plan),
         )
+        if drift is not None:
+            document["drift"] = drift_check_json(drift)
+        output.json(document)
         return
     counts = status_counts(state.plan)
     output.line(f"database: {database}  table: {table}")
@@ -95,6 +132,11 @@ def _show_status(
         output.problem(problem)
     if not state.plan.problems:
         output.line("no validation problems", style="green")
+    if drift is not None:
+        for item in drift.differences:
+            output.warn(f"drift: {item.line()}")
+        clean = drift.error is None and not drift.differences
+        output.line(drift_summary(drift, database), style="green" if clean else "red")
 
 
 @click.command("list")
