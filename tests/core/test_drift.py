@@ -113,7 +113,11 @@ def test_status_with_drift_agrees_with_drift_on_a_fresh_database(
     assert code == 0
     assert document["drift"] == {"replayed": 2, "differences": [], "error": None}
     text = lockgate("status", "--drift", "--shadow-database-url", pg_server_url)
-    assert text.code == 0 and "no drift:" in text.out and "has the schema its 2 applied migration(s) build" in text.out
+    assert (
+        text.code == 0
+        and "no drift:" in text.out
+        and "has the schema its 2 applied migration(s) build" in text.out
+    )
 
 
 @pytest.mark.parametrize(

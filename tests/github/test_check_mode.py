@@ -271,3 +271,73 @@ def test_the_merged_plan_per_target_groups_identical_plans(
     assert "| a, b (2) | pending | 1: `20250829120000_add_user_preferences.sql` |" in comment
     assert "| c (1) | pending | 2: " in comment
     assert_matches(json.loads(json.dumps(report.to_json() | {"comment": comment})), "action_report")
+
+
+def test_drift_shows_a_column_added_by_hand_in_the_comment_and_as_a_warning(
+    repo: Workspace, db_url: str, pg_server_url: str
+) -> None:
+    """With the drift input, the PR check compares the target (read-only) with the schema its applied
+    migrations build in a shadow on the shadow server, and says what differs: a Drift section in the
+    comment, one warning annotation per difference. A warning fails the check only with fail-on: warning."""
+    from lockgate.github.markdown import render_comment
+
+    apply_files(repo, db_url)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE accounts ADD COLUMN nickname text")
+    before = tables(db_url)
+    code, report, out = check(
+        repo, {PREFS: PREFS_TX_SQL}, database_url=db_url, shadow_database_url=pg_server_url, drift=True
+    )
+    assert code == 0, report.issues
+    assert report.drift is not None and report.drift["error"] is None and report.drift["replayed"] == 1
+    assert [(d["kind"], d["object"]) for d in report.drift["differences"]] == [
+        ("added", "column public.accounts.nickname")
+    ]
+    assert "::warning title=lockgate schema-drift::added column public.accounts.nickname" in out
+    comment = render_comment(report)
+    assert "**Drift**" in comment and "| added | column public.accounts.nickname |" in comment
+    assert "1 difference(s) between" in comment and "password" not in comment
+    assert "schema-drift" not in comment.split("**Drift**")[0]  # listed once, in its own section
+    assert tables(db_url) == before  # read-only against the target
+    assert_matches(json.loads(json.dumps({**report.to_json(), "comment": comment})), "action_report")
+    code, _, _ = check(
+        repo,
+        {PREFS: PREFS_TX_SQL + "-- again\n"},
+        database_url=db_url,
+        shadow_database_url=pg_server_url,
+        drift=True,
+        fail_on="warning",
+    )
+    assert code == 1
+
+
+def test_drift_on_a_freshly_migrated_target_says_none(
+    repo: Workspace, db_url: str, pg_server_url: str
+) -> None:
+    from lockgate.github.markdown import render_comment
+
+    apply_files(repo, db_url)
+    code, report, out = check(
+        repo, {PREFS: PREFS_TX_SQL}, database_url=db_url, shadow_database_url=pg_server_url, drift=True
+    )
+    assert code == 0 and report.drift == {"replayed": 1, "differences": [], "error": None}
+    assert "no drift:" in render_comment(report) and "schema-drift" not in out
+
+
+def test_drift_that_cannot_be_checked_is_said_in_the_comment_not_raised(
+    repo: Workspace, db_url: str, pg_server_url: str
+) -> None:
+    """A history that does not replay (it relied on something made by hand) is the drift check's answer."""
+    from lockgate.github.markdown import render_comment
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE made_by_hand (id int)")
+    repo.commit({"migrations/20250802000000_fill.sql": "INSERT INTO made_by_hand VALUES (1);\n"}, "fill")
+    apply_files(repo, db_url)
+    code, report, _ = check(
+        repo, {PREFS: PREFS_TX_SQL}, database_url=db_url, shadow_database_url=pg_server_url, drift=True
+    )
+    assert code == 0
+    assert report.drift is not None and "20250802000000_fill.sql:1" in str(report.drift["error"])
+    assert "drift not checked:" in render_comment(report)
+    assert any(issue.code == "drift-not-checked" for issue in report.issues)

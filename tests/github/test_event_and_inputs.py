@@ -63,6 +63,8 @@ def test_unreadable_event_payload_is_a_config_error(tmp_path: Path) -> None:
         ({"INPUT_FAIL_ON": "info"}, "input fail-on"),
         ({"INPUT_DRY_RUN": "maybe"}, "input dry-run: expected true or false"),
         ({"INPUT_DRY_RUN": "true"}, "needs shadow-database-url"),
+        ({"INPUT_DRIFT": "sometimes"}, "input drift: expected true or false"),
+        ({"INPUT_DRIFT": "true"}, "input drift: needs database-url"),
         ({"INPUT_LOCK_TIMEOUT": "soon"}, "input lock-timeout: 'soon' is not a duration"),
         (
             {"INPUT_LOCK_TIMEOUT": "3000000s"},

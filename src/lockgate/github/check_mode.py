@@ -54,6 +54,34 @@ def run_check(
         _fleet_plans(inputs.targets, config, workflow, report)
     if inputs.dry_run and inputs.shadow_database_url:
         _dry_run(inputs.shadow_database_url, config, root, workflow, report)
+    if inputs.drift and inputs.database_url:
+        _drift(inputs.database_url, inputs.shadow_database_url, config, workflow, report)
+
+
+DRIFT_ANNOTATIONS = 20
+"""Annotations for drift, at most (a database edited by hand for years can differ in hundreds of places;
+the comment and the job summary list them all)."""
+
+
+def _drift(
+    url: str, shadow_url: str | None, config: Config, workflow: Workflow, report: ActionReport
+) -> None:
+    """The target (read-only) against the schema its applied history builds in a shadow database on the
+    shadow-database-url's server, else the embedded PostgreSQL. Each difference is a warning (it fails the
+    check only with fail-on: warning); a history that does not replay is said, not raised."""
+    from lockgate.report import drift_check_json
+    from lockgate.service import drift_check
+
+    target = resolve_target(url)
+    if target is None:
+        raise ConfigError("input database-url: empty")
+    check = drift_check(config, target, shadow_url, workflow.echo)
+    report.drift = drift_check_json(check)
+    issues = [Issue("drift", Severity.WARNING, "schema-drift", item.line()) for item in check.differences]
+    if check.error is not None:
+        issues.append(Issue("drift", Severity.WARNING, "drift-not-checked", check.error))
+    _annotate(workflow, issues[:DRIFT_ANNOTATIONS])
+    report.issues += issues
 
 
 def _fleet_plans(selector: str, config: Config, workflow: Workflow, report: ActionReport) -> None:

@@ -54,6 +54,8 @@ class ActionInputs:
     allow_out_of_order: bool = False
     atomic: bool = False
     dry_run: bool = False
+    drift: bool = False
+    """Check mode: compare the target's schema with the one its applied history builds (a shadow)."""
     lock_timeout: str | None = None
     targets: str | None = None
     """Check mode: the fleet's targets (a selector) whose merged plans the comment shows, grouped."""
@@ -72,6 +74,7 @@ class ActionInputs:
             allow_out_of_order=_flag(env, "allow-out-of-order"),
             atomic=_flag(env, "atomic"),
             dry_run=_flag(env, "dry-run"),
+            drift=_flag(env, "drift"),
             lock_timeout=_text(env, "lock-timeout"),
             targets=_text(env, "targets"),
         )
@@ -82,6 +85,8 @@ class ActionInputs:
                 raise ConfigError(f"input lock-timeout: {exc}") from None
         if inputs.dry_run and not inputs.shadow_database_url:
             raise ConfigError("input dry-run: needs shadow-database-url (a dry run never touches the target)")
+        if inputs.drift and not inputs.database_url:
+            raise ConfigError("input drift: needs database-url (drift compares the target with its history)")
         if inputs.shadow_database_url and inputs.shadow_database_url == inputs.database_url:
             raise ConfigError("input shadow-database-url: must not be the database-url (the target)")
         return inputs

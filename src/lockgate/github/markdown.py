@@ -29,6 +29,7 @@ _SOURCES = {
     "plan": "plan",
     "run": "migration",
     "dry-run": "dry run",
+    "drift": "drift",
 }
 
 
@@ -160,6 +161,26 @@ def fleet_table(groups: Iterable[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def drift_lines(drift: dict[str, Any], database: str) -> list[str]:
+    """The drift check: its one-line summary (as ``lockgate status --drift`` says it), then a table."""
+    differences = list(drift.get("differences") or [])
+    error = drift.get("error")
+    replayed = int(drift.get("replayed") or 0)
+    if error:
+        return [f"⚠️ drift not checked: {cell(error)}"]
+    if not differences:
+        return [f"✅ no drift: {code(database)} has the schema its {replayed} applied migration(s) build"]
+    rows = [
+        f"⚠️ {len(differences)} difference(s) between {code(database)} and the schema its {replayed} applied "
+        "migration(s) build",
+        "",
+        "| kind | object | detail |",
+        "|---|---|---|",
+    ]
+    rows += [f"| {cell(d['kind'])} | {cell(d['object'])} | {cell(d['detail'])} |" for d in differences]
+    return rows
+
+
 def render(report: ActionReport, *, marker: bool = True, issue_limit: int | None = None) -> str:
     """The full report; ``issue_limit`` keeps only the first findings (the comment's degraded form)."""
     lines = [MARKER] if marker else []
@@ -179,7 +200,14 @@ def render(report: ActionReport, *, marker: bool = True, issue_limit: int | None
         ]
     if report.dry_run:
         lines += ["**Dry run on the shadow database**", "", *run_table(report.dry_run), ""]
-    issues = sorted(report.issues, key=lambda i: (i.severity != "error", i.file or "", i.line or 0))
+    if report.drift is not None:
+        lines += ["**Drift** (the target's schema against the one its applied migrations build)", ""]
+        lines += [*drift_lines(report.drift, report.database or "the target"), ""]
+    # Drift has its own section above; the findings are what the files and the plan say.
+    issues = sorted(
+        (issue for issue in report.issues if issue.source != "drift"),
+        key=lambda i: (i.severity != "error", i.file or "", i.line or 0),
+    )
     if issues:
         shown = issues if issue_limit is None else issues[:issue_limit]
         lines += [f"**Findings** ({len(issues)})", "", *(issue_line(issue) for issue in shown)]

@@ -84,6 +84,8 @@ class ActionReport:
     meta: dict[str, str] = field(default_factory=dict)
     pull_requests: list[int] = field(default_factory=list)
     applied_history: int = 0
+    drift: dict[str, Any] | None = None
+    """Check mode with the ``drift`` input: ``$defs/drift_check`` (``replayed``, ``differences``, ``error``)."""
     fleet: list[dict[str, Any]] = field(default_factory=list)
     """Check mode with the ``targets`` input: the merged plan per group of targets whose plans are the same
     (``targets``, ``state``, ``pending`` file names, ``message``), so a target that lags shows at once."""
@@ -101,8 +103,10 @@ class ActionReport:
 
     @property
     def relevant(self) -> bool:
-        """Whether a PR comment says anything: the PR touches migrations, something ran, or it failed."""
-        return bool(self.changed_files or self.runs or self.plan or self.fleet or not self.ok)
+        """Whether a PR comment says anything: the PR touches migrations, something ran, the target
+        drifted, or it failed."""
+        drifted = self.drift is not None and bool(self.drift.get("differences") or self.drift.get("error"))
+        return bool(self.changed_files or self.runs or self.plan or self.fleet or drifted or not self.ok)
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
