@@ -27,7 +27,7 @@ EXAMPLES_PER_OPERATION = 30
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_generated_requests_conform_to_the_openapi_document(
-    project: Path, db_url: str, mode: GenerationMode
+    project: Path, db_url: str, pg_server_url: str, mode: GenerationMode
 ) -> None:
     add(project, "20250101000000_create_notes.sql", "CREATE TABLE notes (id bigint PRIMARY KEY);\n")
     add(project, "20250102000000_add_body.sql", "ALTER TABLE notes ADD COLUMN body text;\n")
@@ -38,20 +38,26 @@ def test_generated_requests_conform_to_the_openapi_document(
         admin_token_digests=parse_admin_tokens(ADMIN_TOKEN),
         jwt_secret=JWT_SECRET,
         refusals_per_minute=100_000,
+        shadow_database_url=pg_server_url,  # POST /api/drift builds its shadows there
     )
     app = create_app(config, DatabaseTarget(db_url, "test"), settings_)
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert sorted(f"{o.method.upper()} {o.path}" for o in operations) == [
+        "GET /api/drift",
         "GET /api/fleet",
         "GET /api/migrations",
         "GET /api/migrations/history",
+        "POST /api/drift",
         "POST /api/migrations",
     ]
     if mode == GenerationMode.NEGATIVE:
-        # GET /api/migrations and GET /api/fleet take no input: there is nothing to make invalid.
+        # GET /api/migrations, GET /api/fleet and both /api/drift take no input: nothing to make invalid.
         operations = [
-            o for o in operations if not (o.method == "get" and o.path in {"/api/migrations", "/api/fleet"})
+            o
+            for o in operations
+            if not (o.method == "get" and o.path in {"/api/migrations", "/api/fleet"})
+            and o.path != "/api/drift"
         ]
     for operation in operations:
 

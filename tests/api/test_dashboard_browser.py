@@ -279,3 +279,46 @@ def test_without_targets_there_is_no_fleet_card(page: Page, live_url: str) -> No
     sign_in(page, live_url, ADMIN_TOKEN)
     expect(page.locator("#health")).not_to_be_empty()
     expect(page.locator("#fleet-card")).to_be_hidden()
+
+
+def test_the_drift_card_checks_on_request_and_lists_what_was_changed_by_hand(
+    page: Page, servers: LiveServers, db_url: str, project: Path, pg_server_url: str
+) -> None:
+    """The card never builds a shadow by itself (GET /api/drift reads the last check); the button does, and
+    a column added by hand shows as a row, readable on a phone."""
+    import psycopg
+    from api_helpers import JWT_SECRET
+
+    from lockgate.api.settings import ApiSettings, parse_admin_tokens
+
+    add(project, "20250101000000_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);\n")
+    settings = ApiSettings(
+        admin_token_digests=parse_admin_tokens(ADMIN_TOKEN),
+        jwt_secret=JWT_SECRET,
+        shadow_database_url=pg_server_url,
+    )
+    url = servers.start(db_url, settings)
+    sign_in(page, url, ADMIN_TOKEN)
+    expect(page.locator("#drift-text")).to_contain_text("Not checked yet")
+    page.click("#run")
+    page.click("#confirm button[value=ok]")
+    expect(page.locator("#health")).to_have_text("Healthy")
+    page.click("#check-drift")
+    expect(page.locator("#drift-text")).to_contain_text("No drift", timeout=60_000)
+    expect(page.locator("#drift")).to_be_hidden()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE orders ADD COLUMN note_added_in_the_sql_editor_by_someone text")
+    page.click("#check-drift")
+    expect(page.locator("#drift-text")).to_contain_text("1 difference(s)", timeout=60_000)
+    expect(page.locator("#drift tbody tr")).to_have_count(1)
+    expect(page.locator("#drift tbody tr").first).to_contain_text(
+        "column public.orders.note_added_in_the_sql_editor_by_someone"
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.locator("#drift tbody tr")).to_have_count(1)  # the last check, read back without a new one
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('#drift td, #drift-card .scroll, #drift-text')]
+             .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 40))"""
+    )
+    assert clipped == [], f"text cut off at phone width in {clipped}"

@@ -23,6 +23,8 @@ from lockgate.db import DatabaseTarget, connect, mask_secrets
 from lockgate.errors import ConnectionFailed, LockgateError, LockWaitTimeout
 from lockgate.history import History
 from lockgate.report import (
+    drift_check_json,
+    drift_summary,
     iso_timestamp,
     refusal_summary,
     run_json,
@@ -88,10 +90,49 @@ class RunRegistry:
 class Actions:
     """The operations behind the endpoints, bound to one project and database."""
 
-    def __init__(self, config: Config, target: DatabaseTarget) -> None:
+    def __init__(self, config: Config, target: DatabaseTarget, shadow_url: str | None = None) -> None:
         self.config = with_overrides(config, via="api")
         self.target = target
         self.runs = RunRegistry()
+        self.shadow_url = shadow_url
+        self._drift: tuple[datetime, dict[str, Any]] | None = None
+        self._drifting = threading.Lock()
+
+    def last_drift(self) -> Reply:
+        """The last drift check of this process (``checked_at`` null before the first)."""
+        found = self._drift
+        return Reply(200, self._drift_document(*(found or (None, None))), "ok")
+
+    def check_drift(self) -> Reply:
+        """Build a shadow, compare, keep the answer for ``last_drift``; 409 while another check runs (one
+        shadow at a time is plenty). A shadow that cannot be built is the check's answer (200, with its
+        ``error``), as in ``status --drift``; an unreachable target is a 503 like any other action's."""
+        if not self._drifting.acquire(blocking=False):
+            message = "a drift check is in progress: its answer will be at GET /api/drift"
+            return Reply(409, error_document("drift-in-progress", message), "refused-locked", message)
+        try:
+            check = service.drift_check(self.config, self.target, self.shadow_url, lambda message: None)
+        except (LockgateError, psycopg.Error) as exc:
+            return self.failure(exc)
+        finally:
+            self._drifting.release()
+        if check.error is not None:
+            check = service.DriftCheck(
+                check.replayed, check.differences, mask_secrets(check.error, self.target.url)
+            )
+        self._drift = (datetime.now(UTC), drift_check_json(check))
+        document = self._drift_document(*self._drift)
+        if check.differences or check.error is not None:
+            return Reply(200, document, "drift", drift_summary(check, self.target.masked))
+        return Reply(200, document, "no-drift")
+
+    def _drift_document(self, when: datetime | None, drift: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "database": self.target.masked,
+            "checked_at": iso_timestamp(when) if when else None,
+            "drift": drift,
+        }
 
     def status(self) -> Reply:
         try:

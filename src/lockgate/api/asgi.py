@@ -58,7 +58,8 @@ def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) ->
     """The whole server for one project (migrations directory) and one database."""
     audit = AuditTrail(config, target, flush_seconds=settings.audit_flush_seconds)
     limiter = RefusalLimiter(settings.refusals_per_minute)
-    endpoints = Endpoints(Actions(config, target), Authenticator(settings), audit, limiter)
+    actions = Actions(config, target, shadow_url=settings.shadow_database_url)
+    endpoints = Endpoints(actions, Authenticator(settings), audit, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,6 +77,8 @@ def create_app(config: Config, target: DatabaseTarget, settings: ApiSettings) ->
         Route("/api/migrations", endpoints.post_migrations, methods=["POST"]),
         Route("/api/migrations/history", endpoints.get_history, methods=["GET"]),
         Route("/api/fleet", endpoints.get_fleet, methods=["GET"]),
+        Route("/api/drift", endpoints.get_drift, methods=["GET"]),
+        Route("/api/drift", endpoints.post_drift, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -139,6 +139,33 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/drift": {
+                "get": {
+                    "operationId": "getDrift",
+                    "summary": "The last drift check of this server (it builds no shadow)",
+                    "responses": {
+                        "200": _json(
+                            _ref("api_drift"), "`checked_at` and `drift` are null before the first check"
+                        ),
+                        **common,
+                    },
+                },
+                "post": {
+                    "operationId": "postDrift",
+                    "summary": "Check drift now: the target's schema against the one its applied migrations "
+                    "build in a shadow database (LOCKGATE_SHADOW_DATABASE_URL's server, else the embedded "
+                    "PostgreSQL); audited",
+                    "responses": {
+                        "200": _json(
+                            _ref("api_drift"),
+                            "the check ran; `drift.differences` lists what differs, `drift.error` says why a "
+                            "shadow could not be built",
+                        ),
+                        "409": _json(_ref("error"), "another drift check is running"),
+                        **common,
+                    },
+                },
+            },
             "/api/migrations/history": {
                 "get": {
                     "operationId": "getHistory",

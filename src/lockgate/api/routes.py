@@ -60,6 +60,22 @@ class Endpoints:
             return caller
         return json_reply(await run_in_threadpool(self.actions.fleet))
 
+    async def get_drift(self, request: Request) -> Response:
+        """The last drift check (cheap: it never builds a shadow)."""
+        caller = await self._authorize(request, "read")
+        if isinstance(caller, Response):
+            return caller
+        return json_reply(self.actions.last_drift())
+
+    async def post_drift(self, request: Request) -> Response:
+        """A new drift check (a shadow database is built: seconds to minutes), audited like every POST."""
+        caller = await self._authorize(request, "request")
+        if isinstance(caller, Response):
+            return caller
+        reply = await run_in_threadpool(self.actions.check_drift)
+        await self._record(caller, "drift", reply, _drift_details(reply.document))
+        return json_reply(reply)
+
     async def get_history(self, request: Request) -> Response:
         caller = await self._authorize(request, "read")
         if isinstance(caller, Response):
@@ -151,6 +167,14 @@ class Endpoints:
             error_message=reply.error,
             details=details,
         )
+
+
+def _drift_details(document: dict[str, Any]) -> dict[str, Any]:
+    """What a drift check found, in a few keys of the audit row."""
+    drift = document.get("drift")
+    if not isinstance(drift, dict):
+        return {}
+    return {"differences": len(drift.get("differences") or []), "error": drift.get("error")}
 
 
 def _run_details(document: dict[str, Any]) -> dict[str, Any]:

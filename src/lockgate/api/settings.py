@@ -68,6 +68,9 @@ class ApiSettings:
     max_headers: int = DEFAULT_MAX_HEADERS
     refusals_per_minute: int = DEFAULT_REFUSALS_PER_MINUTE
     audit_flush_seconds: float = DEFAULT_AUDIT_FLUSH_SECONDS
+    shadow_database_url: str | None = None
+    """Where ``POST /api/drift`` builds its shadow (a server whose user may CREATE DATABASE); default the
+    embedded PostgreSQL. A deployment fact like the others here, so ``LOCKGATE_SHADOW_DATABASE_URL``."""
 
     @property
     def has_credentials(self) -> bool:
@@ -90,6 +93,7 @@ class ApiSettings:
             jwks_url=environ.get("LOCKGATE_JWKS_URL") or None,
             jwt_audience=audience or None,
             admin_claim=AdminClaim.parse(environ.get("LOCKGATE_ADMIN_CLAIM") or DEFAULT_ADMIN_CLAIM),
+            shadow_database_url=environ.get("LOCKGATE_SHADOW_DATABASE_URL", "").strip() or None,
         )
 
 

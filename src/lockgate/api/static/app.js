@@ -131,7 +131,61 @@ async function refresh() {
   renderStatus(status.document);
   renderHistory(page.document);
   renderChart(recent.document.entries);
-  await loadFleet();
+  await Promise.all([loadFleet(), loadDrift()]);
+}
+
+// -- drift ---------------------------------------------------------------------------------------------
+// GET /api/drift only reads the last check (cheap, on every refresh); the button asks for a new one.
+async function loadDrift() {
+  try {
+    renderDrift((await api("/api/drift")).document);
+  } catch (error) {
+    $("drift-text").textContent = `Drift: ${error.message}`;
+  }
+}
+
+async function checkDrift() {
+  const button = $("check-drift");
+  button.disabled = true;
+  $("drift-text").textContent = "Checking: building a shadow database from the applied migrations…";
+  try {
+    renderDrift((await api("/api/drift", { method: "POST" })).document);
+  } catch (error) {
+    $("drift-text").textContent = `Drift: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderDrift(document) {
+  const drift = document.drift;
+  const table = $("drift");
+  if (!drift) {
+    table.hidden = true;
+    return; // never checked by this server: the card keeps its explanation
+  }
+  const when = formatWhen(document.checked_at);
+  const differences = drift.differences || [];
+  let text;
+  if (drift.error) text = `Drift not checked (${when}): ${drift.error}`;
+  else if (!differences.length)
+    text = `No drift (${when}): the database has the schema its ${drift.replayed} applied migration(s) build.`;
+  else
+    text = `${differences.length} difference(s) (${when}) between the database and the schema its ${drift.replayed} applied migration(s) build — changed by hand?`;
+  $("drift-text").textContent = text;
+  $("drift-text").className = drift.error || differences.length ? "error" : "ok";
+  table.querySelector("tbody").replaceChildren(
+    ...differences.map((item) =>
+      el(
+        "tr",
+        {},
+        el("td", { class: item.kind === "added" ? "" : "error", "data-label": "Kind", text: item.kind }),
+        el("td", { "data-label": "Object", text: item.object }),
+        el("td", { "data-label": "Detail", text: item.detail }),
+      ),
+    ),
+  );
+  table.hidden = !differences.length;
 }
 
 // -- fleet ---------------------------------------------------------------------------------------------
@@ -427,6 +481,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("run").addEventListener("click", () => act("run"));
   $("dry-run").addEventListener("click", () => act("dry-run"));
   $("validate").addEventListener("click", () => act("validate"));
+  $("check-drift").addEventListener("click", () => checkDrift());
   $("older").addEventListener("click", () => page("older"));
   $("newer").addEventListener("click", () => page("newer"));
   if (sessionStorage.getItem(TOKEN_KEY)) openDashboard();
