@@ -108,13 +108,16 @@ def read_catalog(conn: psycopg.Connection[Any], source: str = "target") -> Catal
     for table, name, type_name, typmod, not_null, category in conn.execute(_COLUMNS, params).fetchall():
         shown = f"{type_name[1:]}[]" if category == "A" and type_name.startswith("_") else type_name
         columns.setdefault(table, {})[name] = Column(name, shown, _typmods(type_name, typmod), not_null)
+    # A shadow holds only the rows its migrations inserted: its sizes would make every table look empty,
+    # and an empty table is no lock hazard. Sizes are the target's to tell.
+    sizes = source != "shadow"
     for name, partitioned, rows, known, size in conn.execute(_TABLES, params).fetchall():
         catalog.tables[name] = Table(
             name,
             columns.get(name, {}),
             partitioned=bool(partitioned),
-            rows=float(rows) if known else None,
-            bytes=int(size),
+            rows=float(rows) if known and sizes else None,
+            bytes=int(size) if sizes else None,
         )
     for name, table, valid, names in conn.execute(_INDEXES, params).fetchall():
         catalog.indexes[name] = Index(name, table, tuple(names), valid=bool(valid))

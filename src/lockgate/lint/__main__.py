@@ -92,6 +92,17 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="lint every file again rather than reuse results kept in .lockgate/ for unchanged files "
         "(never used with --database-url)",
     )
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="judge each file against a shadow database with the migrations before it applied (exact types, "
+        "indexes and function volatility; the embedded PostgreSQL unless --shadow-database-url)",
+    )
+    parser.add_argument(
+        "--shadow-database-url",
+        metavar="URL",
+        help="server for --shadow's scratch database (its user may CREATE DATABASE; implies --shadow)",
+    )
     parser.add_argument("--output", "-o", type=Path, help="write the report to a file")
     parser.add_argument("--config", dest="config_file", type=Path, help="config file")
     return parser
@@ -145,6 +156,8 @@ def _parsed(arguments: list[str], prog: str, color: bool) -> LintOptions:
         database_url=args.database_url,
         cache=args.cache,
         color=color,
+        shadow=args.shadow,
+        shadow_database_url=args.shadow_database_url,
     )
 
 

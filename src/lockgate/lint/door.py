@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lockgate.config import Config, load_config
-from lockgate.errors import ConfigError
+from lockgate.errors import EXIT_USAGE, ConfigError, LockgateError
 from lockgate.lint.formats import render
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class LintOptions(NamedTuple):
     """Judge each file against this database as it is (read-only): its schema, sizes and history."""
     cache: bool = True
     """Reuse the results of files linted before with the same bytes, settings and history (``lint.cache``)."""
+    shadow: bool = False
+    """Judge each file against a shadow database with the migrations before it applied (exact catalog)."""
+    shadow_database_url: str | None = None
+    """The server the shadow database is created on (default: the embedded PostgreSQL)."""
 
 
 def split_selectors(values: Iterable[str]) -> list[str]:
@@ -59,13 +63,27 @@ def run_lint(options: LintOptions) -> tuple[int, str]:
     )
     if not options.paths and not config.migrations_path.is_dir():
         raise ConfigError(f"migrations directory {config.migrations_path} does not exist; pass PATHS")
+    shadow = options.shadow or options.shadow_database_url is not None
+    if shadow and options.database_url:
+        raise ConfigError("--shadow and --database-url are two catalog sources: choose one")
+    if shadow and not options.history:
+        raise ConfigError(
+            "--shadow and --no-history contradict each other: the shadow is the history, applied"
+        )
+    database = (
+        _on_database(options.database_url, config)
+        if options.database_url
+        else _on_shadow(options.shadow_database_url, config)
+        if shadow
+        else None
+    )
     report = lint_paths(
         list(options.paths) or [config.migrations_path],
         settings,
         jobs=options.jobs,
         history=options.history,
         cache_dir=config.root / ".lockgate",
-        database=_on_database(options.database_url, config) if options.database_url else None,
+        database=database,
         cache=options.cache,
     )
     if options.output is not None:
@@ -104,5 +122,61 @@ def _on_database(
             for directory in directories
         }
         return ByPath(by_directory, files), (max(applied) if applied else 0)
+
+    return build
+
+
+class ShadowFailed(LockgateError):
+    """The shadow could not be built: lint cannot judge the files as asked (exit 2, as a usage problem)."""
+
+    exit_code = EXIT_USAGE
+
+
+def _on_shadow(
+    url: str | None, config: Config
+) -> Callable[[list[Path]], tuple[Mapping[Path, Catalog], int | None]]:
+    """Files -> the catalog each meets when the migrations before it are really applied: for each
+    directory, a scratch database (on ``url``'s server, else the embedded PostgreSQL; with the Supabase
+    shim in a Supabase project) gets every migration that sorts before the first linted file, exactly as
+    ``run`` would apply it, and its catalog is read (types, indexes, constraints, function volatility —
+    also what the static replay cannot see: objects made by DO blocks or functions). The linted files
+    then build on it as in the history. The scratch database is dropped afterwards, whatever happens."""
+
+    def build(files: list[Path]) -> tuple[Mapping[Path, Catalog], int | None]:
+        from lockgate.catalog.directory import directory_ops, on_database
+        from lockgate.catalog.live import read_catalog
+        from lockgate.catalog.snapshots import ByPath
+        from lockgate.project import supabase_project
+        from lockgate.service import replay_into
+        from lockgate.shadow import scratch_database
+        from lockgate.source import discover
+
+        server = url
+        if server is None:
+            from lockgate.local import ensure_local_database
+
+            server = ensure_local_database(config.root)
+        shim, _ = supabase_project(config)
+        by_directory: dict[Path, Mapping[str, Catalog]] = {}
+        newest = 0
+        for directory in sorted({path.parent for path in files}):
+            linted = {path.name for path in files if path.parent == directory}
+            migrations = discover(directory).migrations
+            firsts = [m.version for m in migrations if m.path.name in linted]
+            before = [m for m in migrations if not firsts or m.version < min(firsts)]
+            try:
+                with scratch_database(server, with_shim=shim) as (conn, _):
+                    replay_into(conn, before)
+                    base = read_catalog(conn, "shadow")
+            except ConfigError:
+                raise
+            except LockgateError as exc:
+                raise ShadowFailed(f"--shadow: {exc}") from None
+            applied = {m.version for m in before}
+            newest = max([newest, *applied])
+            by_directory[directory] = on_database(
+                base, directory_ops(directory, config.root / ".lockgate"), applied
+            )
+        return ByPath(by_directory, files), newest
 
     return build
