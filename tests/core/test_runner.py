@@ -386,3 +386,35 @@ def test_a_hook_write_the_server_refuses_fails_its_migration_alone(
     assert conn.execute("SELECT to_regclass('public.refused')").fetchone() == (None,)
     statuses = conn.execute("SELECT version, status FROM schema_migrations ORDER BY version").fetchall()
     assert statuses == [(20250101000000, "applied"), (20250102000000, "failed")]
+
+
+@pytest.mark.parametrize("conforming", ["on", "off"])
+def test_values_bound_client_side_reach_the_tracking_and_audit_rows_exactly(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    conforming: str,
+) -> None:
+    """A migration's tracking and audit rows travel as literals in its batch (one round trip): quotes,
+    backslashes, a would-be statement end and non-ASCII text (here in the actor and the file's name) arrive
+    exactly as given, also on a database whose sessions start with standard_conforming_strings off (the
+    literals are then E'' strings)."""
+    conn.execute(f"ALTER DATABASE {conn.info.dbname} SET standard_conforming_strings = {conforming}")
+    actor = "o'brien \\ \"x\" '); DROP TABLE t; -- 日本語 \\x41 $$"
+    monkeypatch.setenv("GITHUB_ACTOR", actor)
+    name = "20250101000000_it's_a\\b_日本.sql"
+    add(project, name, "CREATE TABLE t (note text DEFAULT 'a\\b');\n")
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    row = conn.execute(
+        "SELECT name, metadata->>'actor', metadata->>'filename' FROM schema_migrations"
+    ).fetchone()
+    assert row == ("it's_a\\b_日本", actor, name)
+    audit = conn.execute(
+        "SELECT name, metadata->>'actor' FROM schema_migrations_log WHERE action = 'run'"
+    ).fetchone()
+    assert audit == ("it's_a\\b_日本", actor)
+    assert conn.execute(
+        "SELECT column_default FROM information_schema.columns WHERE table_name = 't'"
+    ).fetchone() == ("'a\\b'::text",)
