@@ -393,14 +393,18 @@ class Runner:
         batch.add(("commit", migration, None), b"COMMIT")
         return batch
 
-    def _add_migration(self, batch: Batch[_Tag], migration: Migration, metadata: dict[str, Any]) -> None:
-        """One migration's queries, inside a transaction the caller opened: lock, guard with the
-        timeouts, body, session reset, tracking row and audit entry, then the ``on_applied`` hooks."""
+    def _add_migration(
+        self, batch: Batch[_Tag], migration: Migration, metadata: dict[str, Any], *, lock: bool = True
+    ) -> None:
+        """One migration's queries, inside a transaction the caller opened: lock (unless the transaction
+        holds it already), guard with the timeouts, body, session reset, tracking row and audit entry, then
+        the ``on_applied`` hooks."""
         for setup in migration.parsed.transaction_setup:
             batch.add(("setup", migration, None), setup.encode())
-        batch.add(
-            ("lock", migration, None), b"SELECT pg_advisory_xact_lock(%d)" % int(self.history.apply_key)
-        )
+        if lock:
+            batch.add(
+                ("lock", migration, None), b"SELECT pg_advisory_xact_lock(%d)" % int(self.history.apply_key)
+            )
         # The guard carries the timeouts: one statement less for every migration.
         batch.add_bound(
             ("guard", migration, None),
@@ -500,7 +504,8 @@ class Runner:
         batch.add(("begin", pending[0], None), b"BEGIN")
         for migration in pending:
             metadata = self._row_metadata(migration, attempts, True, atomic=True, deploy_size=len(pending))
-            self._add_migration(batch, migration, metadata)
+            # One transaction: the lock the first migration takes is held to its end.
+            self._add_migration(batch, migration, metadata, lock=migration is pending[0])
         batch.add(("commit", pending[-1], None), b"COMMIT")
         return batch
 
