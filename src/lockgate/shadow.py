@@ -7,6 +7,7 @@ target looks like a Supabase database, so migrations that reference ``auth.users
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,9 @@ def scratch_database(server_url: str, *, with_shim: bool) -> Iterator[tuple[psyc
     from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    name = f"lockgate_shadow_{uuid.uuid4().hex[:12]}"
+    # The process id in the name says, on a shared server, which lockgate made a scratch database that a
+    # kill -9 left behind (and lets tests tell their own shadows from other processes').
+    name = f"lockgate_shadow_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     server = DatabaseTarget(server_url, "--shadow-database-url")
     with connect(server, command="shadow", autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

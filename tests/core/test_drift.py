@@ -4,6 +4,7 @@ scratch database on the shadow server and comparing the two schemas."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import psycopg
@@ -89,7 +90,8 @@ def test_the_shadow_is_never_the_target_and_is_dropped(
     _drift(lockgate, pg_server_url)
     with psycopg.connect(pg_server_url) as admin:
         left = admin.execute(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'lockgate_shadow_%'"
+            "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)",
+            (f"lockgate_shadow_{os.getpid()}_",),
         ).fetchone()
     assert left == (0,)
 

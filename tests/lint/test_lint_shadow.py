@@ -4,6 +4,7 @@ history cannot (a column made by a DO block or a function); the scratch database
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg
@@ -38,7 +39,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _shadows(server: str) -> int:
     with psycopg.connect(server) as admin:
         row = admin.execute(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'lockgate_shadow_%'"
+            "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)",
+            (f"lockgate_shadow_{os.getpid()}_",),
         ).fetchone()
     return int(row[0]) if row else -1
 
