@@ -393,6 +393,18 @@ def drift(
     source = discover(config.migrations_path)
     with connect(target, command="drift", read_only=True) as conn:
         history = History(conn, config.table, config.log_table)
+        # The run lock, held while the records and the catalog are read (released with this read-only
+        # transaction): a deploy half-way through is not drift, and none can start between the two reads.
+        if conn.execute(f"SELECT pg_try_advisory_xact_lock({int(history.run_key)})".encode()).fetchone() != (
+            True,
+        ):
+            from lockgate.locking import describe_holders
+
+            raise LockgateError(
+                f"a migration run is in progress on {target.masked} (held by "
+                f"{describe_holders(history.holders(history.run_key))}): drift is only judged between deploys; "
+                "check again when it ends"
+            )
         records = history.records() if history.exists() else []
         target_catalog = read_catalog(conn, "target")
         supabase_like = conn.execute("SELECT to_regnamespace('auth') IS NOT NULL").fetchone() == (True,)

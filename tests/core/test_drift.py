@@ -186,3 +186,28 @@ def test_status_says_in_one_line_when_the_history_does_not_replay(
 def test_status_drift_and_targets_do_not_mix(lockgate: CliRunner) -> None:
     refused = lockgate("status", "--drift", "--targets", "all")
     assert refused.code == 2 and "--drift does not go with --targets" in refused.err
+
+
+def test_drift_is_not_judged_while_a_deploy_holds_the_run_lock(
+    migrated: None, lockgate: CliRunner, pg_server_url: str, db_url: str, project: Path
+) -> None:
+    """Half-way through a deploy the target differs from its recorded history by design: that is not drift.
+    The check takes the run lock while it reads the target, and says so in one line when a run holds it."""
+    from lockgate.config import load_config
+    from lockgate.history import History
+
+    config = load_config(cwd=project, environ={})
+    with psycopg.connect(db_url) as deploying:
+        history = History(deploying, config.table, config.log_table)
+        deploying.execute(f"SELECT pg_advisory_xact_lock({history.run_key})")
+        deploying.execute("CREATE TABLE half_way (id int)")  # uncommitted: invisible, but the lock is held
+        code, document = _status(lockgate, pg_server_url, "--exit-code")
+        drift = document["drift"]
+        assert code == 1 and drift["differences"] == []  # type: ignore[index]
+        assert "a migration run is in progress" in str(drift["error"])  # type: ignore[index]
+        refused = lockgate("drift", "--shadow-database-url", pg_server_url)
+        assert refused.code == 1 and "a migration run is in progress" in refused.err
+        assert "Traceback" not in refused.text
+        deploying.rollback()  # the deploy gives up: nothing of it stays, and the lock is released
+    code, document = _status(lockgate, pg_server_url, "--exit-code")
+    assert code == 0 and document["drift"]["error"] is None  # type: ignore[index]
