@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lockgate.db import DatabaseTarget, connect
+from lockgate.errors import LockgateError
 
 if TYPE_CHECKING:
     import psycopg
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 @contextmanager
 def scratch_database(server_url: str, *, with_shim: bool) -> Iterator[tuple[psycopg.Connection[Any], str]]:
     """A connection to a new empty database on the server of ``server_url`` (and its URL); dropped at exit."""
+    import psycopg as pg
     from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -30,7 +32,13 @@ def scratch_database(server_url: str, *, with_shim: bool) -> Iterator[tuple[psyc
     name = f"lockgate_shadow_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     server = DatabaseTarget(server_url, "--shadow-database-url")
     with connect(server, command="shadow", autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except pg.Error as exc:
+            raise LockgateError(
+                f"cannot create a scratch database on {server.masked} ({_first_line(exc)}): the shadow "
+                "server's user needs CREATEDB (--shadow-database-url names another server, never the target)"
+            ) from None
     params = {key: value for key, value in conninfo_to_dict(server_url).items() if value is not None}
     params["dbname"] = name
     url = make_conninfo(**{key: str(value) for key, value in params.items()})
@@ -39,9 +47,19 @@ def scratch_database(server_url: str, *, with_shim: bool) -> Iterator[tuple[psyc
             if with_shim:
                 from lockgate.local import shim_sql
 
-                with conn.transaction():
-                    conn.execute(shim_sql().encode())
+                try:
+                    with conn.transaction():
+                        conn.execute(shim_sql().encode())
+                except pg.Error as exc:
+                    raise LockgateError(
+                        f"cannot prepare the scratch database for a Supabase history ({_first_line(exc)})"
+                    ) from None
             yield conn, url
     finally:
         with connect(server, command="shadow", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -211,3 +211,29 @@ def test_drift_is_not_judged_while_a_deploy_holds_the_run_lock(
         deploying.rollback()  # the deploy gives up: nothing of it stays, and the lock is released
     code, document = _status(lockgate, pg_server_url, "--exit-code")
     assert code == 0 and document["drift"]["error"] is None  # type: ignore[index]
+
+
+def test_a_shadow_server_that_refuses_create_database_is_one_line_everywhere(
+    migrated: None, lockgate: CliRunner, pg_server_url: str, project: Path
+) -> None:
+    import uuid
+
+    role = f"lg_nocreatedb_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'hunter2-secret'")
+    try:
+        shadow = psycopg.conninfo.make_conninfo(pg_server_url, user=role, password="hunter2-secret")
+        code, document = _status(lockgate, shadow, "--exit-code")
+        error = str(document["drift"]["error"])  # type: ignore[index]
+        assert code == 1 and "cannot create a scratch database on" in error and "needs CREATEDB" in error
+        assert "hunter2-secret" not in error
+        refused = lockgate("drift", "--shadow-database-url", shadow)
+        assert refused.code == 1 and "cannot create a scratch database" in refused.err
+        assert "Traceback" not in refused.text and "hunter2-secret" not in refused.text
+        (project / "migrations" / "20250103000000_more.sql").write_text("CREATE TABLE more_t (id int);\n")
+        linted = lockgate("lint", "--shadow-database-url", shadow, "migrations/20250103000000_more.sql")
+        assert linted.code == 2 and "cannot create a scratch database" in linted.err
+        assert "Traceback" not in linted.text and "hunter2-secret" not in linted.text
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
