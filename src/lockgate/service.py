@@ -411,9 +411,7 @@ def drift(
     applied = {record.version for record in records if record.status in IN_DATABASE}
     migrations = [migration for migration in source.migrations if migration.version in applied]
     if shadow_url is None:
-        from lockgate.local import ensure_local_database
-
-        shadow_url = ensure_local_database(config.root)
+        shadow_url = embedded_shadow(config.root)
         notify(
             "building the shadow schema in the embedded PostgreSQL (--shadow-database-url for another server)"
         )
@@ -428,6 +426,23 @@ def drift(
         built = read_catalog(shadow_conn, "shadow")
     ignored = frozenset({_qualified(config.table), _qualified(config.log_table)})
     return compare(target_catalog, built, ignored), len(migrations)
+
+
+def embedded_shadow(root: Path) -> str:
+    """The embedded PostgreSQL as the shadow server. Where it is not installed (the GitHub Action installs
+    only what it needs) that is the shadow's problem, said as such — not "no database configured", which
+    is about the target — so views that show drift beside other things report it instead of failing."""
+    from lockgate.errors import ConfigError
+    from lockgate.local import ensure_local_database
+
+    try:
+        return ensure_local_database(root)
+    except ConfigError:
+        raise LockgateError(
+            "no shadow server: give one where lockgate may CREATE DATABASE (--shadow-database-url; the Action's "
+            "shadow-database-url input, e.g. a services: postgres container), or install the embedded "
+            "PostgreSQL (pip install 'lockgate[local]')"
+        ) from None
 
 
 @dataclass(frozen=True)

