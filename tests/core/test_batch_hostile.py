@@ -10,6 +10,11 @@ half-applied and no ``running`` row, and the next migration starts from the same
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -40,8 +45,16 @@ def test_thousands_of_notices_and_warnings_neither_flood_the_output_nor_shift_re
         "DO $$ BEGIN FOR i IN 1..20000 LOOP RAISE NOTICE 'notice %', i; RAISE WARNING 'warning %', i; "
         "END LOOP; END $$;\n"
     )
-    add(project, "20250101000000_chatty.sql", "CREATE TABLE first (id int);\n" + chatter + "PREPARE p AS SELECT 1;\n")
-    add(project, "20250102000000_after.sql", chatter + "PREPARE p AS SELECT 2;\nCREATE TABLE second (id int);\n")
+    add(
+        project,
+        "20250101000000_chatty.sql",
+        "CREATE TABLE first (id int);\n" + chatter + "PREPARE p AS SELECT 1;\n",
+    )
+    add(
+        project,
+        "20250102000000_after.sql",
+        chatter + "PREPARE p AS SELECT 2;\nCREATE TABLE second (id int);\n",
+    )
     result = lockgate("run")
     assert result.code == 0, result.text[-2000:]
     assert "notice 1" not in result.text and "warning 1" not in result.text
@@ -96,7 +109,7 @@ def strings_off(conn: psycopg.Connection) -> None:
     """This database's sessions start with ``standard_conforming_strings`` off."""
     name = conn.execute("SELECT current_database()").fetchone()
     assert name is not None
-    conn.execute(f"ALTER DATABASE \"{name[0]}\" SET standard_conforming_strings = off")
+    conn.execute(f'ALTER DATABASE "{name[0]}" SET standard_conforming_strings = off')
     conn.execute("SET standard_conforming_strings = off")
 
 
@@ -119,8 +132,12 @@ def test_metadata_with_quotes_backslashes_and_unicode_is_stored_exactly(
     conn.execute("CREATE TABLE victim (id int)")
     monkeypatch.setenv("GITHUB_ACTOR", HOSTILE_TEXT)
     monkeypatch.setenv("GITHUB_SHA", "\\'; DROP TABLE victim; --")
-    add(project, "20250101000000_ünïcødé.sql", "CREATE TABLE \"tåble_日本\" (\"cöl\" text DEFAULT 'ü\\');\n")
-    add(project, "20250102000000_second.sql", "INSERT INTO \"tåble_日本\" VALUES (E'a\\'b\\\\c' || U&'\\00e9');\n")
+    add(project, "20250101000000_ünïcødé.sql", 'CREATE TABLE "tåble_日本" ("cöl" text DEFAULT \'ü\\\');\n')
+    add(
+        project,
+        "20250102000000_second.sql",
+        "INSERT INTO \"tåble_日本\" VALUES (E'a\\'b\\\\c' || U&'\\00e9');\n",
+    )
     result = lockgate("run", *(["--atomic"] if atomic else []))
     assert result.code == 0, result.text
     assert "victim" in public_tables(conn)
@@ -134,5 +151,175 @@ def test_metadata_with_quotes_backslashes_and_unicode_is_stored_exactly(
     assert json.loads(json.dumps(rows[0][3]))["filename"] == "20250101000000_ünïcødé.sql"
     logged = conn.execute("SELECT DISTINCT metadata->>'actor' FROM public.schema_migrations_log").fetchall()
     assert logged == [(HOSTILE_TEXT,)]
-    value = conn.execute("SELECT \"cöl\" FROM \"tåble_日本\"").fetchone()
+    value = conn.execute('SELECT "cöl" FROM "tåble_日本"').fetchone()
     assert value == ("a'b\\cé",)
+
+
+# -- interruptions from outside, on a real `lockgate run` process ---------------------------------------
+def spawn_run(project: Path, db_url: str, *args: str, **env: str) -> subprocess.Popen[str]:
+    environment = {**os.environ, "LOCKGATE_DATABASE_URL": db_url, "LOCKGATE_RETRY_BACKOFF": "10ms", **env}
+    environment.pop("DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "lockgate", "run", *args],
+        cwd=project,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(conn: psycopg.Connection, query: str, what: str, timeout: float = 30) -> None:
+    """Until ``query`` (about other sessions) returns a non-zero count."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute(query).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+IN_SLEEP = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' "
+    "AND state = 'active' AND pid <> pg_backend_pid()"
+)
+WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+    "AND application_name LIKE 'lockgate run (%' AND pid <> pg_backend_pid()"
+)
+
+
+def no_lockgate_session_left(conn: psycopg.Connection, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'lockgate%'"
+    ).fetchone() != (0,):
+        assert time.monotonic() < deadline, "a lockgate session outlived its process"
+        time.sleep(0.05)
+
+
+def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("atomic", [False, True], ids=["run", "atomic"])
+def test_ctrl_c_during_a_long_body_statement_applies_nothing_of_it(
+    project: Path, db_url: str, conn: psycopg.Connection, atomic: bool
+) -> None:
+    """The COMMIT was sent with the body: Ctrl-C must cancel the statement on the server so the pipeline
+    aborts before it — not leave the server to finish and commit for a client that is gone."""
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\n")
+    add(project, "20250102000000_long.sql", "CREATE TABLE second (id int);\nSELECT pg_sleep(30);\n")
+    add(project, "20250103000000_third.sql", "CREATE TABLE third (id int);\n")
+    process = spawn_run(project, db_url, *(["--atomic"] if atomic else []))
+    wait_until(conn, IN_SLEEP, "the long statement started")
+    started = time.monotonic()
+    out, err = interrupt(process)
+    assert process.returncode == 130, out + err
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in out + err and "interrupted" in err
+    no_lockgate_session_left(conn)
+    if atomic:
+        assert public_tables(conn) == set()
+        assert conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone() in ((None,),) or (
+            statuses(conn) == []
+        )
+    else:
+        assert public_tables(conn) == {"first"}
+        assert statuses(conn) == [(20250101000000, "applied")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("atomic", [False, True], ids=["run", "atomic"])
+def test_ctrl_c_while_the_tracking_row_waits_after_the_reset_applies_nothing_of_it(
+    project: Path, db_url: str, conn: psycopg.Connection, atomic: bool
+) -> None:
+    """Ctrl-C after the body and the session reset ran, while the tracking row's write waits for a lock:
+    the migration must not commit without its row, nor its row without it."""
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\n")
+    first = spawn_run(project, db_url)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+    add(project, "20250102000000_second.sql", "CREATE TABLE second (id int);\nSET search_path = nowhere;\n")
+    with psycopg.connect(db_url) as holder:
+        holder.execute("LOCK TABLE public.schema_migrations_log IN SHARE MODE")
+        process = spawn_run(project, db_url, *(["--atomic"] if atomic else []), LOCKGATE_LOCK_TIMEOUT="60s")
+        wait_until(conn, WAITING_ON_A_LOCK, "the tracking row waited for the audit table")
+        out, err = interrupt(process)
+        holder.rollback()
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    no_lockgate_session_left(conn)
+    assert public_tables(conn) == {"first"}
+    assert statuses(conn) == [(20250101000000, "applied")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 0.9, 1.7])
+def test_ctrl_c_at_any_moment_of_a_long_run_leaves_every_migration_whole(
+    project: Path, db_url: str, conn: psycopg.Connection, delay: float
+) -> None:
+    """Interrupted anywhere — in a batch, between two, while a committed migration's prepared statements
+    are deallocated: every table created has its ``applied`` row, every row its table, none ``running``."""
+    for index in range(300):
+        add(
+            project,
+            f"20250101{index // 60:02d}{index % 60:02d}00_step.sql",
+            f"CREATE TABLE step_{index} (id int);\nPREPARE p AS SELECT {index};\nSELECT pg_sleep(0.005);\n",
+        )
+    process = spawn_run(project, db_url, "--no-lint")
+    wait_until(
+        conn,
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'",
+        "the tracking table exists",
+    )
+    time.sleep(delay)
+    out, err = interrupt(process)
+    assert process.returncode in (0, 130), out + err
+    assert "Traceback" not in out + err
+    no_lockgate_session_left(conn)
+    recorded = {
+        int(str(version)[8:10]) * 60 + int(str(version)[10:12])
+        for version, status in statuses(conn)
+        if status == "applied"
+    }
+    assert {status for _, status in statuses(conn)} <= {"applied"}, statuses(conn)
+    created = {int(name.removeprefix("step_")) for name in public_tables(conn)}
+    assert created == recorded
+    assert recorded == set(range(len(recorded))), "migrations apply in order"
+    again = spawn_run(project, db_url, "--no-lint")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, out + err
+    assert len(public_tables(conn)) == 300
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("atomic", [False, True], ids=["run", "atomic"])
+def test_a_backend_terminated_mid_batch_names_the_statement_and_is_recorded_through_a_new_connection(
+    project: Path, db_url: str, conn: psycopg.Connection, atomic: bool
+) -> None:
+    """libpq hands over the terminated statement's error (57P01) and the aborted rest of the pipeline
+    before the read fails: the failure must name that statement's line — not "at COMMIT" of the last file."""
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\n")
+    add(project, "20250102000000_long.sql", "CREATE TABLE second (id int);\nSELECT pg_sleep(30);\n")
+    add(project, "20250103000000_third.sql", "CREATE TABLE third (id int);\n")
+    process = spawn_run(project, db_url, *(["--atomic"] if atomic else []))
+    wait_until(conn, IN_SLEEP, "the long statement started")
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'lockgate run (%' AND application_name NOT LIKE 'lockgate run (lock)%'"
+    )
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    assert "migrations/20250102000000_long.sql:2: lost the database connection while applying it" in err, err
+    assert "terminating connection due to administrator command" in err and "rolled the migration back" in err
+    assert public_tables(conn) == (set() if atomic else {"first"})
+    expected = [(20250102000000, "failed")]
+    assert statuses(conn) == (expected if atomic else [(20250101000000, "applied"), *expected])
+    row = conn.execute("SELECT metadata FROM public.schema_migrations WHERE status = 'failed'").fetchone()
+    assert row is not None and row[0]["error_line"] == 2 and row[0]["sqlstate"] == "57P01"
