@@ -255,6 +255,7 @@ class Runner:
         self.on_applied = tuple(on_applied)
         self.reconnect = reconnect
         self._reset: tuple[str, ...] | None = None
+        self._reset_holding_locks: tuple[str, ...] = ()
         self._defaults: str | None = None
 
     # -- public -------------------------------------------------------------------------------------
@@ -315,7 +316,26 @@ class Runner:
             )
             body = (SESSION_RESET_BLOCK,) if row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
             self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
+            lock_timeout = (
+                f"pg_catalog.set_config('lock_timeout', '{int(self.config.lock_timeout_ms)}ms', true)"
+            )
+            if row[0]:
+                end = " END $lockgate$"
+                body = (SESSION_RESET_BLOCK.removesuffix(end) + f" PERFORM {lock_timeout};" + end,)
+            else:
+                body = (*SESSION_RESET, f"SELECT {lock_timeout}", LEFTOVER_PREPARED)
+            self._reset_holding_locks = (timeout, *SESSION_IDENTITY_RESET, *body)
         return self._reset
+
+    def _session_reset_holding_locks(self) -> tuple[str, ...]:
+        """``session_reset`` for a migration's batch, whose tracking row and hooks' writes follow the reset
+        while the migration still holds its locks: ``RESET ALL`` dropped the guard's ``lock_timeout``, so
+        the reset ends by setting it again (inside the ``DO`` block: no extra statement) — a write that waits for a lock on lockgate's own tables then
+        gives up and retries like any statement of the file, instead of keeping the application's tables
+        locked for as long as statement_timeout allows. (Not in ``session_reset`` itself: where a failure
+        is recorded, no migration lock is held, and waiting beats leaving the outcome unrecorded.)"""
+        self.session_reset()
+        return self._reset_holding_locks
 
     def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
         """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found (only where the reset could not do it itself)."""
@@ -408,7 +428,7 @@ class Runner:
         )
         for statement in migration.parsed.body:
             batch.add(("body", migration, statement), statement.text.encode())
-        for query in self.session_reset():
+        for query in self._session_reset_holding_locks():
             batch.add(("reset", migration, None), query.encode())
         row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
         batch.add_bound(

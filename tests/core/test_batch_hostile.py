@@ -14,7 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -323,3 +326,185 @@ def test_a_backend_terminated_mid_batch_names_the_statement_and_is_recorded_thro
     assert statuses(conn) == (expected if atomic else [(20250101000000, "applied"), *expected])
     row = conn.execute("SELECT metadata FROM public.schema_migrations WHERE status = 'failed'").fetchone()
     assert row is not None and row[0]["error_line"] == 2 and row[0]["sqlstate"] == "57P01"
+
+
+# -- timeouts inside the batch ---------------------------------------------------------------------------
+@pytest.mark.parametrize("atomic", [False, True], ids=["run", "atomic"])
+def test_statement_timeout_inside_the_batch_names_the_line_and_is_not_retried(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, atomic: bool
+) -> None:
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\n")
+    add(project, "20250102000000_slow.sql", "CREATE TABLE second (id int);\n\nSELECT pg_sleep(2);\n")
+    result = lockgate(
+        "run", "--statement-timeout", "300ms", "--lock-retries", "5", *(["--atomic"] if atomic else [])
+    )
+    assert result.code == 1, result.text
+    assert "Traceback" not in result.text
+    assert "migrations/20250102000000_slow.sql:3: canceling statement due to statement timeout" in result.err
+    assert "(SQLSTATE 57014)" in result.err
+    assert "second" not in public_tables(conn)
+    retries = conn.execute(
+        "SELECT count(*) FROM schema_migrations_log WHERE outcome = 'lock-timeout'"
+    ).fetchone()
+    assert retries == (0,)
+
+
+class Reader(threading.Thread):
+    """Reads a table in a loop and keeps the longest time one read took (waiting for its lock)."""
+
+    def __init__(self, db_url: str, table: str) -> None:
+        super().__init__(daemon=True)
+        self.db_url, self.table = db_url, table
+        self.stop = threading.Event()
+        self.longest = 0.0
+
+    def run(self) -> None:
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                conn.execute(f"SELECT count(*) FROM {self.table}")
+                self.longest = max(self.longest, time.monotonic() - started)
+                time.sleep(0.01)
+
+
+@pytest.fixture
+def login_without_plpgsql(conn: psycopg.Connection, db_url: str) -> Iterator[str]:
+    """The URL of a login role that may create in this database but may not use PL/pgSQL (so the session
+    reset cannot be one ``DO`` block and goes statement by statement)."""
+    name = f"lg_low_{uuid.uuid4().hex[:8]}"
+    database = conn.execute("SELECT current_database()").fetchone()
+    assert database is not None
+    conn.execute(f"CREATE ROLE {name} LOGIN")
+    conn.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {name}")
+    conn.execute(f'GRANT CREATE ON DATABASE "{database[0]}" TO {name}')
+    conn.execute("REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC")
+    try:
+        yield psycopg.conninfo.make_conninfo(db_url, user=name)
+    finally:
+        conn.execute("GRANT USAGE ON LANGUAGE plpgsql TO PUBLIC")
+        conn.execute(f"DROP OWNED BY {name} CASCADE")
+        conn.execute(f"DROP ROLE {name}")
+
+
+@pytest.mark.parametrize("login", ["owner", "without-plpgsql"])
+@pytest.mark.parametrize("atomic", [False, True], ids=["run", "atomic"])
+def test_a_lock_timeout_on_the_tracking_row_retries_and_never_holds_the_migrations_locks_longer(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    db_url: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    atomic: bool,
+    login: str,
+) -> None:
+    """The tracking row is written after the body and the session reset (whose ``RESET ALL`` drops the
+    guard's ``lock_timeout``), while the migration still holds its locks. When lockgate's audit table is
+    locked by someone else, that write must give up after ``lock_timeout`` and retry the migration (in
+    --atomic, the deploy) — not wait with an ACCESS EXCLUSIVE lock on the application's table while every
+    reader of it queues behind (docs/migrations.md: "other sessions never queue behind a blocked
+    migration for longer than lock_timeout"). Also where the login role may not use PL/pgSQL, whose
+    reset is a different list of statements."""
+    if login != "owner":
+        monkeypatch.setenv("LOCKGATE_DATABASE_URL", request.getfixturevalue("login_without_plpgsql"))
+    add(project, "20250101000000_first.sql", "CREATE TABLE counter (n int);\n")
+    assert lockgate("run").code == 0
+    add(
+        project,
+        "20250102000000_second.sql",
+        "ALTER TABLE counter ADD COLUMN note text;\nINSERT INTO counter VALUES (1);\n",
+    )
+    add(project, "20250103000000_third.sql", "INSERT INTO counter VALUES (2);\n")
+    blocker = psycopg.connect(db_url)
+    blocker.execute("LOCK TABLE public.schema_migrations_log IN SHARE MODE")
+    threading.Timer(2.0, blocker.rollback).start()
+    reader = Reader(db_url, "counter")
+    reader.start()
+    try:
+        result = lockgate(
+            "run", "--lock-timeout", "200ms", "--lock-retries", "10", *(["--atomic"] if atomic else [])
+        )
+    finally:
+        reader.stop.set()
+        reader.join(timeout=30)
+        time.sleep(2.1)
+        blocker.close()
+    assert result.code == 0, result.text
+    assert conn.execute("SELECT n FROM counter ORDER BY n").fetchall() == [(1,), (2,)]
+    assert reader.longest < 1.0, f"a reader of the migrated table waited {reader.longest:.2f} s"
+    retries = conn.execute(
+        "SELECT count(*) FROM schema_migrations_log WHERE outcome = 'lock-timeout'"
+    ).fetchone()
+    assert retries is not None and retries[0] >= 1
+    assert [status for _, status in statuses(conn)] == ["applied"] * 3
+
+
+# -- session state across files, in a batch and in one atomic batch -------------------------------------
+@pytest.mark.parametrize("mode", [(), ("--atomic",), ("--dry-run",)], ids=["run", "atomic", "dry-run"])
+def test_the_same_prepared_statement_name_in_consecutive_files(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mode: tuple[str, ...]
+) -> None:
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\nPREPARE p (int) AS SELECT $1;\n")
+    add(
+        project,
+        "20250102000000_second.sql",
+        "PREPARE p AS SELECT 2;\nEXECUTE p;\nCREATE TABLE second (id int);\n",
+    )
+    add(project, "20250103000000_third.sql", "PREPARE p (text) AS SELECT $1;\nCREATE TABLE third (id int);\n")
+    result = lockgate("run", *mode)
+    assert result.code == 0, result.text
+    assert public_tables(conn) == (set() if mode == ("--dry-run",) else {"first", "second", "third"})
+
+
+def test_listen_and_notify_in_migrations_neither_leak_nor_confuse_the_batch(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """A no-transaction file's LISTEN takes effect at once, so notifications (its own, large ones) reach
+    lockgate's connection between statements and inside the next migration's batch; they must be drained,
+    never read as results. A transactional file's NOTIFY reaches other listeners at its COMMIT."""
+    conn.execute("LISTEN deploys")
+    add(
+        project,
+        "20250101000000_listen.sql",
+        "-- lockgate: no-transaction\nLISTEN deploys;\nSELECT pg_notify('deploys', repeat('x', 7000)) "
+        "FROM generate_series(1, 50);\nNOTIFY deploys, 'from the no-transaction file';\n",
+    )
+    add(
+        project,
+        "20250102000000_notify.sql",
+        "LISTEN deploys;\nCREATE TABLE after_listen (id int);\nNOTIFY deploys, 'ünïcødé payload';\n"
+        "SELECT pg_notify('deploys', 'n' || i) FROM generate_series(1, 500) AS i;\n",
+    )
+    add(project, "20250103000000_last.sql", "CREATE TABLE last (id int);\n")
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert [status for _, status in statuses(conn)] == ["applied"] * 3
+    # PostgreSQL folds identical notifications of one transaction into one: 1 + 1 + 1 + 500.
+    payloads = [notify.payload for notify in conn.notifies(timeout=1, stop_after=503)]
+    assert "ünïcødé payload" in payloads and "from the no-transaction file" in payloads
+    assert len(payloads) == 503
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_a_deferred_constraint_failing_at_commit_applies_nothing(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mode: tuple[str, ...]
+) -> None:
+    add(project, "20250101000000_parent.sql", "CREATE TABLE parent (id int PRIMARY KEY);\n")
+    add(
+        project,
+        "20250102000000_child.sql",
+        "CREATE TABLE child (parent_id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO child VALUES (42);\n",
+    )
+    add(project, "20250103000000_after.sql", "CREATE TABLE after_child (id int);\n")
+    result = lockgate("run", *mode)
+    assert result.code == 1, result.text
+    assert "Traceback" not in result.text
+    assert 'at COMMIT: insert or update on table "child"' in result.err, result.err
+    assert "(SQLSTATE 23503)" in result.err
+    if mode:
+        assert public_tables(conn) == set()
+        assert statuses(conn) == [(20250103000000, "failed")]  # COMMIT is the deploy's: its last file
+    else:
+        assert public_tables(conn) == {"parent"}
+        assert statuses(conn) == [(20250101000000, "applied"), (20250102000000, "failed")]
