@@ -95,6 +95,7 @@ _ROLE_STAGES = {
     "timeouts": "start",
     "body": "body",
     "reset": "reset",
+    "deallocate": "reset",
     "record": "record",
 }
 """What failed, by the role of the pipelined statement whose result never arrived (see ``Runner._send_migration``)."""
@@ -122,6 +123,21 @@ def _failed_tag(batch: Batch[_Tag] | None) -> _Tag:
     if index is None or index >= len(batch.tags):
         return ("commit", None, None)
     return batch.tags[index]
+
+
+def _left_prepared(body: Sequence[Statement]) -> list[str]:
+    """The names that the top-level ``PREPARE`` statements of ``body`` leave prepared, in order (a later
+    ``DEALLOCATE name`` or ``DEALLOCATE ALL`` of the same file removes them)."""
+    names: dict[str, None] = {}
+    for statement in body:
+        if statement.kind == "PrepareStmt":
+            names[str(statement.node["name"])] = None
+        elif statement.kind == "DeallocateStmt":
+            if statement.node.get("isall") or not statement.node.get("name"):
+                names.clear()
+            else:
+                names.pop(str(statement.node["name"]), None)
+    return list(names)
 
 
 def _statement_error(exc: psycopg.Error, statement: Statement | None, stage: str = "body") -> StatementError:
@@ -430,6 +446,14 @@ class Runner:
             batch.add(("body", migration, statement), statement.text.encode())
         for query in self._session_reset_holding_locks():
             batch.add(("reset", migration, None), query.encode())
+        if self._reset is not None and self._reset[-1] == LEFTOVER_PREPARED:
+            # The reset cannot loop over prepared statements here (no PL/pgSQL), and in --atomic the next
+            # file follows in the same batch, before ``_deallocate`` could run: deallocate the ones the
+            # file's own statements left, by name. (A name prepared where no parser sees it, in dynamic
+            # SQL, is still reported by ``LEFTOVER_PREPARED`` after a normal run.)
+            for name in _left_prepared(migration.parsed.body):
+                deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
+                batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
         row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
         batch.add_bound(
             ("record", migration, None), *self.history.upsert_and_log_query(row, self._entry(row))

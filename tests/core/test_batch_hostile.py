@@ -508,3 +508,54 @@ def test_a_deferred_constraint_failing_at_commit_applies_nothing(
     else:
         assert public_tables(conn) == {"parent"}
         assert statuses(conn) == [(20250101000000, "applied"), (20250102000000, "failed")]
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",), ("--dry-run",)], ids=["run", "atomic", "dry-run"])
+def test_prepared_statements_and_set_role_where_the_login_role_may_not_use_plpgsql(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    login_without_plpgsql: str,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    """The reset then deallocates by name, in a round trip after the batch — which --atomic, one batch
+    for every file, does not have between two files."""
+    monkeypatch.setenv("LOCKGATE_DATABASE_URL", login_without_plpgsql)
+    nobody = f"lg_nobody_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"CREATE ROLE {nobody} NOLOGIN")
+    user = psycopg.conninfo.conninfo_to_dict(login_without_plpgsql)["user"]
+    conn.execute(f"GRANT {nobody} TO {user}")
+    try:
+        _prepare_in_every_file(project, lockgate, conn, nobody, str(user), mode)
+    finally:
+        conn.execute(f"DROP ROLE {nobody}")
+
+
+def _prepare_in_every_file(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    nobody: str,
+    user: str,
+    mode: tuple[str, ...],
+) -> None:
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\nPREPARE p AS SELECT 1;\n")
+    add(
+        project,
+        "20250102000000_second.sql",
+        f'SET ROLE {nobody};\nPREPARE p AS SELECT 2;\nPREPARE "Ünï q" AS SELECT 2;\nDEALLOCATE "Ünï q";\n'
+        'PREPARE "x""y" AS SELECT 2;\n',
+    )
+    add(
+        project,
+        "20250103000000_third.sql",
+        'PREPARE p AS SELECT 3;\nPREPARE "x""y" AS SELECT 3;\nDEALLOCATE ALL;\nCREATE TABLE third (id int);\n',
+    )
+    add(project, "20250104000000_fourth.sql", "PREPARE p AS SELECT 4;\n")
+    result = lockgate("run", *mode)
+    assert result.code == 0, result.text
+    assert public_tables(conn) == (set() if mode == ("--dry-run",) else {"first", "third"})
+    if mode != ("--dry-run",):
+        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'third'").fetchone()
+        assert owner == (user,)
