@@ -559,3 +559,29 @@ def _prepare_in_every_file(
     if mode != ("--dry-run",):
         owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'third'").fetchone()
         assert owner == (user,)
+
+
+def test_an_actor_that_is_not_utf8_is_stored_escaped_and_never_a_traceback(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
+    """``GITHUB_ACTOR`` (or the login name, the host name) in bytes that are not UTF-8 reaches Python as lone
+    surrogates: libpq's connection string (application_name) cannot carry them, and JSON escapes them as
+    ``\\udcff``, which jsonb refuses — which failed the tracking row, and with it every migration."""
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\n")
+    environment = {key.encode(): value.encode() for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environment.update(
+        {b"LOCKGATE_DATABASE_URL": db_url.encode(), b"GITHUB_ACTOR": b"bad\xff\xfe actor\xc3\xa9"}
+    )
+    process = subprocess.run(
+        [sys.executable, "-m", "lockgate", "run"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "Traceback" not in process.stdout + process.stderr
+    actors = conn.execute("SELECT metadata->>'actor' FROM public.schema_migrations").fetchall()
+    assert actors == [("bad\\udcff\\udcfe actoré",)]
