@@ -585,3 +585,42 @@ def test_an_actor_that_is_not_utf8_is_stored_escaped_and_never_a_traceback(
     assert "Traceback" not in process.stdout + process.stderr
     actors = conn.execute("SELECT metadata->>'actor' FROM public.schema_migrations").fetchall()
     assert actors == [("bad\\udcff\\udcfe actoré",)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_dry_run_changes_nothing(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
+    add(project, "20250101000000_first.sql", "CREATE TABLE first (id int);\n")
+    add(project, "20250102000000_long.sql", "CREATE TABLE second (id int);\nSELECT pg_sleep(30);\n")
+    process = spawn_run(project, db_url, "--dry-run")
+    wait_until(conn, IN_SLEEP, "the long statement started")
+    out, err = interrupt(process)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err and "interrupted" in err
+    no_lockgate_session_left(conn)
+    assert public_tables(conn) == set()
+    exists = conn.execute("SELECT to_regclass('public.schema_migrations') IS NOT NULL").fetchone()
+    assert exists == (False,) or statuses(conn) == []
+
+
+@pytest.mark.slow
+def test_eight_atomic_runners_apply_each_migration_exactly_once(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
+    conn.execute("CREATE TABLE public.applied_log (version bigint)")
+    for index in range(12):
+        version = f"202501010000{index:02d}"
+        add(
+            project,
+            f"{version}_step_{index}.sql",
+            f"CREATE TABLE step_{index} (id int);\nINSERT INTO public.applied_log VALUES ({version});\n"
+            "SELECT pg_sleep(0.02);\n",
+        )
+    runners = [spawn_run(project, db_url, "--atomic", "--no-lint") for _ in range(8)]
+    outputs = [runner.communicate(timeout=120) for runner in runners]
+    assert [runner.returncode for runner in runners] == [0] * 8, outputs
+    counts = conn.execute("SELECT version, count(*) FROM public.applied_log GROUP BY version").fetchall()
+    assert len(counts) == 12 and all(count == 1 for _, count in counts)
+    assert [status for _, status in statuses(conn)] == ["applied"] * 12
+    assert sum("applied 12 migration(s)" in out for out, _ in outputs) == 1, outputs
