@@ -624,3 +624,22 @@ def test_eight_atomic_runners_apply_each_migration_exactly_once(
     assert len(counts) == 12 and all(count == 1 for _, count in counts)
     assert [status for _, status in statuses(conn)] == ["applied"] * 12
     assert sum("applied 12 migration(s)" in out for out, _ in outputs) == 1, outputs
+
+
+@pytest.mark.slow
+def test_one_statement_of_sixteen_megabytes_applies_and_one_after_it_names_its_line(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """One message far larger than the socket buffers, multi-byte characters included, then a failure."""
+    big = "é" * (8 * 1024 * 1024)  # 16 MB of UTF-8
+    add(project, "20250101000000_big.sql", f"CREATE TABLE big AS SELECT '{big}'::text AS v;\n")
+    add(
+        project,
+        "20250102000000_after.sql",
+        f"CREATE TABLE big2 AS SELECT '{big}'::text AS v;\nSELECT 1 / 0;\n",
+    )
+    result = lockgate("run", "--no-lint")
+    assert result.code == 1, result.text[-500:]
+    assert "migrations/20250102000000_after.sql:2: division by zero" in result.err
+    assert conn.execute("SELECT length(v), octet_length(v) FROM big").fetchone() == (len(big), 2 * len(big))
+    assert "big2" not in public_tables(conn)
