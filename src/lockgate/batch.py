@@ -78,12 +78,18 @@ class Batch(Generic[T]):
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             raise psycopg.ProgrammingError("a batch must start outside a transaction")
         received: list[pq.abc.PGresult] = []
+        encoding = self.conn.info.encoding  # read while the connection is sure to be up
         pgconn.enter_pipeline_mode()
         try:
             self.conn.wait(_communicate(pgconn, self.queries, received))
-        except BaseException:
-            self.failed_at = len(received)
+        except BaseException as exc:
+            # A lost connection or Ctrl-C can come after results arrived: libpq hands over the failing
+            # query's error (a terminated backend's 57P01, a cancelled statement) and the aborted rest
+            # before the read fails, so the first error received names the query, not the count.
+            self.failed_at = _first_error(received)
             self._leave_pipeline(pgconn)
+            if isinstance(exc, psycopg.Error) and self.failed_at < len(received):
+                raise pg_errors.error_from_result(received[self.failed_at], encoding=encoding) from exc
             raise
         pgconn.exit_pipeline_mode()
         for index, result in enumerate(received):
@@ -92,7 +98,7 @@ class Batch(Generic[T]):
                 self.failed_at = index
                 if self.conn.pgconn.transaction_status == pq.TransactionStatus.INERROR:
                     self.conn.rollback()
-                raise pg_errors.error_from_result(result, encoding=self.conn.info.encoding)
+                raise pg_errors.error_from_result(result, encoding=encoding)
         return received
 
     @staticmethod
@@ -105,6 +111,14 @@ class Batch(Generic[T]):
             pgconn.exit_pipeline_mode()
         except psycopg.OperationalError:
             pgconn.finish()
+
+
+def _first_error(received: Sequence[pq.abc.PGresult]) -> int:
+    """The index of the first result that is an error, or ``len(received)`` when none is."""
+    return next(
+        (index for index, result in enumerate(received) if result.status == pq.ExecStatus.FATAL_ERROR),
+        len(received),
+    )
 
 
 def _communicate(

@@ -81,7 +81,10 @@ def application_name(command: str) -> str:
         user = os.environ.get("GITHUB_ACTOR") or os.getlogin()
     except OSError:
         user = os.environ.get("USER", "unknown")
-    return f"lockgate {command} ({user}@{socket.gethostname()})"[:63]
+    name = f"lockgate {command} ({user}@{socket.gethostname()})"[:63]
+    # An environment variable that is not UTF-8 (a CI's GITHUB_ACTOR) reaches Python as lone surrogates,
+    # which libpq's connection string cannot carry: show them escaped rather than fail with a traceback.
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def connect(

@@ -42,16 +42,23 @@ def _actor() -> str:
         return "unknown"
 
 
+def _storable(text: str) -> str:
+    """``text`` as jsonb will take it: an environment variable that is not UTF-8 (``GITHUB_ACTOR``) reaches
+    Python as lone surrogates, which JSON escapes as ``\\udcff`` and PostgreSQL then refuses — failing the
+    migration's tracking row, and with it the migration. Shown escaped instead, as are NULs."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def run_metadata(via: str, directory: Path, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Metadata shared by every row one run writes; doors add their own keys through ``extra``."""
     metadata: dict[str, Any] = {
         "lockgate_version": __version__,
         "via": via,
-        "actor": _actor(),
-        "host": socket.gethostname(),
+        "actor": _storable(_actor()),
+        "host": _storable(socket.gethostname()),
     }
     commit = _git_commit(directory if directory.is_dir() else Path.cwd())
     if commit:
-        metadata["git_commit"] = commit
+        metadata["git_commit"] = _storable(commit)
     metadata.update(extra or {})
     return metadata

@@ -95,6 +95,7 @@ _ROLE_STAGES = {
     "timeouts": "start",
     "body": "body",
     "reset": "reset",
+    "deallocate": "reset",
     "record": "record",
 }
 """What failed, by the role of the pipelined statement whose result never arrived (see ``Runner._send_migration``)."""
@@ -122,6 +123,21 @@ def _failed_tag(batch: Batch[_Tag] | None) -> _Tag:
     if index is None or index >= len(batch.tags):
         return ("commit", None, None)
     return batch.tags[index]
+
+
+def _left_prepared(body: Sequence[Statement]) -> list[str]:
+    """The names that the top-level ``PREPARE`` statements of ``body`` leave prepared, in order (a later
+    ``DEALLOCATE name`` or ``DEALLOCATE ALL`` of the same file removes them)."""
+    names: dict[str, None] = {}
+    for statement in body:
+        if statement.kind == "PrepareStmt":
+            names[str(statement.node["name"])] = None
+        elif statement.kind == "DeallocateStmt":
+            if statement.node.get("isall") or not statement.node.get("name"):
+                names.clear()
+            else:
+                names.pop(str(statement.node["name"]), None)
+    return list(names)
 
 
 def _statement_error(exc: psycopg.Error, statement: Statement | None, stage: str = "body") -> StatementError:
@@ -255,6 +271,7 @@ class Runner:
         self.on_applied = tuple(on_applied)
         self.reconnect = reconnect
         self._reset: tuple[str, ...] | None = None
+        self._reset_holding_locks: tuple[str, ...] = ()
         self._defaults: str | None = None
 
     # -- public -------------------------------------------------------------------------------------
@@ -315,7 +332,26 @@ class Runner:
             )
             body = (SESSION_RESET_BLOCK,) if row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
             self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
+            lock_timeout = (
+                f"pg_catalog.set_config('lock_timeout', '{int(self.config.lock_timeout_ms)}ms', true)"
+            )
+            if row[0]:
+                end = " END $lockgate$"
+                body = (SESSION_RESET_BLOCK.removesuffix(end) + f" PERFORM {lock_timeout};" + end,)
+            else:
+                body = (*SESSION_RESET, f"SELECT {lock_timeout}", LEFTOVER_PREPARED)
+            self._reset_holding_locks = (timeout, *SESSION_IDENTITY_RESET, *body)
         return self._reset
+
+    def _session_reset_holding_locks(self) -> tuple[str, ...]:
+        """``session_reset`` for a migration's batch, whose tracking row and hooks' writes follow the reset
+        while the migration still holds its locks: ``RESET ALL`` dropped the guard's ``lock_timeout``, so
+        the reset ends by setting it again (inside the ``DO`` block: no extra statement) — a write that waits for a lock on lockgate's own tables then
+        gives up and retries like any statement of the file, instead of keeping the application's tables
+        locked for as long as statement_timeout allows. (Not in ``session_reset`` itself: where a failure
+        is recorded, no migration lock is held, and waiting beats leaving the outcome unrecorded.)"""
+        self.session_reset()
+        return self._reset_holding_locks
 
     def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
         """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found (only where the reset could not do it itself)."""
@@ -412,8 +448,16 @@ class Runner:
         )
         for statement in migration.parsed.body:
             batch.add(("body", migration, statement), statement.text.encode())
-        for query in self.session_reset():
+        for query in self._session_reset_holding_locks():
             batch.add(("reset", migration, None), query.encode())
+        if self._reset is not None and self._reset[-1] == LEFTOVER_PREPARED:
+            # The reset cannot loop over prepared statements here (no PL/pgSQL), and in --atomic the next
+            # file follows in the same batch, before ``_deallocate`` could run: deallocate the ones the
+            # file's own statements left, by name. (A name prepared where no parser sees it, in dynamic
+            # SQL, is still reported by ``LEFTOVER_PREPARED`` after a normal run.)
+            for name in _left_prepared(migration.parsed.body):
+                deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
+                batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
         row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
         batch.add_bound(
             ("record", migration, None), *self.history.upsert_and_log_query(row, self._entry(row))
