@@ -69,3 +69,10 @@ class LockWaitTimeout(LockgateError):
     def __init__(self, message: str, holder: str = "") -> None:
         super().__init__(message)
         self.holder = holder
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (psycopg's carry a DETAIL/HINT/context below it), or its
+    class name when it has none: what a one-line error quotes."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

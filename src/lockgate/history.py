@@ -313,19 +313,14 @@ class History:
                 row = None
         return _record(row) if row else None
 
-    def refuse_if_recorded(
-        self, version: int, also: tuple[str, tuple[Any, ...]] = ("", ())
-    ) -> psycopg.Cursor[Any]:
-        """A statement that fails (division by zero) when ``version`` is already recorded other than as a
-        failed transactional attempt: sent in a migration's pipeline after its lock, it stops the body
-        from ever running when another runner applied the migration meanwhile. ``also`` (select-list
-        SQL and its parameters, e.g. the migration's ``set_config`` calls) rides in the same statement."""
-        return self.conn.execute(*self.refuse_if_recorded_query(version, also))
-
     def refuse_if_recorded_query(
         self, version: int, also: tuple[str, tuple[Any, ...]] = ("", ())
     ) -> tuple[sql.Composed, tuple[Any, ...]]:
-        """``refuse_if_recorded``'s query and parameters, for a caller that batches its queries."""
+        """A statement (query and parameters) that fails (division by zero) when ``version`` is already
+        recorded other than as a failed transactional attempt: sent in a migration's batch after its lock,
+        it stops the body from ever running when another runner applied the migration meanwhile. ``also``
+        (select-list SQL and its parameters, e.g. the migration's ``set_config`` calls) rides in the same
+        statement."""
         # Not ``CASE WHEN ... THEN 1 / 0``: the planner folds the constant 1 / 0 and fails every time.
         extra, params = also
         query = sql.SQL(

@@ -22,7 +22,7 @@ from psycopg import pq, sql
 
 from lockgate.batch import Batch, Executes
 from lockgate.config import Config
-from lockgate.errors import ConnectionFailed
+from lockgate.errors import ConnectionFailed, first_line
 from lockgate.history import ELAPSED_ON_SERVER, History, LogEntry, TrackingRow
 from lockgate.source import Migration
 from lockgate.statements import Statement
@@ -98,7 +98,7 @@ _ROLE_STAGES = {
     "deallocate": "reset",
     "record": "record",
 }
-"""What failed, by the role of the pipelined statement whose result never arrived (see ``Runner._send_migration``)."""
+"""What failed, by the role (``_Tag``) of the batched query the server stopped at (see ``Runner._add_migration``)."""
 
 _STAGES = {
     "start": "while starting the migration's transaction: ",
@@ -620,9 +620,8 @@ class Runner:
 
     @staticmethod
     def _lost(exc: BaseException) -> ConnectionFailed:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return ConnectionFailed(
-            f"lost the database connection ({first_line}); a dry run changes nothing, run it again"
+            f"lost the database connection ({first_line(exc)}); a dry run changes nothing, run it again"
         )
 
     def _after_disconnect(
@@ -653,7 +652,7 @@ class Runner:
             self._reset = None
             return self._record_failure(migration, lost, elapsed, attempts, transactional, completed)
         except (psycopg.Error, ConnectionFailed) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             unrecorded = StatementError(
                 f"{message}; the failure could not be recorded either ({first})",
                 error.sqlstate,
@@ -919,7 +918,7 @@ class Runner:
             self._reset = None
             return self._record_failure(migration, failure, elapsed, attempts, False, completed)
         except (psycopg.Error, ConnectionFailed) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             unrecorded = StatementError(
                 f"{message}; the failure could not be recorded either ({first})",
                 error.sqlstate,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.config import Config
 from lockgate.db import DatabaseTarget, connect, resolve_target
-from lockgate.errors import LockgateError
+from lockgate.errors import LockgateError, first_line
 from lockgate.history import IN_DATABASE, History, LogEntry, Record
 from lockgate.locking import locked_history
 from lockgate.metadata import run_metadata
@@ -388,7 +388,6 @@ def drift(
     Returns the differences and how many migrations the shadow replayed."""
     from lockgate.catalog.live import read_catalog
     from lockgate.drift import compare
-    from lockgate.shadow import scratch_database
 
     source = discover(config.migrations_path)
     with connect(target, command="drift", read_only=True) as conn:
@@ -421,11 +420,20 @@ def drift(
         raise ConfigError(
             "--shadow-database-url is the target database: a shadow must be another server or database"
         )
-    with scratch_database(shadow_url, with_shim=supabase_like) as (shadow_conn, _):
-        replay_into(shadow_conn, migrations)
-        built = read_catalog(shadow_conn, "shadow")
+    built = shadow_catalog(shadow_url, migrations, with_shim=supabase_like)
     ignored = frozenset({_qualified(config.table), _qualified(config.log_table)})
     return compare(target_catalog, built, ignored), len(migrations)
+
+
+def shadow_catalog(server_url: str, migrations: Sequence[Migration], *, with_shim: bool) -> Catalog:
+    """The catalog ``migrations`` build, applied as they are to a scratch database on ``server_url``'s
+    server (dropped afterwards): drift's "schema the history builds" and ``lint --shadow``'s base."""
+    from lockgate.catalog.live import read_catalog
+    from lockgate.shadow import scratch_database
+
+    with scratch_database(server_url, with_shim=with_shim) as (conn, _):
+        replay_into(conn, migrations)
+        return read_catalog(conn, "shadow")
 
 
 def embedded_shadow(root: Path) -> str:
@@ -453,6 +461,11 @@ class DriftCheck:
     differences: list[Drift]
     error: str | None = None
     """Why no comparison could be made (a migration that does not replay, an unreachable shadow server)."""
+
+    @property
+    def clean(self) -> bool:
+        """Compared, and nothing differs (a check that could not be made is not clean)."""
+        return self.error is None and not self.differences
 
 
 def drift_check(config: Config, target: DatabaseTarget, shadow_url: str | None, notify: Notify) -> DriftCheck:
@@ -500,7 +513,7 @@ def replay_into(conn: psycopg.Connection[Any], migrations: Sequence[Migration]) 
                     conn.autocommit = False
         except pg.Error as exc:
             line = statement.line if statement is not None else None
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise LockgateError(
                 f"{migration.where(line)}: failed in the shadow database ({first}): the applied history does "
                 "not rebuild the target's schema"

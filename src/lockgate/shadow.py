@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lockgate.db import DatabaseTarget, connect
-from lockgate.errors import LockgateError
+from lockgate.errors import LockgateError, first_line
 
 if TYPE_CHECKING:
     import psycopg
@@ -36,7 +36,7 @@ def scratch_database(server_url: str, *, with_shim: bool) -> Iterator[tuple[psyc
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except pg.Error as exc:
             raise LockgateError(
-                f"cannot create a scratch database on {server.masked} ({_first_line(exc)}): the shadow "
+                f"cannot create a scratch database on {server.masked} ({first_line(exc)}): the shadow "
                 "server's user needs CREATEDB (--shadow-database-url names another server, never the target)"
             ) from None
     params = {key: value for key, value in conninfo_to_dict(server_url).items() if value is not None}
@@ -52,14 +52,9 @@ def scratch_database(server_url: str, *, with_shim: bool) -> Iterator[tuple[psyc
                         conn.execute(shim_sql().encode())
                 except pg.Error as exc:
                     raise LockgateError(
-                        f"cannot prepare the scratch database for a Supabase history ({_first_line(exc)})"
+                        f"cannot prepare the scratch database for a Supabase history ({first_line(exc)})"
                     ) from None
             yield conn, url
     finally:
         with connect(server, command="shadow", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

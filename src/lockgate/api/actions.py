@@ -20,7 +20,7 @@ from lockgate import service
 from lockgate.api.audit import Caller
 from lockgate.config import Config, with_overrides
 from lockgate.db import DatabaseTarget, connect, mask_secrets
-from lockgate.errors import ConnectionFailed, LockgateError, LockWaitTimeout
+from lockgate.errors import ConnectionFailed, LockgateError, LockWaitTimeout, first_line
 from lockgate.history import History
 from lockgate.report import (
     drift_check_json,
@@ -122,7 +122,7 @@ class Actions:
             )
         self._drift = (datetime.now(UTC), drift_check_json(check))
         document = self._drift_document(*self._drift)
-        if check.differences or check.error is not None:
+        if not check.clean:
             return Reply(200, document, "drift", drift_summary(check, self.target.masked))
         return Reply(200, document, "no-drift")
 
@@ -246,8 +246,7 @@ class Actions:
 
     def failure(self, exc: LockgateError | psycopg.Error) -> Reply:
         """503 when the database is out of reach, 422 for anything else lockgate or PostgreSQL refused."""
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        message = mask_secrets(first_line, self.target.url)
+        message = mask_secrets(first_line(exc), self.target.url)
         if isinstance(exc, psycopg.Error) and not isinstance(exc, psycopg.OperationalError):
             message = f"database error: {message}"
         if isinstance(exc, ConnectionFailed | psycopg.OperationalError):

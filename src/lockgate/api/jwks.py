@@ -20,6 +20,8 @@ import time
 import jwt
 from jwt import PyJWK, PyJWKClient
 
+from lockgate.errors import first_line
+
 DEFAULT_TIMEOUT_SECONDS = 5.0
 RETRY_SECONDS = 10.0
 COOLDOWN_SECONDS = 30.0
@@ -80,5 +82,4 @@ class KeySet:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+    return first_line(exc)[:200]

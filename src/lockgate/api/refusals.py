@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from lockgate.errors import LockgateError
+from lockgate.errors import LockgateError, first_line
 
 logger = logging.getLogger("lockgate.api")
 FLUSH_AT = 200
@@ -155,5 +155,4 @@ class RefusalBatch:
 
 
 def _line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc)

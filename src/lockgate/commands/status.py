@@ -7,6 +7,7 @@ import click
 from lockgate.commands.fleet_view import parallel_option, status_fleet, targets_option
 from lockgate.config import Config
 from lockgate.console import Output, build_config
+from lockgate.db import DatabaseTarget
 from lockgate.errors import EXIT_FAILED, EXIT_OK, ConfigError
 from lockgate.options import config_options, shadow_option
 from lockgate.plan import State
@@ -28,10 +29,10 @@ from lockgate.service import validate as validate_service
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _state(output: Output, **options: object) -> tuple[State, str, str, Config]:
+def _state(output: Output, **options: object) -> tuple[State, DatabaseTarget, Config]:
     config = build_config(**options)  # type: ignore[arg-type]
     target = database_target(config, output.notice)
-    return read_state(config, target), target.masked, config.table, config
+    return read_state(config, target), target, config
 
 
 @click.command()
@@ -83,13 +84,10 @@ def status(
         status_fleet(config, targets, parallel, as_json, exit_code)
         return
     output = Output()
-    config = build_config(**options)  # type: ignore[arg-type]
-    target = database_target(config, output.notice)
-    state = read_state(config, target)
+    state, target, config = _state(output, **options)
     drift = drift_check(config, target, shadow_database_url, output.notice) if check_drift else None
     _show_status(output, state, target.masked, config.table, config, as_json, drift)
-    drifted = drift is not None and (drift.error is not None or bool(drift.differences))
-    if exit_code and (state.plan.pending or state.plan.errors or drifted):
+    if exit_code and (state.plan.pending or state.plan.errors or (drift is not None and not drift.clean)):
         raise SystemExit(EXIT_FAILED)
 
 
@@ -135,8 +133,7 @@ def _show_status(
     if drift is not None:
         for item in drift.differences:
             output.warn(f"drift: {item.line()}")
-        clean = drift.error is None and not drift.differences
-        output.line(drift_summary(drift, database), style="green" if clean else "red")
+        output.line(drift_summary(drift, database), style="green" if drift.clean else "red")
 
 
 @click.command("list")
@@ -145,10 +142,12 @@ def _show_status(
 def list_command(as_json: bool, **options: object) -> None:
     """Every migration: version, name, state, applied_at, executed_by, duration, checksum."""
     output = Output()
-    state, database, table, _ = _state(output, **options)
+    state, target, config = _state(output, **options)
     if as_json:
         output.json(
-            list_json(state.plan, database=database, table=table, directory=str(state.source.directory))
+            list_json(
+                state.plan, database=target.masked, table=config.table, directory=str(state.source.directory)
+            )
         )
         return
     rows = [entry_row(entry) for entry in state.plan.entries]

@@ -144,11 +144,9 @@ def _on_shadow(
 
     def build(files: list[Path]) -> tuple[Mapping[Path, Catalog], int | None]:
         from lockgate.catalog.directory import directory_ops, on_database
-        from lockgate.catalog.live import read_catalog
         from lockgate.catalog.snapshots import ByPath
         from lockgate.project import supabase_project
-        from lockgate.service import replay_into
-        from lockgate.shadow import scratch_database
+        from lockgate.service import shadow_catalog
         from lockgate.source import discover
 
         server = url
@@ -168,9 +166,7 @@ def _on_shadow(
             firsts = [m.version for m in migrations if m.path.name in linted]
             before = [m for m in migrations if not firsts or m.version < min(firsts)]
             try:
-                with scratch_database(server, with_shim=shim) as (conn, _):
-                    replay_into(conn, before)
-                    base = read_catalog(conn, "shadow")
+                base = shadow_catalog(server, before, with_shim=shim)
             except ConfigError:
                 raise
             except LockgateError as exc:
