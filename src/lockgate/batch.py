@@ -113,6 +113,86 @@ class Batch(Generic[T]):
             pgconn.finish()
 
 
+class Stream:
+    """Migrations' batches sent one after another on one pipeline with no sync between them, so the
+    server starts the next migration the moment it commits the previous one, while lockgate reads the
+    previous one's results and builds the one after (a window the caller keeps small).
+
+    Why no sync: after an error the server skips every message up to the next sync, so whatever was sent
+    behind a failed migration (its own rest, and the migrations queued after it) never runs — a failed
+    ``COMMIT`` (a deferred constraint) included, which leaves no aborted transaction behind that could
+    stop the next ``BEGIN`` otherwise. The stream is synced only to end it (``close``) or after a failure
+    (``abort``). A flush request after each batch makes the server send each migration's results as soon
+    as they are ready instead of holding them to the sync."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.encoding = conn.info.encoding
+        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            raise psycopg.ProgrammingError("a stream must start outside a transaction")
+        conn.pgconn.enter_pipeline_mode()
+        self.in_flight = 0
+        """Batches sent whose results were not read yet."""
+
+    def send(self, batch: Batch[T]) -> None:
+        """Queue ``batch`` (never waits: what the socket does not take now goes out while reading)."""
+        pgconn = self.conn.pgconn
+        for query in batch.queries:
+            pgconn.send_query_params(query, None)
+        pgconn.send_flush_request()
+        pgconn.flush()
+        self.in_flight += 1
+
+    def receive(self, batch: Batch[T]) -> list[pq.abc.PGresult]:
+        """The results of the oldest batch sent, which must be ``batch``. On an error (or an interruption,
+        or a lost connection) the stream is ended first (``abort``: the batches behind ``batch`` did not
+        run), then the error is raised as ``Batch.run`` raises it, ``batch.failed_at`` naming the query."""
+        received: list[pq.abc.PGresult] = []
+        self.in_flight -= 1
+        try:
+            self.conn.wait(_read(self.conn.pgconn, received, len(batch.queries)))
+        except BaseException as exc:
+            batch.failed_at = _first_error(received)
+            self.abort()
+            if isinstance(exc, psycopg.Error) and batch.failed_at < len(received):
+                raise pg_errors.error_from_result(received[batch.failed_at], encoding=self.encoding) from exc
+            raise
+        failed = _first_error(received)
+        if failed < len(received):
+            batch.failed_at = failed
+            self.abort()
+            raise pg_errors.error_from_result(received[failed], encoding=self.encoding)
+        return received
+
+    def close(self) -> None:
+        """End the stream after every batch was received: sync, and out of pipeline mode."""
+        pgconn = self.conn.pgconn
+        pgconn.pipeline_sync()
+        self.conn.wait(_read(pgconn, [], None))
+        pgconn.exit_pipeline_mode()
+
+    def abort(self) -> None:
+        """End the stream early: sync, drop the results of whatever was skipped or still in flight, out of
+        pipeline mode, and roll back a transaction the failure left open. A connection that cannot do
+        that (lost, or results still due after an interruption) is closed."""
+        pgconn = self.conn.pgconn
+        self.in_flight = 0
+        if pgconn.pipeline_status == pq.PipelineStatus.OFF:
+            return
+        try:
+            pgconn.pipeline_sync()
+            self.conn.wait(_read(pgconn, [], None))
+            pgconn.exit_pipeline_mode()
+        except psycopg.Error:
+            Batch._leave_pipeline(pgconn)  # the caller's own error says what happened; this one cannot
+            return
+        except BaseException:
+            Batch._leave_pipeline(pgconn)
+            raise
+        if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.rollback()  # failed, or left open by an interruption between two batches
+
+
 def _first_error(received: Sequence[pq.abc.PGresult]) -> int:
     """The index of the first result that is an error, or ``len(received)`` when none is."""
     return next(
@@ -125,24 +205,32 @@ def _communicate(
     pgconn: pq.abc.PGconn, queries: Sequence[bytes], received: list[pq.abc.PGresult]
 ) -> Generator[Wait, Ready | int, None]:
     """Queue ``queries`` and a sync (the connection is non-blocking: queuing never waits), then flush
-    and read until the sync's result, reading whenever the server has something (a large batch must not
-    fill the socket both ways): ``received`` gets one result per query."""
+    and read until the sync's result: ``received`` gets one result per query."""
     for query in queries:
         pgconn.send_query_params(query, None)
     pgconn.pipeline_sync()
+    yield from _read(pgconn, received, None)
+
+
+def _read(
+    pgconn: pq.abc.PGconn, received: list[pq.abc.PGresult], count: int | None
+) -> Generator[Wait, Ready | int, None]:
+    """Read results into ``received``: ``count`` of them, or (``None``) up to the sync's. Whatever is
+    still queued goes out meanwhile, and the server is read whenever it has something (a large batch must
+    not fill the socket both ways). Results already in libpq's buffer are taken before waiting: a stream
+    reads the next migration's results after the previous read took them off the socket."""
+    if count == 0:
+        return
     flushed = pgconn.flush() == 0
     last: pq.abc.PGresult | None = None
+    ready: Ready | int = 0
     while True:
-        ready = yield (Wait.R if flushed else Wait.RW)
-        if not ready:
-            continue
         if ready & Ready.W:
             flushed = pgconn.flush() == 0
-        if not ready & Ready.R:
-            continue
-        pgconn.consume_input()
-        while pgconn.notifies() is not None:
-            pass  # lockgate listens to nothing (the session reset even says UNLISTEN *)
+        if ready & Ready.R:
+            pgconn.consume_input()
+            while pgconn.notifies() is not None:
+                pass  # lockgate listens to nothing (the session reset even says UNLISTEN *)
         while not pgconn.is_busy():
             result = pgconn.get_result()
             if result is None:
@@ -150,9 +238,12 @@ def _communicate(
                     break
                 received.append(last)
                 last = None
+                if count is not None and len(received) >= count:
+                    return
             elif result.status == pq.ExecStatus.PIPELINE_SYNC:
                 return
             elif result.status in _COPY:
                 raise pg_errors.NotSupportedError("COPY cannot be used in a pipeline")
             else:
                 last = result
+        ready = yield (Wait.R if flushed else Wait.RW)

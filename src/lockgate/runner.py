@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq, sql
 
-from lockgate.batch import Batch, Executes
+from lockgate.batch import Batch, Executes, Stream
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed, first_line
 from lockgate.history import ELAPSED_ON_SERVER, History, LogEntry, TrackingRow
@@ -110,6 +111,10 @@ _STAGES = {
 }
 """How a failure that no statement of the file caused is introduced (it still fails the migration)."""
 
+STREAM_WINDOW = 2
+"""Migrations in flight at once in a run: the one the server runs and the one sent behind it (more would
+only hold more work that a failure throws away)."""
+
 _Tag = tuple[str, Migration | None, Statement | None]
 """What a batched query is: its role (``_ROLE_STAGES``), its migration and, for the body, its statement."""
 
@@ -123,6 +128,21 @@ def _failed_tag(batch: Batch[_Tag] | None) -> _Tag:
     if index is None or index >= len(batch.tags):
         return ("commit", None, None)
     return batch.tags[index]
+
+
+def _marker(results: Sequence[pq.abc.PGresult], batch: Batch[_Tag]) -> str:
+    """The ``RESET_END`` marker in a migration's results: its reset's last statement, third column."""
+    index = max(i for i, tag in enumerate(batch.tags) if tag[0] == "reset")
+    value = results[index].get_value(0, 2) if results[index].ntuples else None
+    return value.decode() if value else ""
+
+
+def _stale(exc: psycopg.Error) -> str:
+    """The marker a guard failed on (``STALE_CHECK``), or ``""`` when it failed for another reason."""
+    if not isinstance(exc, pg_errors.InvalidTextRepresentation):
+        return ""
+    message = exc.diag.message_primary or ""
+    return next((marker for marker in (STALE_DEFAULTS, STALE_PREPARED) if marker in message), "")
 
 
 def _left_prepared(body: Sequence[Statement]) -> list[str]:
@@ -183,11 +203,13 @@ SESSION_IDENTITY_RESET: tuple[str, ...] = ("SET SESSION AUTHORIZATION DEFAULT", 
 """Sent on their own, before anything else of the reset: whatever the migration switched to (``SET ROLE``
 a role that may not use PL/pgSQL, a role with a tiny statement_timeout), the rest runs as the login role."""
 
+UNLOCK_ALL = "SELECT pg_catalog.pg_advisory_unlock_all()"
+
 SESSION_RESET: tuple[str, ...] = (
     "RESET ALL",
     "CLOSE ALL",
     "UNLISTEN *",
-    "SELECT pg_catalog.pg_advisory_unlock_all()",
+    UNLOCK_ALL,
     "DISCARD TEMP",
     "DISCARD SEQUENCES",
 )
@@ -229,17 +251,52 @@ runner starts the next migration on a new connection, as a later
 ``run`` would (see ``Runner._follow_defaults``)."""
 
 LEFTOVER_PREPARED = "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql"
-"""Where the login role may not use PL/pgSQL the reset cannot loop on the server: it asks for the names
-instead, and the runner deallocates them in the next round trip (see ``Runner._deallocate``)."""
+"""The names SQL ``PREPARE`` left: outside a migration's batch the reset asks, and the runner deallocates
+them in the next round trip (see ``Runner._deallocate``)."""
 
-SESSION_RESET_BLOCK = (
-    "DO $lockgate$ DECLARE prepared record; BEGIN "
-    + "".join(f"EXECUTE '{statement.replace(chr(39), chr(39) * 2)}'; " for statement in SESSION_RESET)
-    + DEALLOCATE_SQL_PREPARED
-    + " END $lockgate$"
+DEALLOCATE_ON_SERVER = (
+    "DO $lockgate$ DECLARE prepared record; BEGIN " + DEALLOCATE_SQL_PREPARED + " END $lockgate$"
 )
-"""The whole reset as one ``DO`` block: one statement for the server to run instead of ten (the reset runs
-after every migration, so its cost is paid a thousand times in a long deploy)."""
+"""In an ``--atomic`` deploy, after a file prepared a statement no parser sees (``EXECUTE 'PREPARE ...'``
+in PL/pgSQL): the next file shares the transaction, so only the server can deallocate it in between. Not
+sent otherwise: compiling a ``DO`` block cost more server CPU than the rest of the reset together."""
+
+STALE_DEFAULTS = "lockgate-stale-defaults"
+STALE_PREPARED = "lockgate-stale-prepared"
+
+DEFAULTS_WRITTEN = (
+    "pg_catalog.pg_stat_get_xact_tuples_inserted(2964) + pg_catalog.pg_stat_get_xact_tuples_updated(2964) "
+    "+ pg_catalog.pg_stat_get_xact_tuples_deleted(2964) > 0"
+)
+"""Whether the migration's own transaction wrote ``pg_db_role_setting`` (oid 2964, fixed since 9.0):
+``ALTER ROLE|DATABASE ... SET`` in its text, in a ``DO`` block or in a function it called. Read from the
+transaction's own table statistics in the backend's memory: comparing the catalog's contents after every
+migration cost a query plan each time. Needs ``track_counts`` (on by default); where it is off, the
+defaults themselves are compared (``SESSION_DEFAULTS``)."""
+
+RESET_END = (
+    "SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.set_config('lock_timeout', '{lock_timeout}ms', true), "
+    "pg_catalog.set_config('lockgate.stale', CASE WHEN {defaults_changed} THEN '" + STALE_DEFAULTS + "' "
+    "WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql) THEN '"
+    + STALE_PREPARED
+    + "' "
+    "ELSE '' END, false)"
+)
+"""The last statement of the reset in a migration's batch: session advisory locks released, the guard's
+``lock_timeout`` set again for the tracking row (``RESET ALL`` dropped it: the write must not wait with the
+migration's locks held for longer than any statement of the file could), and a session-level marker of
+what the reset cannot undo inside the transaction — the role or database defaults changed (a new
+connection is needed), or a statement prepared where no parser saw its name. The marker commits with the
+migration. The next migration may already be on its way (see ``lockgate.batch.Stream``): its guard reads
+the marker (``STALE_CHECK``) and fails before its body runs, and the runner, which reads the marker in the
+results, mends the session and sends that migration again."""
+
+STALE_CHECK = (
+    "CASE WHEN coalesce(pg_catalog.current_setting('lockgate.stale', true), '') = '' THEN 0 "
+    "ELSE pg_catalog.current_setting('lockgate.stale')::int END"
+)
+"""Rides in every batched migration's guard: 0 when the session is as a new one would be, else an error
+naming the marker (``invalid input syntax for type integer: "lockgate-stale-..."``)."""
 
 
 def is_transactional(migration: Migration) -> bool:
@@ -271,13 +328,36 @@ class Runner:
         self.on_applied = tuple(on_applied)
         self.reconnect = reconnect
         self._reset: tuple[str, ...] | None = None
-        self._reset_holding_locks: tuple[str, ...] = ()
+        self._batch_reset_start: tuple[bytes, ...] = ()
+        self._reset_end = self._reset_end_atomic = b""
+        self._plpgsql = False
+        self._deallocate_on_server = False
+        """Set when an ``--atomic`` deploy met a statement prepared where no parser saw it (see
+        ``DEALLOCATE_ON_SERVER``)."""
         self._defaults: str | None = None
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
-        """Apply ``pending`` in order; stop at the first failure."""
-        return self._each(pending, self._apply_one)
+        """Apply ``pending`` in order; stop at the first failure. Consecutive transactional files go
+        through one stream (``_apply_stream``), a no-transaction file on its own."""
+        result = RunResult()
+        attempts: dict[int, int] = {}
+        index = 0
+        while index < len(pending):
+            migration = pending[index]
+            if is_transactional(migration):
+                index, failed = self._apply_stream(pending, index, attempts, result)
+                if failed:
+                    break
+                continue
+            self.progress("start", migration, None)
+            outcome = self._apply_outside_transaction(migration)
+            result.results.append(outcome)
+            self.progress("done", migration, outcome)
+            if outcome.outcome == FAILED:
+                break
+            index += 1
+        return result
 
     def dry_run(self, pending: list[Migration]) -> RunResult:
         """Apply everything in one transaction, each file in a savepoint, then roll it all back."""
@@ -307,55 +387,74 @@ class Runner:
 
     # -- session state ------------------------------------------------------------------------------
     def session_reset(self) -> tuple[str, ...]:
-        """The statements that undo a migration's session changes (see ``SESSION_RESET``): first this
-        run's own ``statement_timeout`` (a migration's ``SET statement_timeout = '1ms'`` must not abort
-        the reset), then the login role back (``SESSION_IDENTITY_RESET``), then one ``DO`` block where
-        that role may use PL/pgSQL (it also deallocates SQL-level prepared statements), else the
-        statements one by one and ``LEFTOVER_PREPARED``. Decided on the first call, which every entry
-        point makes before any migration runs, so it is the login role that is asked."""
+        """The statements that undo a migration's session changes where no batch is involved (recording
+        a failure, a no-transaction file, a dry run; see ``SESSION_RESET``): first this run's own
+        ``statement_timeout`` (a migration's ``SET statement_timeout = '1ms'`` must not abort the reset)
+        with the defaults read (``_follow_defaults``), then the login role back
+        (``SESSION_IDENTITY_RESET``), the rest, and ``LEFTOVER_PREPARED`` (see ``_deallocate``). Decided
+        on the first call, which every entry point makes before any migration runs, so it is the login
+        role that is asked; the same call prepares the batched reset (``_batch_reset``)."""
         if self._reset is None:
             row = self.conn.execute(
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql' "
                 "AND pg_catalog.has_language_privilege(oid, 'USAGE')), (SELECT oid FROM pg_catalog.pg_database "
                 "WHERE datname = pg_catalog.current_database()), (SELECT oid FROM pg_catalog.pg_roles "
-                "WHERE rolname = session_user)"
+                "WHERE rolname = session_user), pg_catalog.current_setting('track_counts')::boolean"
             ).fetchone()
             assert row is not None
+            self._plpgsql = bool(row[0])
             defaults = SESSION_DEFAULTS.format(database=int(row[1]), role=int(row[2]))
             first = self.conn.execute(defaults.encode()).fetchone()
             self._defaults = str(first[0]) if first else None
-            # The reset's first statement also reads the defaults, after the body and before the next
-            # migration (see ``_follow_defaults``): no statement of its own.
-            timeout = (
+            statement_timeout = (
                 f"SELECT pg_catalog.set_config('statement_timeout', '{int(self.config.statement_timeout_ms)}ms', "
-                f"true), ({defaults})"
+                "true)"
             )
-            body = (SESSION_RESET_BLOCK,) if row[0] else (*SESSION_RESET, LEFTOVER_PREPARED)
-            self._reset = (timeout, *SESSION_IDENTITY_RESET, *body)
-            lock_timeout = (
-                f"pg_catalog.set_config('lock_timeout', '{int(self.config.lock_timeout_ms)}ms', true)"
+            # Outside a batch the reset's first statement also reads the defaults, after the body and
+            # before the next migration (see ``_follow_defaults``): no statement of its own.
+            self._reset = (
+                f"{statement_timeout}, ({defaults})",
+                *SESSION_IDENTITY_RESET,
+                *SESSION_RESET,
+                LEFTOVER_PREPARED,
             )
-            if row[0]:
-                end = " END $lockgate$"
-                body = (SESSION_RESET_BLOCK.removesuffix(end) + f" PERFORM {lock_timeout};" + end,)
+            self._batch_reset_start = tuple(
+                query.encode()
+                for query in (statement_timeout, *SESSION_IDENTITY_RESET, *SESSION_RESET)
+                if query != UNLOCK_ALL
+            )
+            if bool(row[3]):
+                changed = DEFAULTS_WRITTEN
             else:
-                body = (*SESSION_RESET, f"SELECT {lock_timeout}", LEFTOVER_PREPARED)
-            self._reset_holding_locks = (timeout, *SESSION_IDENTITY_RESET, *body)
+                literal = sql.Literal(self._defaults).as_string(self.conn)
+                changed = f"({defaults}) IS DISTINCT FROM {literal}"
+            lock_timeout = int(self.config.lock_timeout_ms)
+            self._reset_end = RESET_END.format(lock_timeout=lock_timeout, defaults_changed=changed).encode()
+            # One transaction (--atomic): the next file cannot get a new connection, so only prepared
+            # statements are the next guard's business.
+            self._reset_end_atomic = RESET_END.format(
+                lock_timeout=lock_timeout, defaults_changed="false"
+            ).encode()
         return self._reset
 
-    def _session_reset_holding_locks(self) -> tuple[str, ...]:
-        """``session_reset`` for a migration's batch, whose tracking row and hooks' writes follow the reset
-        while the migration still holds its locks: ``RESET ALL`` dropped the guard's ``lock_timeout``, so
-        the reset ends by setting it again (inside the ``DO`` block: no extra statement) — a write that waits for a lock on lockgate's own tables then
-        gives up and retries like any statement of the file, instead of keeping the application's tables
-        locked for as long as statement_timeout allows. (Not in ``session_reset`` itself: where a failure
-        is recorded, no migration lock is held, and waiting beats leaving the outcome unrecorded.)"""
+    def _batch_reset(self, batch: Batch[_Tag], migration: Migration, *, atomic: bool) -> None:
+        """The reset inside a migration's batch, in statements the server runs without planning: the
+        run's statement_timeout, the login role back, ``SESSION_RESET`` (advisory locks last, in
+        ``RESET_END``), ``DEALLOCATE`` of what the file's own ``PREPARE`` statements left (by name: no
+        loop on the server), then ``RESET_END`` with its marker."""
         self.session_reset()
-        return self._reset_holding_locks
+        for query in self._batch_reset_start:
+            batch.add(("reset", migration, None), query)
+        for name in _left_prepared(migration.parsed.body):
+            deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
+            batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
+        if atomic and self._deallocate_on_server:
+            batch.add(("deallocate", migration, None), DEALLOCATE_ON_SERVER.encode())
+        batch.add(("reset", migration, None), self._reset_end_atomic if atomic else self._reset_end)
 
     def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
-        """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found (only where the reset could not do it itself)."""
-        if leftovers is None or self._reset is None or self._reset[-1] != LEFTOVER_PREPARED:
+        """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found."""
+        if leftovers is None or leftovers.nfields != 1:
             return
         encoding = self.conn.info.encoding
         for index in range(leftovers.ntuples):
@@ -381,41 +480,130 @@ class Runner:
             self.conn.execute(text.encode())
 
     # -- transactional path -------------------------------------------------------------------------
-    def _apply_one(self, migration: Migration) -> MigrationResult:
-        if not is_transactional(migration):
-            return self._apply_outside_transaction(migration)
+    def _apply_stream(
+        self, pending: list[Migration], start: int, attempts: dict[int, int], result: RunResult
+    ) -> tuple[int, bool]:
+        """Apply the transactional files from ``pending[start]`` on through one ``Stream``: each file's
+        batch (see ``_migration_batch``) is sent while the one before it runs (``STREAM_WINDOW``), so the
+        server never waits for lockgate between two files. Returns where to go on (the next file, or a
+        file to send again after a lock timeout or a mended session) and whether the run failed.
+
+        Sending ahead changes no guarantee: the server skips everything behind a failed file (see
+        ``lockgate.batch.Stream``), a file sent ahead re-checks the session in its guard (``STALE_CHECK``),
+        and each file is still its own transaction with its tracking row."""
         self.session_reset()
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.commit()  # the look-up above opened a transaction; each migration starts its own
-        attempts = 0
-        while True:
-            attempts += 1
-            started = time.perf_counter()
-            batch: Batch[_Tag] | None = None
-            try:
-                batch = self._migration_batch(migration, attempts)
-                results = batch.run()
-            except psycopg.Error as exc:
-                role, _, statement = _failed_tag(batch)
-                if self._disconnected():
-                    error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
-                    return self._after_disconnect(migration, error, started, attempts, True, 0)
-                if role == "guard":
-                    return MigrationResult(migration, SKIPPED, attempts=attempts, note=self._taken(migration))
-                error = self._diagnosed(
-                    exc, _statement_error(exc, statement, _ROLE_STAGES.get(role, role)), statement
+        stream = Stream(self.conn)
+        in_flight: deque[tuple[Migration, Batch[_Tag]]] = deque()
+        after = start  # the next file to send
+        unbuilt: tuple[Migration, psycopg.Error] | None = None
+        started = time.perf_counter()
+        try:
+            while True:
+                while (
+                    unbuilt is None
+                    and len(in_flight) < STREAM_WINDOW
+                    and after < len(pending)
+                    and is_transactional(pending[after])
+                ):
+                    migration = pending[after]
+                    try:
+                        batch = self._migration_batch(migration, attempts.setdefault(migration.version, 1))
+                    except psycopg.Error as exc:  # an ``on_applied`` hook refused before anything was sent
+                        unbuilt = (migration, exc)
+                        break
+                    stream.send(batch)
+                    in_flight.append((migration, batch))
+                    after += 1
+                if not in_flight:
+                    break
+                migration, batch = in_flight.popleft()
+                self.progress("start", migration, None)
+                try:
+                    results = stream.receive(batch)
+                except psycopg.Error as exc:
+                    return self._stream_failed(pending, migration, batch, exc, started, attempts, result)
+                outcome = MigrationResult(
+                    migration, APPLIED, _ms_since(started), attempts.pop(migration.version)
                 )
-                retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
-            else:
-                resets = [
-                    result for result, tag in zip(results, batch.tags, strict=True) if tag[0] == "reset"
-                ]
-                self._deallocate_after(resets[-1])
-                self._follow_defaults(resets[0])
-                return MigrationResult(migration, APPLIED, _ms_since(started), attempts)
-            if not retry:
-                return self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
-            self._log_retry(migration, error, attempts)
+                started = time.perf_counter()
+                result.results.append(outcome)
+                self.progress("done", migration, outcome)
+                marker = _marker(results, batch)
+                if marker:
+                    stream.abort()  # what was sent behind this file failed its guard: send it again
+                    self._mend(marker)
+                    return pending.index(migration, start) + 1, False
+            stream.close()
+        except BaseException:
+            stream.abort()
+            raise
+        if unbuilt is not None:
+            migration, refused = unbuilt
+            self.progress("start", migration, None)
+            return self._stream_failed(pending, migration, None, refused, started, attempts, result)
+        return after, False
+
+    def _stream_failed(
+        self,
+        pending: list[Migration],
+        migration: Migration,
+        batch: Batch[_Tag] | None,
+        exc: psycopg.Error,
+        started: float,
+        attempts: dict[int, int],
+        result: RunResult,
+    ) -> tuple[int, bool]:
+        """``migration`` failed in its batch (the stream is over: nothing behind it ran). Skipped when
+        another runner recorded it meanwhile; sent again after mending a stale session or, after a lock
+        timeout, after a back-off; else recorded as failed and the run stops."""
+        index = pending.index(migration)
+        attempt = attempts.get(migration.version, 1)
+        role, _, statement = _failed_tag(batch)
+        outcome: MigrationResult | None = None
+        if self._disconnected():
+            error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
+            outcome = self._after_disconnect(migration, error, started, attempt, True, 0)
+        elif role == "guard" and _stale(exc):
+            self._mend(_stale(exc))
+            return index, False
+        elif role == "guard" and isinstance(exc, pg_errors.DivisionByZero):
+            attempts.pop(migration.version, None)
+            outcome = MigrationResult(migration, SKIPPED, attempts=attempt, note=self._taken(migration))
+        else:
+            error = self._diagnosed(
+                exc, _statement_error(exc, statement, _ROLE_STAGES.get(role, role)), statement
+            )
+            if isinstance(exc, pg_errors.LockNotAvailable) and attempt <= self.config.lock_retries:
+                self._log_retry(migration, error, attempt)
+                attempts[migration.version] = attempt + 1
+                return index, False
+            outcome = self._record_failure(migration, error, _ms_since(started), attempt, True, 0)
+        result.results.append(outcome)
+        self.progress("done", migration, outcome)
+        return index + 1, outcome.outcome == FAILED
+
+    def _mend(self, marker: str) -> None:
+        """Undo what a committed migration's reset could not (its ``RESET_END`` marker): go on with a new
+        connection after it changed the role or database defaults (``RESET ALL`` only returns to the
+        defaults this session connected with), or deallocate what it prepared where no parser saw it."""
+        if marker == STALE_DEFAULTS and self.reconnect is not None:
+            self.conn.close()
+            self.conn = self.reconnect()
+            self.history.conn = self.conn
+            self._reset = None
+            self.session_reset()
+        else:
+            try:
+                self._deallocate(self.conn.execute(LEFTOVER_PREPARED.encode()).pgresult)
+                self.conn.execute("SELECT pg_catalog.set_config('lockgate.stale', '', false)")
+                self.conn.commit()
+            except psycopg.Error:
+                self.conn.rollback()
+                raise
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.commit()
 
     def _migration_batch(self, migration: Migration, attempts: int) -> Batch[_Tag]:
         """The whole migration, to be sent in one network round trip (see ``lockgate.batch``): its
@@ -430,34 +618,32 @@ class Runner:
         return batch
 
     def _add_migration(
-        self, batch: Batch[_Tag], migration: Migration, metadata: dict[str, Any], *, lock: bool = True
+        self,
+        batch: Batch[_Tag],
+        migration: Migration,
+        metadata: dict[str, Any],
+        *,
+        lock: bool = True,
+        atomic: bool = False,
     ) -> None:
         """One migration's queries, inside a transaction the caller opened: lock (unless the transaction
-        holds it already), guard with the timeouts, body, session reset, tracking row and audit entry, then
-        the ``on_applied`` hooks."""
+        holds it already), guard with the timeouts and the session check, body, session reset, tracking
+        row and audit entry, then the ``on_applied`` hooks."""
         for setup in migration.parsed.transaction_setup:
             batch.add(("setup", migration, None), setup.encode())
         if lock:
             batch.add(
                 ("lock", migration, None), b"SELECT pg_advisory_xact_lock(%d)" % int(self.history.apply_key)
             )
-        # The guard carries the timeouts: one statement less for every migration.
+        # The guard carries the timeouts and the session check: no statement of their own.
+        guards, params = self._guards(local=True, bare=True)
         batch.add_bound(
             ("guard", migration, None),
-            *self.history.refuse_if_recorded_query(migration.version, self._guards(local=True, bare=True)),
+            *self.history.refuse_if_recorded_query(migration.version, (f"{guards}, {STALE_CHECK}", params)),
         )
         for statement in migration.parsed.body:
             batch.add(("body", migration, statement), statement.text.encode())
-        for query in self._session_reset_holding_locks():
-            batch.add(("reset", migration, None), query.encode())
-        if self._reset is not None and self._reset[-1] == LEFTOVER_PREPARED:
-            # The reset cannot loop over prepared statements here (no PL/pgSQL), and in --atomic the next
-            # file follows in the same batch, before ``_deallocate`` could run: deallocate the ones the
-            # file's own statements left, by name. (A name prepared where no parser sees it, in dynamic
-            # SQL, is still reported by ``LEFTOVER_PREPARED`` after a normal run.)
-            for name in _left_prepared(migration.parsed.body):
-                deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
-                batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
+        self._batch_reset(batch, migration, atomic=atomic)
         row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
         batch.add_bound(
             ("record", migration, None), *self.history.upsert_and_log_query(row, self._entry(row))
@@ -482,20 +668,13 @@ class Runner:
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.commit()
 
-    def _deallocate_after(self, leftovers: pq.abc.PGresult) -> None:
-        """After a migration committed: deallocate what it prepared, in a transaction of its own (a
-        failure here would not undo the migration, so it is not one)."""
-        try:
-            self._deallocate(leftovers)
-            self.conn.commit()
-        except psycopg.Error:
-            self.conn.rollback()
-
     def apply_atomic(self, pending: list[Migration]) -> RunResult:
-        """Every pending migration and its tracking row in ONE transaction, sent as one pipeline: all or
-        nothing. The session is reset between files as in a normal run; a lock timeout retries the whole
-        deploy; a failure leaves nothing applied, names the file and line, and records that migration as
-        failed (the others as not tried). The caller refused files that cannot join one transaction."""
+        """Every pending migration and its tracking row in ONE transaction, streamed: each file's queries
+        go out as soon as they are built, the server runs them while the next are built, and results are
+        read as they come (``STREAM_WINDOW`` files behind). All or nothing: the session is reset between
+        files as in a normal run; a lock timeout retries the whole deploy; a failure leaves nothing
+        applied, names the file and line, and records that migration as failed (the others as not
+        tried). The caller refused files that cannot join one transaction."""
         result = RunResult()
         if not pending:
             return result
@@ -508,50 +687,93 @@ class Runner:
         while True:
             attempts += 1
             started = time.perf_counter()
-            batch: Batch[_Tag] | None = None
-            try:
-                batch = self._atomic_batch(pending, attempts)
-                batch.run()
-            except psycopg.Error as exc:
-                role, failing, statement = _failed_tag(batch)
-                migration = failing or pending[-1]
-                error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
-                if self._disconnected():
-                    failed = self._after_disconnect(migration, error, started, attempts, True, 0)
-                    return self._atomic_failure(pending, failed)
-                if role == "guard":
-                    error = StatementError(
-                        f"{migration.filename} was recorded by another runner meanwhile; the atomic deploy "
-                        "applied nothing: run it again",
-                        None,
-                        None,
-                        None,
-                    )
-                error = self._diagnosed(exc, error, statement)
-                retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
-                if not retry:
-                    failed = self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
-                    return self._atomic_failure(pending, failed)
-                self._log_retry(migration, error, attempts)
+            failure = self._atomic_stream(pending, attempts)
+            if failure is None:
+                break
+            exc, batch = failure
+            role, failing, statement = _failed_tag(batch)
+            migration = failing or pending[-1]
+            error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
+            if self._disconnected():
+                failed = self._after_disconnect(migration, error, started, attempts, True, 0)
+                return self._atomic_failure(pending, failed)
+            stale = _stale(exc) if role == "guard" else ""
+            if stale == STALE_PREPARED and self._plpgsql and not self._deallocate_on_server:
+                self._deallocate_on_server = True  # the deploy again, deallocating on the server
+                self._mend(stale)
+                attempts -= 1
                 continue
-            durations = self._atomic_durations(pending, _ms_since(started))
-            for migration in pending:
-                outcome = MigrationResult(migration, APPLIED, durations.get(migration.version, 0), attempts)
-                result.results.append(outcome)
-                self.progress("done", migration, outcome)
-            return result
-
-    def _atomic_batch(self, pending: list[Migration], attempts: int) -> Batch[_Tag]:
-        """The whole deploy as one batch in one transaction: each migration as in a normal run (its own
-        lock, guard, body, session reset, tracking row), one COMMIT at the end."""
-        batch: Batch[_Tag] = Batch(self.conn)
-        batch.add(("begin", pending[0], None), b"BEGIN")
+            if stale:
+                previous = pending[max(0, pending.index(migration) - 1)]
+                error = StatementError(
+                    f"{previous.filename} left a statement prepared where no parser sees its name (PREPARE "
+                    "in dynamic SQL), and the login role may not use PL/pgSQL to deallocate it between files "
+                    "of one transaction; the atomic deploy applied nothing: run it without --atomic, or "
+                    "DEALLOCATE it in that file",
+                    None,
+                    None,
+                    None,
+                )
+                self._mend(stale)
+            elif role == "guard" and isinstance(exc, pg_errors.DivisionByZero):
+                error = StatementError(
+                    f"{migration.filename} was recorded by another runner meanwhile; the atomic deploy "
+                    "applied nothing: run it again",
+                    None,
+                    None,
+                    None,
+                )
+            error = self._diagnosed(exc, error, statement)
+            retry = isinstance(exc, pg_errors.LockNotAvailable) and attempts <= self.config.lock_retries
+            if not retry:
+                failed = self._record_failure(migration, error, _ms_since(started), attempts, True, 0)
+                return self._atomic_failure(pending, failed)
+            self._log_retry(migration, error, attempts)
+        durations = self._atomic_durations(pending, _ms_since(started))
         for migration in pending:
-            metadata = self._row_metadata(migration, attempts, True, atomic=True, deploy_size=len(pending))
-            # One transaction: the lock the first migration takes is held to its end.
-            self._add_migration(batch, migration, metadata, lock=migration is pending[0])
-        batch.add(("commit", pending[-1], None), b"COMMIT")
-        return batch
+            outcome = MigrationResult(migration, APPLIED, durations.get(migration.version, 0), attempts)
+            result.results.append(outcome)
+            self.progress("done", migration, outcome)
+        return result
+
+    def _atomic_stream(
+        self, pending: list[Migration], attempts: int
+    ) -> tuple[psycopg.Error, Batch[_Tag] | None] | None:
+        """The whole deploy in one transaction through one ``Stream``: one batch per file (each as in a
+        normal run: guard, body, session reset, tracking row), the lock taken once by the first, ``COMMIT``
+        at the end of the last. Returns the failure and the batch it happened in, or None when committed."""
+        stream = Stream(self.conn)
+        in_flight: deque[Batch[_Tag]] = deque()
+        current: Batch[_Tag] | None = None
+        try:
+            for position, migration in enumerate(pending):
+                current = None  # an ``on_applied`` hook may refuse while the batch is built
+                batch: Batch[_Tag] = Batch(self.conn)
+                if position == 0:
+                    batch.add(("begin", migration, None), b"BEGIN")
+                metadata = self._row_metadata(
+                    migration, attempts, True, atomic=True, deploy_size=len(pending)
+                )
+                # One transaction: the lock the first migration takes is held to its end.
+                self._add_migration(batch, migration, metadata, lock=position == 0, atomic=True)
+                if position == len(pending) - 1:
+                    batch.add(("commit", migration, None), b"COMMIT")
+                stream.send(batch)
+                in_flight.append(batch)
+                if len(in_flight) > STREAM_WINDOW:
+                    current = in_flight.popleft()
+                    stream.receive(current)
+            while in_flight:
+                current = in_flight.popleft()
+                stream.receive(current)
+            stream.close()
+        except psycopg.Error as exc:
+            stream.abort()
+            return exc, current
+        except BaseException:
+            stream.abort()
+            raise
+        return None
 
     def _atomic_durations(self, pending: list[Migration], total: int) -> dict[int, int]:
         """Each migration's share of the deploy, from the server's clock at each tracking row (the rows
