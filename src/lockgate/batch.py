@@ -18,7 +18,7 @@ transaction open (it is rolled back), as psycopg's ``Connection.transaction()`` 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -28,6 +28,71 @@ from psycopg.waiting import Ready, Wait
 T = TypeVar("T")
 SQLText = str | bytes | sql.SQL | sql.Composed
 """A query as lockgate writes one (psycopg's ``Query`` also admits template strings, which bind nothing here)."""
+
+
+class Prepared(NamedTuple):
+    """A query that runs a statement its ``Stream`` prepared, with its parameters in text form."""
+
+    name: bytes
+    params: tuple[bytes | None, ...] = ()
+
+
+class Prepare(NamedTuple):
+    """Prepares a statement under a name (its result is an empty command's)."""
+
+    name: bytes
+    text: bytes
+
+
+Query = bytes | Prepared | Prepare
+"""A query as a batch sends it: SQL text (no parameters), a prepared statement's name and parameters, or
+the preparing of one."""
+
+
+class PreparedUnavailable(psycopg.OperationalError):
+    """A stream's prepared statements could not be made, or were gone when a batch used one (a file's
+    ``DEALLOCATE ALL`` in dynamic SQL): whatever the stream sent did not run or was rolled back, so the
+    caller goes on without them."""
+
+
+def text_params(values: Sequence[object], encoding: str) -> tuple[bytes | None, ...]:
+    """Values as a prepared statement's text-format parameters (the statement's own casts type them)."""
+    out: list[bytes | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif isinstance(value, bool):
+            out.append(b"t" if value else b"f")
+        elif isinstance(value, int):
+            out.append(b"%d" % value)
+        elif isinstance(value, str):
+            out.append(value.encode(encoding))
+        else:
+            raise TypeError(f"no text form for a parameter of type {type(value).__name__}")
+    return tuple(out)
+
+
+def to_prepare(
+    conn: psycopg.Connection[Any], query: SQLText, params: Sequence[object], types: Sequence[str | None]
+) -> bytes:
+    """``query`` (with psycopg's ``%s`` placeholders and its ``params``) as a statement to prepare: a
+    placeholder whose type is given becomes the next ``$n`` with that cast (its value is passed each time),
+    one whose type is None is written in as a literal (a value fixed for the run)."""
+    text = query.as_string(conn) if isinstance(query, sql.Composable) else query
+    text = text.decode(conn.info.encoding) if isinstance(text, bytes) else text
+    parts = text.split("%s")
+    if len(parts) != len(params) + 1 or len(types) != len(params) or "%%" in text or "%(" in text:
+        raise ValueError("the query's placeholders do not match its parameters")
+    out = [parts[0]]
+    number = 0
+    for part, value, kind in zip(parts[1:], params, types, strict=True):
+        if kind is None:
+            out.append(sql.Literal(value).as_string(conn))
+        else:
+            number += 1
+            out.append(f"${number}::{kind}")
+        out.append(part)
+    return "".join(out).encode(conn.info.encoding)
 
 
 class Executes(Protocol):
@@ -44,7 +109,7 @@ class Batch(Generic[T]):
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        self.queries: list[bytes] = []
+        self.queries: list[Query] = []
         self.tags: list[T] = []
         self.failed_at: int | None = None
         """After ``run`` raised: the index of the query that failed (or whose result never came)."""
@@ -52,8 +117,8 @@ class Batch(Generic[T]):
         self.tag: T | None = None
         """The tag ``execute`` gives the queries it adds (hooks that write alongside a migration)."""
 
-    def add(self, tag: T, query: bytes) -> None:
-        """A query as it will be sent (no parameters)."""
+    def add(self, tag: T, query: Query) -> None:
+        """A query as it will be sent (SQL text without parameters, or a ``Prepared`` one)."""
         self.queries.append(query)
         self.tags.append(tag)
 
@@ -123,32 +188,38 @@ class Stream:
     ``COMMIT`` (a deferred constraint) included, which leaves no aborted transaction behind that could
     stop the next ``BEGIN`` otherwise. The stream is synced only to end it (``close``) or after a failure
     (``abort``). A flush request after each batch makes the server send each migration's results as soon
-    as they are ready instead of holding them to the sync."""
+    as they are ready instead of holding them to the sync.
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    ``prepared``: the names of the statements the stream's batches prepare (``Prepare``, in its first
+    batch) and then run (``Prepared``): lockgate's own statements (guard, tracking row, reset) are the
+    same in every migration but their values, and planning them afresh each time cost more server CPU
+    than running them. They live as long as the stream: with no sync, even a transaction pooler
+    (PgBouncer, Supavisor) keeps the stream on one server connection, and they are closed when the stream
+    ends (callers give each stream its own names, so a statement left behind on a pooled connection never
+    clashes)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], prepared: Sequence[bytes] = ()) -> None:
         self.conn = conn
         self.encoding = conn.info.encoding
         if conn.info.transaction_status != pq.TransactionStatus.IDLE:
             raise psycopg.ProgrammingError("a stream must start outside a transaction")
         conn.pgconn.enter_pipeline_mode()
-        self.in_flight = 0
-        """Batches sent whose results were not read yet."""
+        self.prepared = tuple(prepared)
 
     def send(self, batch: Batch[T]) -> None:
         """Queue ``batch`` (never waits: what the socket does not take now goes out while reading)."""
         pgconn = self.conn.pgconn
-        for query in batch.queries:
-            pgconn.send_query_params(query, None)
+        _send(pgconn, batch.queries)
         pgconn.send_flush_request()
         pgconn.flush()
-        self.in_flight += 1
 
     def receive(self, batch: Batch[T]) -> list[pq.abc.PGresult]:
         """The results of the oldest batch sent, which must be ``batch``. On an error (or an interruption,
         or a lost connection) the stream is ended first (``abort``: the batches behind ``batch`` did not
-        run), then the error is raised as ``Batch.run`` raises it, ``batch.failed_at`` naming the query."""
+        run), then the error is raised as ``Batch.run`` raises it, ``batch.failed_at`` naming the query;
+        ``PreparedUnavailable`` when the stream's prepared statements could not be made or were not there
+        to run."""
         received: list[pq.abc.PGresult] = []
-        self.in_flight -= 1
         try:
             self.conn.wait(_read(self.conn.pgconn, received, len(batch.queries)))
         except BaseException as exc:
@@ -161,36 +232,56 @@ class Stream:
         if failed < len(received):
             batch.failed_at = failed
             self.abort()
-            raise pg_errors.error_from_result(received[failed], encoding=self.encoding)
+            error = pg_errors.error_from_result(received[failed], encoding=self.encoding)
+            query = batch.queries[failed]
+            if isinstance(query, Prepared) and isinstance(error, pg_errors.InvalidSqlStatementName):
+                raise PreparedUnavailable(f"lockgate's prepared statement is gone ({error})") from error
+            if isinstance(query, Prepare) and (error.sqlstate or "")[:2] in ("26", "42"):
+                raise PreparedUnavailable(f"could not prepare lockgate's statements ({error})") from error
+            raise error
         return received
 
     def close(self) -> None:
-        """End the stream after every batch was received: sync, and out of pipeline mode."""
+        """End the stream after every batch was received: its prepared statements closed, a sync, and
+        out of pipeline mode."""
         pgconn = self.conn.pgconn
+        self._send_closes()
         pgconn.pipeline_sync()
         self.conn.wait(_read(pgconn, [], None))
         pgconn.exit_pipeline_mode()
 
-    def abort(self) -> None:
-        """End the stream early: sync, drop the results of whatever was skipped or still in flight, out of
-        pipeline mode, and roll back a transaction the failure left open. A connection that cannot do
-        that (lost, or results still due after an interruption) is closed."""
+    def _send_closes(self) -> None:
+        """Queue a protocol-level Close of each prepared statement (which a pooler that tracks prepared
+        statements understands; SQL ``DEALLOCATE`` it would not). Closing one that is gone is no error."""
         pgconn = self.conn.pgconn
-        self.in_flight = 0
+        for name in self.prepared:
+            try:
+                pgconn.send_close_prepared(name)
+            except psycopg.NotSupportedError:  # libpq older than 17: the session's end drops them
+                return
+
+    def abort(self) -> None:
+        """End the stream early: sync, drop the results of whatever was skipped or still in flight, roll
+        back a transaction the failure left open, close the prepared statements, out of pipeline mode.
+        A connection that cannot do that (lost, or results still due after an interruption) is closed."""
+        pgconn = self.conn.pgconn
         if pgconn.pipeline_status == pq.PipelineStatus.OFF:
             return
         try:
             pgconn.pipeline_sync()
             self.conn.wait(_read(pgconn, [], None))
+            if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                # Failed, or left open by an interruption between two batches.
+                pgconn.send_query_params(b"ROLLBACK", None)
+            self._send_closes()
+            pgconn.pipeline_sync()
+            self.conn.wait(_read(pgconn, [], None))
             pgconn.exit_pipeline_mode()
         except psycopg.Error:
             Batch._leave_pipeline(pgconn)  # the caller's own error says what happened; this one cannot
-            return
         except BaseException:
             Batch._leave_pipeline(pgconn)
             raise
-        if pgconn.transaction_status != pq.TransactionStatus.IDLE:
-            self.conn.rollback()  # failed, or left open by an interruption between two batches
 
 
 def _first_error(received: Sequence[pq.abc.PGresult]) -> int:
@@ -201,13 +292,23 @@ def _first_error(received: Sequence[pq.abc.PGresult]) -> int:
     )
 
 
-def _communicate(
-    pgconn: pq.abc.PGconn, queries: Sequence[bytes], received: list[pq.abc.PGresult]
-) -> Generator[Wait, Ready | int, None]:
-    """Queue ``queries`` and a sync (the connection is non-blocking: queuing never waits), then flush
-    and read until the sync's result: ``received`` gets one result per query."""
+def _send(pgconn: pq.abc.PGconn, queries: Sequence[Query]) -> None:
+    """Queue ``queries`` (the connection is non-blocking: queuing never waits)."""
     for query in queries:
-        pgconn.send_query_params(query, None)
+        if isinstance(query, Prepared):
+            pgconn.send_query_prepared(query.name, query.params)
+        elif isinstance(query, Prepare):
+            pgconn.send_prepare(query.name, query.text)
+        else:
+            pgconn.send_query_params(query, None)
+
+
+def _communicate(
+    pgconn: pq.abc.PGconn, queries: Sequence[Query], received: list[pq.abc.PGresult]
+) -> Generator[Wait, Ready | int, None]:
+    """Queue ``queries`` and a sync, then flush and read until the sync's result: ``received`` gets one
+    result per query."""
+    _send(pgconn, queries)
     pgconn.pipeline_sync()
     yield from _read(pgconn, received, None)
 

@@ -148,6 +148,13 @@ class LogEntry:
     metadata: Mapping[str, Any] | None = None
 
 
+RECORD_TYPES = (
+    *("text", "text", "bigint", "text", "boolean", "uuid", "int", "int", "text", "text", "jsonb"),
+    *("text", "text", "text", "bigint", "text", "text", "text", "uuid", "text", "text", "int", "jsonb"),
+)
+"""The SQL types of ``History.upsert_and_log_query``'s parameters, in order: what a runner needs to prepare
+that statement once and send only the values of each migration."""
+
 ELAPSED_ON_SERVER = -1
 """``TrackingRow.execution_time_ms`` meaning "measure it on the server": the time since the migration's
 transaction began, when the row is written (a pipelined run writes the row before the client could)."""

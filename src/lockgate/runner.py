@@ -11,6 +11,7 @@ migration twice.
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -21,10 +22,19 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq, sql
 
-from lockgate.batch import Batch, Executes, Stream
+from lockgate.batch import (
+    Batch,
+    Executes,
+    Prepare,
+    Prepared,
+    PreparedUnavailable,
+    Stream,
+    text_params,
+    to_prepare,
+)
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed, first_line
-from lockgate.history import ELAPSED_ON_SERVER, History, LogEntry, TrackingRow
+from lockgate.history import ELAPSED_ON_SERVER, RECORD_TYPES, History, LogEntry, TrackingRow
 from lockgate.source import Migration
 from lockgate.statements import Statement
 
@@ -92,6 +102,7 @@ their results are never read — a hook must not need them)."""
 _ROLE_STAGES = {
     "begin": "start",
     "setup": "start",
+    "prepare": "start",
     "lock": "start",
     "timeouts": "start",
     "body": "body",
@@ -143,6 +154,14 @@ def _stale(exc: psycopg.Error) -> str:
         return ""
     message = exc.diag.message_primary or ""
     return next((marker for marker in (STALE_DEFAULTS, STALE_PREPARED) if marker in message), "")
+
+
+def _deallocates_all(migration: Migration) -> bool:
+    """Whether the file says ``DEALLOCATE ALL``, which drops lockgate's prepared statements too."""
+    return any(
+        statement.kind == "DeallocateStmt" and (statement.node.get("isall") or not statement.node.get("name"))
+        for statement in migration.parsed.body
+    )
 
 
 def _left_prepared(body: Sequence[Statement]) -> list[str]:
@@ -331,6 +350,12 @@ class Runner:
         self._batch_reset_start: tuple[bytes, ...] = ()
         self._reset_end = self._reset_end_atomic = b""
         self._plpgsql = False
+        self._statements: dict[str, bytes] = {}
+        """What a stream prepares (see ``_prepared_statements``), by role."""
+        self._use_prepared = True
+        """Until a stream found its prepared statements gone (see ``PreparedUnavailable``)."""
+        self._streams = 0
+        self._token = secrets.token_hex(4)
         self._deallocate_on_server = False
         """Set when an ``--atomic`` deploy met a statement prepared where no parser saw it (see
         ``DEALLOCATE_ON_SERVER``)."""
@@ -435,22 +460,57 @@ class Runner:
             self._reset_end_atomic = RESET_END.format(
                 lock_timeout=lock_timeout, defaults_changed="false"
             ).encode()
+            self._statements = self._prepared_statements()
         return self._reset
 
-    def _batch_reset(self, batch: Batch[_Tag], migration: Migration, *, atomic: bool) -> None:
-        """The reset inside a migration's batch, in statements the server runs without planning: the
-        run's statement_timeout, the login role back, ``SESSION_RESET`` (advisory locks last, in
-        ``RESET_END``), ``DEALLOCATE`` of what the file's own ``PREPARE`` statements left (by name: no
-        loop on the server), then ``RESET_END`` with its marker."""
+    def _prepared_statements(self) -> dict[str, bytes]:
+        """lockgate's own statements in a migration's batch, as a stream prepares them: the lock, the
+        guard (the version as its parameter, this run's timeouts written in), the reset's first and last
+        statements, and the tracking row with its audit entry (every value a parameter)."""
+        guards, timeouts = self._guards(local=True, bare=True)
+        guard, guard_params = self.history.refuse_if_recorded_query(0, (f"{guards}, {STALE_CHECK}", timeouts))
+        sample = TrackingRow("0_sample", "sample", 0, "", APPLIED, None, ELAPSED_ON_SERVER, None, {}, True)
+        record, record_params = self.history.upsert_and_log_query(sample, self._entry(sample))
+        return {
+            "lock": b"SELECT pg_catalog.pg_advisory_xact_lock(%d)" % int(self.history.apply_key),
+            "guard": to_prepare(self.conn, guard, guard_params, ("bigint",) + (None,) * len(timeouts)),
+            "timeout": self._batch_reset_start[0],
+            "end": self._reset_end,
+            "end-atomic": self._reset_end_atomic,
+            "record": to_prepare(self.conn, record, record_params, RECORD_TYPES),
+        }
+
+    def _stream_names(self, prepare: bool) -> dict[str, bytes]:
+        """Fresh names for one stream's prepared statements (empty when it prepares none): a statement
+        left behind on a pooled server connection can never meet a later stream's."""
+        if not (prepare and self._use_prepared):
+            return {}
+        self._streams += 1
+        return {role: f"lockgate_{self._token}_{self._streams}_{role}".encode() for role in self._statements}
+
+    def _stream(self, names: Mapping[str, bytes]) -> Stream:
+        return Stream(self.conn, tuple(names.values()))
+
+    def _batch_reset(
+        self, batch: Batch[_Tag], migration: Migration, names: Mapping[str, bytes], *, atomic: bool
+    ) -> None:
+        """The reset inside a migration's batch, in statements the server runs without planning them
+        each time: the run's statement_timeout, the login role back, ``SESSION_RESET`` (advisory locks
+        last, in ``RESET_END``), ``DEALLOCATE`` of what the file's own ``PREPARE`` statements left (by
+        name: no loop on the server), then ``RESET_END`` with its marker. ``names``: the stream's
+        prepared statements (none: the text is sent)."""
         self.session_reset()
-        for query in self._batch_reset_start:
-            batch.add(("reset", migration, None), query)
+        tag: _Tag = ("reset", migration, None)
+        batch.add(tag, Prepared(names["timeout"]) if names else self._batch_reset_start[0])
+        for query in self._batch_reset_start[1:]:
+            batch.add(tag, query)
         for name in _left_prepared(migration.parsed.body):
             deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
             batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
         if atomic and self._deallocate_on_server:
             batch.add(("deallocate", migration, None), DEALLOCATE_ON_SERVER.encode())
-        batch.add(("reset", migration, None), self._reset_end_atomic if atomic else self._reset_end)
+        end = "end-atomic" if atomic else "end"
+        batch.add(tag, Prepared(names[end]) if names else self._statements[end])
 
     def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
         """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found."""
@@ -494,25 +554,31 @@ class Runner:
         self.session_reset()
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.commit()  # the look-up above opened a transaction; each migration starts its own
-        stream = Stream(self.conn)
+        names = self._stream_names(prepare=True)
+        stream = self._stream(names)
         in_flight: deque[tuple[Migration, Batch[_Tag]]] = deque()
         after = start  # the next file to send
         unbuilt: tuple[Migration, psycopg.Error] | None = None
+        last = False  # a file sent drops every prepared statement: the stream ends after it
         started = time.perf_counter()
         try:
             while True:
                 while (
                     unbuilt is None
+                    and not last
                     and len(in_flight) < STREAM_WINDOW
                     and after < len(pending)
                     and is_transactional(pending[after])
                 ):
                     migration = pending[after]
                     try:
-                        batch = self._migration_batch(migration, attempts.setdefault(migration.version, 1))
+                        batch = self._migration_batch(
+                            migration, attempts.setdefault(migration.version, 1), names, first=after == start
+                        )
                     except psycopg.Error as exc:  # an ``on_applied`` hook refused before anything was sent
                         unbuilt = (migration, exc)
                         break
+                    last = bool(names) and _deallocates_all(migration)
                     stream.send(batch)
                     in_flight.append((migration, batch))
                     after += 1
@@ -562,6 +628,9 @@ class Runner:
         attempt = attempts.get(migration.version, 1)
         role, _, statement = _failed_tag(batch)
         outcome: MigrationResult | None = None
+        if isinstance(exc, PreparedUnavailable):
+            self._use_prepared = False  # it ran nothing, or was rolled back: send it again without them
+            return index, False
         if self._disconnected():
             error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
             outcome = self._after_disconnect(migration, error, started, attempt, True, 0)
@@ -605,7 +674,9 @@ class Runner:
         if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.commit()
 
-    def _migration_batch(self, migration: Migration, attempts: int) -> Batch[_Tag]:
+    def _migration_batch(
+        self, migration: Migration, attempts: int, names: Mapping[str, bytes], *, first: bool
+    ) -> Batch[_Tag]:
         """The whole migration, to be sent in one network round trip (see ``lockgate.batch``): its
         transaction, the lock and the check that no other runner recorded it meanwhile (a statement that
         fails if one did, so the body never runs then), the timeouts, every statement of the body, the
@@ -613,7 +684,8 @@ class Runner:
         COMMIT. Each query's tag says what it is, so a failure names the statement PostgreSQL stopped at."""
         batch: Batch[_Tag] = Batch(self.conn)
         batch.add(("begin", migration, None), b"BEGIN")
-        self._add_migration(batch, migration, self._row_metadata(migration, attempts, True))
+        metadata = self._row_metadata(migration, attempts, True)
+        self._add_migration(batch, migration, metadata, names, prepare_here=first)
         batch.add(("commit", migration, None), b"COMMIT")
         return batch
 
@@ -622,32 +694,53 @@ class Runner:
         batch: Batch[_Tag],
         migration: Migration,
         metadata: dict[str, Any],
+        names: Mapping[str, bytes],
         *,
         lock: bool = True,
         atomic: bool = False,
+        prepare_here: bool = False,
     ) -> None:
         """One migration's queries, inside a transaction the caller opened: lock (unless the transaction
         holds it already), guard with the timeouts and the session check, body, session reset, tracking
-        row and audit entry, then the ``on_applied`` hooks."""
+        row and audit entry, then the ``on_applied`` hooks. ``names``: the stream's prepared statements,
+        which lockgate's own queries run (none: their text is sent; none after the body of a file that
+        drops every prepared statement). ``prepare_here``: this is the stream's first batch, which prepares
+        them after its guard (inside its transaction, under its lock_timeout, with the session still as
+        the run found it: a lock on lockgate's tables times out and retries like any other)."""
+        encoding = self.conn.info.encoding
+        early = {} if prepare_here else names
         for setup in migration.parsed.transaction_setup:
             batch.add(("setup", migration, None), setup.encode())
         if lock:
             batch.add(
-                ("lock", migration, None), b"SELECT pg_advisory_xact_lock(%d)" % int(self.history.apply_key)
+                ("lock", migration, None), Prepared(early["lock"]) if early else self._statements["lock"]
             )
         # The guard carries the timeouts and the session check: no statement of their own.
-        guards, params = self._guards(local=True, bare=True)
-        batch.add_bound(
-            ("guard", migration, None),
-            *self.history.refuse_if_recorded_query(migration.version, (f"{guards}, {STALE_CHECK}", params)),
-        )
+        if early:
+            version = text_params((migration.version,), encoding)
+            batch.add(("guard", migration, None), Prepared(early["guard"], version))
+        else:
+            guards, params = self._guards(local=True, bare=True)
+            batch.add_bound(
+                ("guard", migration, None),
+                *self.history.refuse_if_recorded_query(
+                    migration.version, (f"{guards}, {STALE_CHECK}", params)
+                ),
+            )
+        if prepare_here:
+            for role, name in names.items():
+                batch.add(("prepare", migration, None), Prepare(name, self._statements[role]))
         for statement in migration.parsed.body:
             batch.add(("body", migration, statement), statement.text.encode())
-        self._batch_reset(batch, migration, atomic=atomic)
+        if _deallocates_all(migration):
+            names = {}
+        self._batch_reset(batch, migration, names, atomic=atomic)
         row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
-        batch.add_bound(
-            ("record", migration, None), *self.history.upsert_and_log_query(row, self._entry(row))
-        )
+        query, params = self.history.upsert_and_log_query(row, self._entry(row))
+        if names:
+            batch.add(("record", migration, None), Prepared(names["record"], text_params(params, encoding)))
+        else:
+            batch.add_bound(("record", migration, None), query, params)
         batch.tag = ("record", migration, None)
         for hook in self.on_applied:
             hook(batch, migration)
@@ -691,6 +784,10 @@ class Runner:
             if failure is None:
                 break
             exc, batch = failure
+            if isinstance(exc, PreparedUnavailable):
+                self._use_prepared = False  # nothing was applied: the deploy again, without them
+                attempts -= 1
+                continue
             role, failing, statement = _failed_tag(batch)
             migration = failing or pending[-1]
             error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
@@ -741,8 +838,11 @@ class Runner:
     ) -> tuple[psycopg.Error, Batch[_Tag] | None] | None:
         """The whole deploy in one transaction through one ``Stream``: one batch per file (each as in a
         normal run: guard, body, session reset, tracking row), the lock taken once by the first, ``COMMIT``
-        at the end of the last. Returns the failure and the batch it happened in, or None when committed."""
-        stream = Stream(self.conn)
+        at the end of the last. Returns the failure and the batch it happened in, or None when committed.
+        No prepared statements when a file drops them all (``DEALLOCATE ALL``): the files after it share
+        the stream."""
+        names = self._stream_names(prepare=not any(_deallocates_all(m) for m in pending))
+        stream = self._stream(names)
         in_flight: deque[Batch[_Tag]] = deque()
         current: Batch[_Tag] | None = None
         try:
@@ -755,7 +855,15 @@ class Runner:
                     migration, attempts, True, atomic=True, deploy_size=len(pending)
                 )
                 # One transaction: the lock the first migration takes is held to its end.
-                self._add_migration(batch, migration, metadata, lock=position == 0, atomic=True)
+                self._add_migration(
+                    batch,
+                    migration,
+                    metadata,
+                    names,
+                    lock=position == 0,
+                    atomic=True,
+                    prepare_here=position == 0,
+                )
                 if position == len(pending) - 1:
                     batch.add(("commit", migration, None), b"COMMIT")
                 stream.send(batch)

@@ -184,3 +184,31 @@ def test_defaults_changed_are_followed_where_track_counts_is_off(
     finally:
         conn.execute(f'ALTER DATABASE "{database[0]}" RESET track_counts')
         conn.execute(f'ALTER ROLE current_user IN DATABASE "{database[0]}" RESET app.tenant')
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+@pytest.mark.parametrize(
+    "dropping",
+    [
+        pytest.param("PREPARE mine AS SELECT 1;\nDEALLOCATE ALL;\n", id="in-its-text"),
+        pytest.param("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$;\n", id="in-dynamic-sql"),
+    ],
+)
+def test_a_file_that_drops_every_prepared_statement_does_not_stop_the_run(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mode: tuple[str, ...], dropping: str
+) -> None:
+    """lockgate runs its own statements (guard, reset, tracking row) prepared; ``DEALLOCATE ALL`` drops
+    them too. Seen in the text, the file's own tracking row is sent as text and the next file starts a
+    new stream; unseen (dynamic SQL), the file is rolled back and sent again without them — once."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(project, "20250102000000_drops.sql", dropping + "CREATE TABLE second (id int);\n")
+    add(project, "20250103000000_third.sql", SPY.format(name="third"))
+    add(project, "20250104000000_fourth.sql", SPY.format(name="fourth"))
+    result = lockgate("run", *mode)
+    assert result.code == 0, result.text
+    assert [status for _, status in statuses(conn)] == ["applied"] * 4
+    assert side_effects(conn) == 2
+    failures = conn.execute(
+        "SELECT count(*) FROM schema_migrations_log WHERE outcome <> 'applied'"
+    ).fetchone()
+    assert failures == (0,)

@@ -142,3 +142,46 @@ def test_ctrl_c_through_a_transaction_pooler_cancels_the_statement_and_applies_n
         assert time.monotonic() < deadline, "the statement went on running after Ctrl-C"
         time.sleep(0.05)
     assert conn.execute("SELECT to_regclass('public.t')").fetchone() == (None,)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_no_prepared_statement_of_lockgate_outlives_a_run_on_the_poolers_server_connections(
+    sb_project: Path,
+    lockgate: Lockgate,
+    conn: psycopg.Connection,
+    pgbouncer: object,
+    tcp_url: str,
+    mode: tuple[str, ...],
+) -> None:
+    """A stream prepares lockgate's own statements on whatever server connection the pooler gave it, and
+    closes them when it ends — after a failure too — so no pooled connection keeps them for its next
+    client. Every server connection of the pool (default_pool_size = 4) is held at once and asked."""
+    url = _pooled_url(pgbouncer, tcp_url)
+    migrations = sb_project / "supabase" / "migrations"
+    for day in range(1, 6):
+        (migrations / f"2025010{day}000000_t{day}.sql").write_text(
+            f"CREATE TABLE public.t{day} (id int);\nALTER TABLE public.t{day} ENABLE ROW LEVEL SECURITY;\n",
+            "utf-8",
+        )
+    (migrations / "20250106000000_fails.sql").write_text("SELECT 1 / 0;\n", "utf-8")
+    failed = lockgate("run", "--database-url", url, *mode)
+    assert failed.code == 1, failed.text
+    (migrations / "20250106000000_fails.sql").write_text("SELECT 1;\n", "utf-8")
+    assert lockgate("run", "--database-url", url, *mode).code == 0
+    pooled = [psycopg.connect(url) for _ in range(4)]
+    try:
+        left = set()
+        for connection in pooled:  # each holds a transaction open: four distinct server connections
+            rows = connection.execute(
+                "SELECT name FROM pg_prepared_statements WHERE name LIKE 'lockgate%'"
+            ).fetchall()
+            left.update(str(row[0]) for row in rows)
+        assert left == set()
+    finally:
+        for connection in pooled:
+            connection.close()
+    applied = conn.execute(
+        "SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'"
+    ).fetchone()
+    assert applied == (6,)
