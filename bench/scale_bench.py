@@ -109,7 +109,7 @@ def measure_size(admin_url: str, size: int, repeat: int, workdir: Path) -> list[
             ("run (nothing pending)", ["run", *common]),
             ("status", ["status", *common]),
             ("validate", ["validate", *common]),
-            ("lint (history replayed)", ["lint", "--jobs", "1", str(migrations)]),
+            ("lint (history replayed)", ["lint", "--no-cache", "--jobs", "1", str(migrations)]),
         ):
             samples = tuple(run_measured([*lockgate, *arguments], cwd=project) for _ in range(repeat))
             rows.append(Row(label, size, samples))
@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "```sh\n.venv/bin/python bench/scale_bench.py --database-url "
                 f"'{args.database_url}' --sizes {args.sizes} --repeat {args.repeat} --write-results\n```",
                 "Each size is a fresh database: `run` applies every generated migration (one process), then "
-                "`run` with nothing pending, `status`, `validate` and `lint` (one process, each file judged "
+                "`run` with nothing pending, `status`, `validate` and `lint --no-cache` (one process, no result cache, each file judged "
                 "against the schema the files before it build) run on the applied history (fresh "
                 "processes, start-up included, median of the repeats). *max RSS* is each process's own peak "
                 "resident memory (`wait4`).",
