@@ -219,3 +219,28 @@ def test_an_unused_ignore_is_lint_hygiene_not_a_gate(
         assert run.code == 0, run.text
         assert "unused-ignore" not in run.text
     assert tables(conn) == {"orders"}
+
+
+def test_the_gate_reads_each_files_catalog_without_copying_the_schema_per_file(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan of N files, each creating a table, once copied the whole schema for every file: the gate's
+    cost grew with N² (2.1 s of a 10,000-file run before its first migration, 0.09 s at 1,000). Lint
+    only reads a catalog, so it now gets a view: copies are the snapshots' checkpoints (about √N)."""
+    from lockgate.catalog.model import Catalog
+
+    for number in range(300):
+        stamp = f"20250101{number // 3600:02d}{number // 60 % 60:02d}{number % 60:02d}"
+        add(project, f"{stamp}_t{number}.sql", f"CREATE TABLE t{number} (id int PRIMARY KEY);\n")
+    copies = 0
+    original = Catalog.copy
+
+    def counting(self: Catalog) -> Catalog:
+        nonlocal copies
+        copies += 1
+        return original(self)
+
+    monkeypatch.setattr(Catalog, "copy", counting)
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert 0 < copies < 60, f"{copies} catalog copies for 300 files"

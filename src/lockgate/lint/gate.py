@@ -8,6 +8,7 @@ the rules, not a second parse; with nothing pending it costs nothing (this modul
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockgate.errors import SourceError
@@ -44,12 +45,17 @@ def lint_each(
     if not pending or config.lint_on_run == "off":
         return {}
     from lockgate.catalog.directory import directory_catalogs
+    from lockgate.catalog.snapshots import Snapshots
     from lockgate.lint.configuration import settings_for
     from lockgate.lint.engine import display_path, lint_text
 
     settings = settings_for(config)
     if catalogs is None:
         catalogs = directory_catalogs(config.migrations_path, config.root / ".lockgate")
+    # Lint only reads a catalog, one file at a time: a view of the one file meets, not a copy each (a copy
+    # costs the whole schema, so a copy per file grew with the square of a plan's size).
+    view = catalogs.view if isinstance(catalogs, Snapshots) else catalogs.get
+    cwd = Path.cwd().resolve()
     by_id: dict[str, tuple[Finding, ...]] = {}
     for migration in pending:
         try:
@@ -58,10 +64,10 @@ def lint_each(
             continue
         result = lint_text(
             migration.text,
-            display_path(migration.path),
+            display_path(migration.path, cwd),
             settings,
             parsed=parsed,
-            catalog=catalogs.get(migration.filename),
+            catalog=view(migration.filename) if migration.filename in catalogs else None,
             new_after=latest_applied or 0,
         )
         by_id[migration.id] = tuple(f for f in result.findings if f.rule_id not in LEFT_TO_OTHERS)
