@@ -318,6 +318,15 @@ STALE_CHECK = (
 naming the marker (``invalid input syntax for type integer: "lockgate-stale-..."``)."""
 
 
+CLEAR_STALE = "pg_catalog.set_config('lockgate.stale', '', false)"
+"""Clears the marker for the session: sent as the runner starts on a connection (``Runner.session_reset``)
+and before it leaves one for a new one (``Runner._mend``). A marker this run's own reset did not set says
+nothing about this session, yet it would fail every guard, and mending by reconnecting could never clear
+it — a run looped forever — when a new session starts with one: behind a transaction pooler, whose server
+connection (and its session-level settings) outlives lockgate's client connection and is handed to the
+next one, after any file that changed role or database defaults; or a ``lockgate.stale`` role default."""
+
+
 def is_transactional(migration: Migration) -> bool:
     """Files marked ``no-transaction``, or made only of statements that refuse a transaction block,
     run outside one."""
@@ -424,7 +433,8 @@ class Runner:
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql' "
                 "AND pg_catalog.has_language_privilege(oid, 'USAGE')), (SELECT oid FROM pg_catalog.pg_database "
                 "WHERE datname = pg_catalog.current_database()), (SELECT oid FROM pg_catalog.pg_roles "
-                "WHERE rolname = session_user), pg_catalog.current_setting('track_counts')::boolean"
+                "WHERE rolname = session_user), pg_catalog.current_setting('track_counts')::boolean, "
+                + CLEAR_STALE
             ).fetchone()
             assert row is not None
             self._plpgsql = bool(row[0])
@@ -658,6 +668,11 @@ class Runner:
         connection after it changed the role or database defaults (``RESET ALL`` only returns to the
         defaults this session connected with), or deallocate what it prepared where no parser saw it."""
         if marker == STALE_DEFAULTS and self.reconnect is not None:
+            try:  # behind a transaction pooler the server connection, marker and all, outlives this one
+                self.conn.execute(f"SELECT {CLEAR_STALE}")
+                self.conn.commit()
+            except psycopg.Error:
+                pass  # a connection that cannot say it is closed, and its session with it
             self.conn.close()
             self.conn = self.reconnect()
             self.history.conn = self.conn

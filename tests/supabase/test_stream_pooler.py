@@ -1,0 +1,82 @@
+"""The streamed run behind a transaction pooler (PgBouncer, pool_mode = transaction): the session marker
+(``lockgate.stale``) is session state of a *server* connection, which outlives lockgate's client
+connection and is handed to its next one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from cli_runner import CliResult
+from lockgate import runner as runner_module
+
+pytestmark = pytest.mark.db
+
+Lockgate = Callable[..., CliResult]
+
+
+def _pooled_url(pgbouncer: object, tcp_url: str) -> str:
+    database = str(psycopg.conninfo.conninfo_to_dict(tcp_url)["dbname"])
+    return str(pgbouncer.url(database))  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def mends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every ``Runner._mend`` call; more than five for one run is a loop (the test fails instead of hanging)."""
+    calls: list[str] = []
+    original = runner_module.Runner._mend
+
+    def counted(self: runner_module.Runner, marker: str) -> None:
+        calls.append(marker)
+        if len(calls) > 5:
+            raise AssertionError(f"the runner mends the session again and again: {calls}")
+        original(self, marker)
+
+    monkeypatch.setattr(runner_module.Runner, "_mend", counted)
+    return calls
+
+
+DEFAULTS = (
+    "DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET app.tenant = %L', session_user, "
+    "current_database(), 'acme'); END $$;\n"
+)
+
+
+@pytest.mark.parametrize(
+    "changing",
+    [
+        pytest.param(DEFAULTS, id="role-defaults"),
+        pytest.param("DO $$ BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$;\n", id="dynamic-prepare"),
+    ],
+)
+def test_a_marker_left_on_a_pooled_server_connection_neither_loops_nor_fails_a_run(
+    sb_project: Path,
+    lockgate: Lockgate,
+    conn: psycopg.Connection,
+    pgbouncer: object,
+    tcp_url: str,
+    mends: list[str],
+    changing: str,
+) -> None:
+    """Reconnecting to the pooler hands the same server connection back, marker and all."""
+    url = _pooled_url(pgbouncer, tcp_url)
+    migrations = sb_project / "supabase" / "migrations"
+    (migrations / "20250101000000_first.sql").write_text(
+        changing + "CREATE TABLE public.t1 (id int);\n", "utf-8"
+    )
+    (migrations / "20250102000000_second.sql").write_text("CREATE TABLE public.t2 (id int);\n", "utf-8")
+    (migrations / "20250103000000_third.sql").write_text("CREATE TABLE public.t3 (id int);\n", "utf-8")
+    result = lockgate("run", "--database-url", url)
+    assert result.code == 0, result.text
+    (migrations / "20250104000000_fourth.sql").write_text("CREATE TABLE public.t4 (id int);\n", "utf-8")
+    result = lockgate("run", "--database-url", url)
+    assert result.code == 0, result.text
+    applied = conn.execute(
+        "SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'"
+    ).fetchone()
+    assert applied == (4,)
+    for table in ("t1", "t2", "t3", "t4"):
+        assert conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone() == (True,)
