@@ -4,7 +4,14 @@ the tracking row through the prepared statement, interruptions with two files in
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -45,7 +52,9 @@ def mends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "marker", ["lockgate-stale-defaults", "lockgate-stale-prepared"], ids=["defaults", "prepared"]
+    "marker",
+    ["lockgate-stale-defaults", "lockgate-stale-prepared", "not-a-number"],
+    ids=["defaults", "prepared", "not-a-number"],
 )
 def test_a_role_default_that_spoofs_the_session_marker_neither_loops_nor_fails_the_run(
     project: Path, lockgate: CliRunner, conn: psycopg.Connection, mends: list[str], marker: str
@@ -71,3 +80,144 @@ def test_a_role_default_that_spoofs_the_session_marker_neither_loops_nor_fails_t
     result = lockgate("run")
     assert result.code == 0, result.text
     assert side_effects(conn) == 4
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        "SET lockgate.stale = 'lockgate-stale-defaults';\n",
+        "SELECT set_config('lockgate.stale', 'lockgate-stale-prepared', false);\n",
+        "SELECT set_config('lockgate.stale', '1', false);\n",
+    ],
+    ids=["set", "set-config-prepared", "a-number"],
+)
+def test_a_file_that_sets_the_session_marker_itself_changes_nothing(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mends: list[str], spoof: str
+) -> None:
+    """The reset's ``RESET ALL`` drops what the file set, and ``RESET_END`` decides the marker."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(project, "20250102000000_spoof.sql", spoof + "CREATE TABLE second (id int);\n")
+    add(project, "20250103000000_third.sql", SPY.format(name="third"))
+    add(project, "20250104000000_fourth.sql", SPY.format(name="fourth"))
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert mends == []
+    assert side_effects(conn) == 2
+    assert [status for _, status in statuses(conn)] == ["applied"] * 4
+
+
+def spawn(project: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "LOCKGATE_DATABASE_URL": db_url, "NO_COLOR": "1", "LOCKGATE_RETRY_BACKOFF": "10ms"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "lockgate", "run", "--no-lint", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(conn: psycopg.Connection, query: str, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while conn.execute(query).fetchone() != (True,):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def no_lockgate_session_left(conn: psycopg.Connection) -> None:
+    wait_for(
+        conn,
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'lockgate%' "
+        "AND pid <> pg_backend_pid() AND datname = current_database()",
+        "a lockgate session outlived its process",
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_an_interruption_while_a_file_is_sent_behind_the_running_one_never_executes_it(
+    project: Path, db_url: str, conn: psycopg.Connection, how: signal.Signals
+) -> None:
+    """The third file runs a long statement; the fourth is already on the server's socket, COMMIT and
+    all. Ctrl-C cancels the third (the server skips the fourth); kill -9 leaves the server to notice the
+    dead client (client_connection_check_interval) and end the session before reading the fourth."""
+    if how == signal.SIGKILL and conn.info.server_version < 140000:
+        pytest.skip("no client_connection_check_interval before PostgreSQL 14")
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(project, "20250102000000_second.sql", "CREATE TABLE second (id int);\n")
+    add(project, "20250103000000_long.sql", "CREATE TABLE long (id int);\nSELECT pg_sleep(4.5);\n")
+    add(project, "20250104000000_fourth.sql", SPY.format(name="fourth"))
+    add(project, "20250105000000_fifth.sql", SPY.format(name="fifth"))
+    process = spawn(project, db_url)
+    try:
+        wait_for(
+            conn,
+            "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4.5)%' "
+            "AND state = 'active' AND datname = current_database()",
+            "the long file never started",
+        )
+        process.send_signal(how)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "Traceback" not in out + err
+    no_lockgate_session_left(conn)
+    assert side_effects(conn) == 0
+    # Ctrl-C records nothing for a transactional file (its rollback is the record); kill -9 cannot.
+    assert statuses(conn) == [(20250101000000, "applied"), (20250102000000, "applied")]
+    assert conn.execute("SELECT to_regclass('public.long')").fetchone() == (None,)
+    for path in (project / "migrations").glob("*long.sql"):
+        path.write_text("CREATE TABLE long (id int);\n", encoding="utf-8")
+    again = spawn(project, db_url)
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, out + err
+    assert side_effects(conn) == 2
+    assert [status for _, status in statuses(conn)] == ["applied"] * 5
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_a_lock_on_lockgates_audit_table_times_out_the_first_batchs_prepare_and_is_retried(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    db_url: str,
+    mode: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard reads only the tracking table; the audit table is first met when the stream prepares
+    the tracking row's statement, under the run's lock_timeout: a lock timeout like any other."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    assert lockgate("run").code == 0
+    add(project, "20250102000000_second.sql", SPY.format(name="second"))
+    add(project, "20250103000000_third.sql", SPY.format(name="third"))
+    blocker = psycopg.connect(db_url)
+    release = threading.Timer(1.0, blocker.rollback)
+
+    def locked_first(original: Any) -> Any:
+        def apply(self: runner_module.Runner, pending: Any) -> Any:
+            blocker.execute("LOCK TABLE public.schema_migrations_log IN ACCESS EXCLUSIVE MODE")
+            release.start()
+            return original(self, pending)
+
+        return apply
+
+    for method in ("apply", "apply_atomic"):
+        monkeypatch.setattr(runner_module.Runner, method, locked_first(getattr(runner_module.Runner, method)))
+    try:
+        result = lockgate("run", "--lock-timeout", "200ms", "--lock-retries", "10", *mode)
+    finally:
+        release.join()
+        blocker.close()
+    assert result.code == 0, result.text
+    assert side_effects(conn) == 2
+    assert [status for _, status in statuses(conn)] == ["applied"] * 3
+    timeouts = conn.execute(
+        "SELECT DISTINCT error_message FROM schema_migrations_log WHERE outcome = 'lock-timeout'"
+    ).fetchall()
+    assert len(timeouts) == 1 and str(timeouts[0][0]).endswith(
+        "20250102000000_second.sql: while starting the migration's transaction: canceling statement due "
+        "to lock timeout (SQLSTATE 55P03)"
+    ), timeouts
