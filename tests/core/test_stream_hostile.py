@@ -221,3 +221,107 @@ def test_a_lock_on_lockgates_audit_table_times_out_the_first_batchs_prepare_and_
         "20250102000000_second.sql: while starting the migration's transaction: canceling statement due "
         "to lock timeout (SQLSTATE 55P03)"
     ), timeouts
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_files_that_change_lockgates_own_tables_mid_stream_are_recorded_through_them(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mode: tuple[str, ...]
+) -> None:
+    """The stream prepared its tracking row's statement before these files ran: the server plans it
+    again for the changed tables (a column added, a trigger, a column's type), as text would be."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    assert lockgate("run").code == 0
+    add(
+        project,
+        "20250102000000_column.sql",
+        "ALTER TABLE public.schema_migrations ADD COLUMN note text DEFAULT 'n';\n",
+    )
+    add(
+        project,
+        "20250103000000_trigger.sql",
+        "CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "NEW.metadata := NEW.metadata || '{\"stamped\": true}'; RETURN NEW; END $$;\n"
+        "CREATE TRIGGER stamp BEFORE INSERT ON public.schema_migrations_log FOR EACH ROW "
+        "EXECUTE FUNCTION public.stamp();\n",
+    )
+    add(
+        project,
+        "20250104000000_type.sql",
+        "ALTER TABLE public.schema_migrations ALTER COLUMN execution_time_ms TYPE bigint;\n"
+        "ALTER TABLE public.schema_migrations_log ALTER COLUMN error_line TYPE bigint;\n",
+    )
+    add(project, "20250105000000_fifth.sql", SPY.format(name="fifth"))
+    add(project, "20250106000000_sixth.sql", SPY.format(name="sixth"))
+    result = lockgate("run", *mode)
+    assert result.code == 0, result.text
+    assert side_effects(conn) == 2
+    rows = conn.execute(
+        "SELECT version, status, note, execution_time_ms >= 0 FROM public.schema_migrations ORDER BY version"
+    ).fetchall()
+    assert [row[1:] for row in rows] == [("applied", "n", True)] * 6
+    stamped = conn.execute(
+        "SELECT version FROM public.schema_migrations_log WHERE metadata ? 'stamped' ORDER BY version"
+    ).fetchall()
+    assert stamped == [(20250103000000,), (20250104000000,), (20250105000000,), (20250106000000,)]
+
+
+HOSTILE_NAMES = (
+    "20250101000000_tåble_日本.sql",
+    '20250102000000_it\'s "q" \\ back.sql',
+    "20250103000000_100%s_%(x)s_$1::int.sql",
+    "20250104000000_emoji_🎉_zero_width_\u200b.sql",
+)
+
+
+def _stored(conn: psycopg.Connection) -> list[tuple[object, ...]]:
+    """Every value a run writes that does not depend on the clock, as the server stores it."""
+    rows = conn.execute(
+        "SELECT id, name, version, checksum, applied_at IS NOT NULL, executed_by::text, "
+        "execution_time_ms >= 0, status, error_message, metadata - 'fingerprint' "
+        "FROM public.schema_migrations ORDER BY version"
+    ).fetchall()
+    log = conn.execute(
+        "SELECT action, outcome, migration_id, version, name, checksum, previous_checksum, "
+        "execution_time_ms >= 0, executed_by::text, error_message, sqlstate, error_line, metadata "
+        "FROM public.schema_migrations_log ORDER BY log_id"
+    ).fetchall()
+    return rows + log
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_the_prepared_tracking_row_stores_exactly_what_the_text_one_did(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    """The same run twice — lockgate's statements prepared (values as text parameters, typed by their
+    casts), then sent as text (values bound as literals, as before the stream) — stores the same rows."""
+    monkeypatch.setenv("LOCKGATE_EXECUTED_BY", "6F9619FF-8B86-D011-B42D-00C04FC964FF")
+    monkeypatch.setenv("GITHUB_ACTOR", 'o\'brien \\ "x" 日本 $1 %s \u2028')
+    monkeypatch.setenv("GITHUB_SHA", '\'; DROP TABLE x; -- \\x00 {"a": [1]}')
+    for index, name in enumerate(HOSTILE_NAMES):
+        add(
+            project,
+            name,
+            f"CREATE TABLE t{index} (v text);\nINSERT INTO t{index} VALUES ($q${name[15:]}$q$);\n",
+        )
+    stored = []
+    for prepared in (True, False):
+        if not prepared:
+            monkeypatch.setattr(runner_module.Runner, "_stream_names", lambda self, prepare: {})
+        result = lockgate("run", *mode)
+        assert result.code == 0, result.text
+        stored.append(_stored(conn))
+        conn.execute("DROP TABLE public.schema_migrations, public.schema_migrations_log")
+        for index in range(len(HOSTILE_NAMES)):
+            conn.execute(f"DROP TABLE t{index}")
+    assert stored[0] == stored[1]
+    names = [row[1] for row in stored[0][: len(HOSTILE_NAMES)]]
+    assert names == [name[15:].removesuffix(".sql") for name in HOSTILE_NAMES]
+    assert {row[5] for row in stored[0][: len(HOSTILE_NAMES)]} == {"6f9619ff-8b86-d011-b42d-00c04fc964ff"}
+    metadata = stored[0][0][9]
+    assert isinstance(metadata, dict)
+    assert metadata["actor"] == 'o\'brien \\ "x" 日本 $1 %s \u2028'
+    assert metadata["git_commit"] == '\'; DROP TABLE x; -- \\x00 {"a": [1]}'
