@@ -325,3 +325,73 @@ def test_the_prepared_tracking_row_stores_exactly_what_the_text_one_did(
     assert isinstance(metadata, dict)
     assert metadata["actor"] == 'o\'brien \\ "x" 日本 $1 %s \u2028'
     assert metadata["git_commit"] == '\'; DROP TABLE x; -- \\x00 {"a": [1]}'
+
+
+@pytest.mark.slow
+def test_eight_runners_with_session_mending_files_apply_each_migration_exactly_once(
+    project: Path, db_url: str, conn: psycopg.Connection
+) -> None:
+    """Streams that end early (a file that changes role defaults, one that prepares in dynamic SQL, one
+    that drops every prepared statement, a no-transaction file) while seven other runners wait and race."""
+    conn.execute("CREATE TABLE public.applied_log (version bigint)")
+    extra = {
+        3: "DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET app.tenant = %L', session_user, "
+        "current_database(), 'acme'); END $$;\n",
+        5: "DO $$ BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$;\n",
+        7: "PREPARE mine AS SELECT 1;\nDEALLOCATE ALL;\n",
+    }
+    for index in range(12):
+        version = f"202501010000{index:02d}"
+        body = (
+            f"CREATE TABLE step_{index} (id int);\nINSERT INTO public.applied_log VALUES ({version});\n"
+            "SELECT pg_sleep(0.02);\n"
+        )
+        if index == 9:
+            body = f"-- lockgate: no-transaction\nINSERT INTO public.applied_log VALUES ({version});\n"
+        add(project, f"{version}_step_{index}.sql", extra.get(index, "") + body)
+    runners = [spawn(project, db_url) for _ in range(8)]
+    outputs = [runner.communicate(timeout=120) for runner in runners]
+    assert [runner.returncode for runner in runners] == [0] * 8, outputs
+    counts = conn.execute(
+        "SELECT version, count(*) FROM public.applied_log GROUP BY version ORDER BY version"
+    ).fetchall()
+    assert len(counts) == 12 and all(count == 1 for _, count in counts), counts
+    assert [status for _, status in statuses(conn)] == ["applied"] * 12
+    assert all("Traceback" not in out + err for out, err in outputs)
+
+
+DEFERRED = (
+    "CREATE TABLE public.deferred_t (id int);\n"
+    "CREATE FUNCTION public.at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {action} RETURN NULL; END $$;\n"
+    "CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT ON public.deferred_t DEFERRABLE INITIALLY DEFERRED "
+    "FOR EACH ROW EXECUTE FUNCTION public.at_commit();\n"
+    "INSERT INTO public.deferred_t VALUES (1);\n"
+)
+
+
+@pytest.mark.parametrize(
+    "action, after",
+    [
+        pytest.param(
+            "EXECUTE 'PREPARE hidden AS SELECT 1';",
+            "PREPARE hidden AS SELECT 2;\nCREATE TABLE second (id int);\n",
+            id="prepares",
+        ),
+        pytest.param(
+            "EXECUTE format('ALTER ROLE %I IN DATABASE %I SET app.tenant = %L', session_user, "
+            "current_database(), 'acme');",
+            "CREATE TABLE second AS SELECT current_setting('app.tenant', true) AS t;\n",
+            id="changes-defaults",
+        ),
+    ],
+)
+def test_session_state_a_deferred_trigger_leaves_at_commit_is_gone_before_the_next_file(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, action: str, after: str
+) -> None:
+    """A deferred constraint trigger runs at COMMIT — after the reset and its marker were decided."""
+    add(project, "20250101000000_first.sql", DEFERRED.format(action=action))
+    add(project, "20250102000000_second.sql", after)
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    if "tenant" in action:
+        assert conn.execute("SELECT t FROM public.second").fetchone() == ("acme",)
