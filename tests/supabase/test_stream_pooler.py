@@ -80,3 +80,59 @@ def test_a_marker_left_on_a_pooled_server_connection_neither_loops_nor_fails_a_r
     assert applied == (4,)
     for table in ("t1", "t2", "t3", "t4"):
         assert conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone() == (True,)
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_a_lock_timeout_retry_and_a_dynamic_deallocate_all_behind_the_pooler_leave_nothing_prepared(
+    sb_project: Path,
+    lockgate: Lockgate,
+    conn: psycopg.Connection,
+    pgbouncer: object,
+    tcp_url: str,
+    mode: tuple[str, ...],
+) -> None:
+    """Each retried or re-sent stream prepares under fresh names on whatever server connection it gets;
+    every one is closed, the aborted ones too. Every server connection of the pool is held and asked."""
+    import threading
+
+    url = _pooled_url(pgbouncer, tcp_url)
+    conn.execute("CREATE TABLE public.busy (id int)")
+    migrations = sb_project / "supabase" / "migrations"
+    (migrations / "20250101000000_first.sql").write_text("CREATE TABLE public.t1 (id int);\n", "utf-8")
+    (migrations / "20250102000000_blocked.sql").write_text(
+        "ALTER TABLE public.busy ADD COLUMN n int;\n", "utf-8"
+    )
+    (migrations / "20250103000000_drops.sql").write_text(
+        "DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$;\nCREATE TABLE public.t3 (id int);\n", "utf-8"
+    )
+    (migrations / "20250104000000_fourth.sql").write_text("CREATE TABLE public.t4 (id int);\n", "utf-8")
+    blocker = psycopg.connect(tcp_url)
+    blocker.execute("LOCK TABLE public.busy IN ACCESS SHARE MODE")
+    release = threading.Timer(1.0, blocker.rollback)
+    release.start()
+    try:
+        result = lockgate(
+            "run", "--database-url", url, "--lock-timeout", "200ms", "--lock-retries", "10", *mode
+        )
+    finally:
+        release.join()
+        blocker.close()
+    assert result.code == 0, result.text
+    applied = conn.execute(
+        "SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'"
+    ).fetchone()
+    assert applied == (4,)
+    retried = conn.execute(
+        "SELECT count(*) > 0 FROM public.schema_migrations_log WHERE outcome = 'lock-timeout'"
+    )
+    assert retried.fetchone() == (True,)
+    pooled = [psycopg.connect(url) for _ in range(4)]
+    try:
+        left = set()
+        for connection in pooled:
+            rows = connection.execute("SELECT name FROM pg_prepared_statements").fetchall()
+            left.update(str(row[0]) for row in rows)
+        assert left == set()
+    finally:
+        for connection in pooled:
+            connection.close()
