@@ -818,6 +818,8 @@ class Runner:
             error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
             if self._disconnected():
                 failed = self._after_disconnect(migration, error, started, attempts, True, 0)
+                if failed.outcome == APPLIED:  # the deploy's COMMIT ran: every file is applied
+                    break
                 return self._atomic_failure(pending, failed)
             stale = _stale(exc) if role == "guard" else ""
             if stale == STALE_PREPARED and self._plpgsql and not self._deallocate_on_server:
@@ -1005,6 +1007,9 @@ class Runner:
             self.conn = self.reconnect()
             self.history.conn = self.conn
             self._reset = None
+            if transactional and self._committed_meanwhile(migration):
+                note = "the connection was lost after the server committed it"
+                return MigrationResult(migration, APPLIED, elapsed, attempts, True, note=note)
             return self._record_failure(migration, lost, elapsed, attempts, transactional, completed)
         except (psycopg.Error, ConnectionFailed) as exc:
             first = first_line(exc)
@@ -1015,6 +1020,17 @@ class Runner:
                 error.statement_index,
             )
             return MigrationResult(migration, FAILED, elapsed, attempts, transactional, unrecorded, completed)
+
+    def _committed_meanwhile(self, migration: Migration) -> bool:
+        """After a lost connection, on the new one: whether ``migration`` is recorded as applied with this
+        checksum. A connection lost after the server ran COMMIT (or, before PostgreSQL 14, while the
+        server went on with what it had received) leaves the commit in doubt for lockgate alone; recording
+        the failure then overwrote the committed ``applied`` row, and the next run applied the file a second
+        time. The apply lock first: the old session holds it until its transaction has ended."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.history.apply_key,))
+            record = self.history.record_for(migration.version)
+        return record is not None and record.status == APPLIED and record.checksum == migration.checksum
 
     def _claim(self, migration: Migration, *, set_timeouts: bool = False) -> str | None:
         """Inside the migration's transaction: serialise with other runners and re-check the history.

@@ -395,3 +395,41 @@ def test_session_state_a_deferred_trigger_leaves_at_commit_is_gone_before_the_ne
     assert result.code == 0, result.text
     if "tenant" in action:
         assert conn.execute("SELECT t FROM public.second").fetchone() == ("acme",)
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_a_connection_lost_after_the_server_committed_never_marks_the_migration_failed(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    """The network (or a pooler) drops the connection after the server ran a file's COMMIT and before
+    its answer arrived: the commit is in doubt for lockgate, not for the database. The failure recorded
+    through a new connection must not overwrite the committed ``applied`` row, or the next run applies
+    the file a second time."""
+    from lockgate import batch as batch_module
+
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(project, "20250102000000_second.sql", SPY.format(name="second"))
+    original = batch_module.Stream.receive
+
+    def lost_after_commit(self: batch_module.Stream, batch: Any) -> Any:
+        results = original(self, batch)
+        if any(isinstance(q, bytes) and q == b"COMMIT" for q in batch.queries) and any(
+            b"nextval" in q for q in batch.queries if isinstance(q, bytes)
+        ):
+            self.conn.pgconn.finish()  # the answer to COMMIT never arrives
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return results
+
+    monkeypatch.setattr(batch_module.Stream, "receive", lost_after_commit)
+    result = lockgate("run", *mode)
+    assert result.code == 0, result.text
+    assert side_effects(conn) == 1
+    monkeypatch.setattr(batch_module.Stream, "receive", original)
+    again = lockgate("run", *mode)
+    assert again.code == 0, again.text
+    assert side_effects(conn) == 1, "the committed file ran a second time"
+    assert [status for _, status in statuses(conn)] == ["applied"] * 2
