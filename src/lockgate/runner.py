@@ -11,6 +11,7 @@ migration twice.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import time
 from collections import deque
@@ -301,6 +302,13 @@ transaction's own table statistics in the backend's memory: comparing the catalo
 migration cost a query plan each time. Needs ``track_counts`` (on by default); where it is off, the
 defaults themselves are compared (``SESSION_DEFAULTS``)."""
 
+_TRACK_COUNTS = re.compile("track_counts", re.IGNORECASE).search
+"""Whether a file's text names ``track_counts``: its reset then compares the defaults (``SESSION_DEFAULTS``)
+instead of reading ``DEFAULTS_WRITTEN``. A (superuser's) file that turns the statistics off for itself
+before ``ALTER ROLE|DATABASE ... SET`` hides the write from them, and the next file ran with the old
+defaults; only such files pay for the comparison. (A name built in dynamic SQL still evades it, as a
+function defined with ``SET track_counts = off`` would.)"""
+
 RESET_END = (
     "SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.set_config('lock_timeout', '{lock_timeout}ms', true), "
     "pg_catalog.set_config('lockgate.stale', CASE WHEN {defaults_changed} THEN '" + STALE_DEFAULTS + "' "
@@ -365,7 +373,7 @@ class Runner:
         self.reconnect = reconnect
         self._reset: tuple[str, ...] | None = None
         self._batch_reset_start: tuple[bytes, ...] = ()
-        self._reset_end = self._reset_end_atomic = b""
+        self._reset_end = self._reset_end_atomic = self._reset_end_compared = b""
         self._plpgsql = False
         self._statements: dict[str, bytes] = {}
         """What a stream prepares (see ``_prepared_statements``), by role."""
@@ -466,13 +474,14 @@ class Runner:
                 for query in (statement_timeout, *SESSION_IDENTITY_RESET, *SESSION_RESET)
                 if query != UNLOCK_ALL
             )
-            if bool(row[3]):
-                changed = DEFAULTS_WRITTEN
-            else:
-                literal = sql.Literal(self._defaults).as_string(self.conn)
-                changed = f"({defaults}) IS DISTINCT FROM {literal}"
+            literal = sql.Literal(self._defaults).as_string(self.conn)
+            compared = f"({defaults}) IS DISTINCT FROM {literal}"
+            changed = DEFAULTS_WRITTEN if bool(row[3]) else compared
             lock_timeout = int(self.config.lock_timeout_ms)
             self._reset_end = RESET_END.format(lock_timeout=lock_timeout, defaults_changed=changed).encode()
+            self._reset_end_compared = RESET_END.format(
+                lock_timeout=lock_timeout, defaults_changed=compared
+            ).encode()
             # One transaction (--atomic): the next file cannot get a new connection, so only prepared
             # statements are the next guard's business.
             self._reset_end_atomic = RESET_END.format(
@@ -530,7 +539,10 @@ class Runner:
         if atomic and self._deallocate_on_server:
             batch.add(("deallocate", migration, None), DEALLOCATE_ON_SERVER.encode())
         end = "end-atomic" if atomic else "end"
-        batch.add(tag, Prepared(names[end]) if names else self._statements[end])
+        if not atomic and any(_TRACK_COUNTS(statement.text) for statement in migration.parsed.body):
+            batch.add(tag, self._reset_end_compared)
+        else:
+            batch.add(tag, Prepared(names[end]) if names else self._statements[end])
 
     def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
         """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found."""

@@ -433,3 +433,25 @@ def test_a_connection_lost_after_the_server_committed_never_marks_the_migration_
     assert again.code == 0, again.text
     assert side_effects(conn) == 1, "the committed file ran a second time"
     assert [status for _, status in statuses(conn)] == ["applied"] * 2
+
+
+def test_defaults_changed_with_track_counts_off_for_the_file_alone_are_followed(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """The marker reads the transaction's own table statistics when the run starts with track_counts
+    on; a (superuser) file that turns them off for itself first hides its write from them."""
+    add(
+        project,
+        "20250101000000_defaults.sql",
+        "SET track_counts = off;\n"
+        "DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET app.tenant = %L', session_user, "
+        "current_database(), 'acme'); END $$;\n",
+    )
+    add(
+        project,
+        "20250102000000_after.sql",
+        "CREATE TABLE y AS SELECT current_setting('app.tenant', true) AS t;\n",
+    )
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert conn.execute("SELECT t FROM public.y").fetchone() == ("acme",)
