@@ -385,6 +385,10 @@ class Runner:
         """Set when an ``--atomic`` deploy met a statement prepared where no parser saw it (see
         ``DEALLOCATE_ON_SERVER``)."""
         self._defaults: str | None = None
+        self._not_by_name: set[int] = set()
+        """Versions whose reset must not ``DEALLOCATE`` by name what their ``PREPARE`` left: the file
+        dropped one of those names itself where no parser saw it (dynamic SQL), and the reset's
+        ``DEALLOCATE`` failed the file. Sent again, it leaves whatever is left to the marker."""
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
@@ -533,7 +537,9 @@ class Runner:
         batch.add(tag, Prepared(names["timeout"]) if names else self._batch_reset_start[0])
         for query in self._batch_reset_start[1:]:
             batch.add(tag, query)
-        for name in _left_prepared(migration.parsed.body):
+        for name in (
+            _left_prepared(migration.parsed.body) if migration.version not in self._not_by_name else ()
+        ):
             deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
             batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
         if atomic and self._deallocate_on_server:
@@ -669,6 +675,8 @@ class Runner:
         elif role == "guard" and _stale(exc):
             self._mend(_stale(exc))
             return index, False
+        elif self._gone_by_name(role, migration, exc):
+            return index, False  # rolled back: sent again without deallocating by name
         elif role == "guard" and isinstance(exc, pg_errors.DivisionByZero):
             attempts.pop(migration.version, None)
             outcome = MigrationResult(migration, SKIPPED, attempts=attempt, note=self._taken(migration))
@@ -684,6 +692,16 @@ class Runner:
         result.results.append(outcome)
         self.progress("done", migration, outcome)
         return index + 1, outcome.outcome == FAILED
+
+    def _gone_by_name(self, role: str, migration: Migration, exc: psycopg.Error) -> bool:
+        """Whether the reset's ``DEALLOCATE name`` failed because the file itself had dropped that name in
+        dynamic SQL (then noted in ``_not_by_name``, once per file)."""
+        if role != "deallocate" or not isinstance(exc, pg_errors.InvalidSqlStatementName):
+            return False
+        if migration.version in self._not_by_name:
+            return False
+        self._not_by_name.add(migration.version)
+        return True
 
     def _mend(self, marker: str) -> None:
         """Undo what a committed migration's reset could not (its ``RESET_END`` marker): go on with a new
@@ -833,6 +851,9 @@ class Runner:
                 if failed.outcome == APPLIED:  # the deploy's COMMIT ran: every file is applied
                     break
                 return self._atomic_failure(pending, failed)
+            if failing is not None and self._gone_by_name(role, failing, exc):
+                attempts -= 1  # nothing was applied: the deploy again, that file deallocating nothing by name
+                continue
             stale = _stale(exc) if role == "guard" else ""
             if stale == STALE_PREPARED and self._plpgsql and not self._deallocate_on_server:
                 self._deallocate_on_server = True  # the deploy again, deallocating on the server

@@ -455,3 +455,27 @@ def test_defaults_changed_with_track_counts_off_for_the_file_alone_are_followed(
     result = lockgate("run")
     assert result.code == 0, result.text
     assert conn.execute("SELECT t FROM public.y").fetchone() == ("acme",)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "PREPARE p AS SELECT 1;\nDO $$ BEGIN EXECUTE 'DEALLOCATE p'; END $$;\nCREATE TABLE second (id int);\n",
+        "PREPARE p AS SELECT 1;\nDO $$ BEGIN EXECUTE 'DEALLOCATE p'; EXECUTE 'PREPARE p AS SELECT 2'; END $$;\n"
+        "CREATE TABLE second (id int);\n",
+    ],
+    ids=["deallocated-in-dynamic-sql", "prepared-again-in-dynamic-sql"],
+)
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_a_prepared_name_the_file_deallocates_in_dynamic_sql_does_not_fail_its_reset(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, body: str, mode: tuple[str, ...]
+) -> None:
+    """The reset deallocates by name what the file's own ``PREPARE`` statements left: a name the file
+    already dropped where no parser saw it must not fail the file."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(project, "20250102000000_second.sql", body)
+    add(project, "20250103000000_third.sql", "PREPARE p AS SELECT 3;\n" + SPY.format(name="third"))
+    result = lockgate("run", *mode)
+    assert result.code == 0, result.text
+    assert side_effects(conn) == 1
+    assert [status for _, status in statuses(conn)] == ["applied"] * 3
