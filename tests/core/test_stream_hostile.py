@@ -479,3 +479,25 @@ def test_a_prepared_name_the_file_deallocates_in_dynamic_sql_does_not_fail_its_r
     assert result.code == 0, result.text
     assert side_effects(conn) == 1
     assert [status for _, status in statuses(conn)] == ["applied"] * 3
+
+
+def test_run_to_a_file_that_leaves_session_state_then_dry_run_then_run(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mends: list[str]
+) -> None:
+    """``--to`` ends the stream at a file whose reset marks the session; the dry run and the run after
+    it meet the files behind it as a later run would."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(project, "20250102000000_hidden.sql", "DO $$ BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$;\n")
+    add(project, "20250103000000_again.sql", "PREPARE hidden AS SELECT 2;\n" + SPY.format(name="third"))
+    add(project, "20250104000000_fourth.sql", SPY.format(name="fourth"))
+    result = lockgate("run", "--to", "20250102000000")
+    assert result.code == 0, result.text
+    assert [version for version, _ in statuses(conn)] == [20250101000000, 20250102000000]
+    assert side_effects(conn) == 0
+    dry = lockgate("run", "--dry-run")
+    assert dry.code == 0, dry.text
+    assert side_effects(conn) == 2  # the dry run executed both (a sequence does not roll back)
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert side_effects(conn) == 4
+    assert [status for _, status in statuses(conn)] == ["applied"] * 4
