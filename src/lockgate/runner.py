@@ -282,10 +282,10 @@ in PL/pgSQL): the next file shares the transaction, so only the server can deall
 sent otherwise: compiling a ``DO`` block cost more server CPU than the rest of the reset together."""
 
 FIRE_DEFERRED = b"SET CONSTRAINTS ALL IMMEDIATE"
-"""First in a migration's reset (not in ``--atomic``, where a later file may still satisfy a deferred
-constraint): the deferred triggers and constraint checks that COMMIT would run, run now — with the file's
-session as it left it, as at COMMIT of the file alone — so that the reset undoes what they changed
-and ``RESET_END``'s marker sees it. At COMMIT they ran after both: a deferred trigger that prepared a
+"""In a migration's reset just before ``RESET_END`` (not in ``--atomic``, where a later file may still
+satisfy a deferred constraint): the deferred triggers and constraint checks that COMMIT would run, run
+now — in the session as COMMIT would find it (login role, run's timeouts) — so that ``RESET_END``'s marker
+sees what they did. At COMMIT they ran after the marker was decided: a deferred trigger that prepared a
 statement in dynamic SQL or changed role defaults left the next file (already sent behind it) a session a
 later run would not give it. A failure here is named as one at COMMIT (its tag)."""
 
@@ -531,12 +531,12 @@ class Runner:
         name: no loop on the server), then ``RESET_END`` with its marker. ``names``: the stream's
         prepared statements (none: the text is sent)."""
         self.session_reset()
-        if not atomic:
-            batch.add(("commit", migration, None), FIRE_DEFERRED)
         tag: _Tag = ("reset", migration, None)
         batch.add(tag, Prepared(names["timeout"]) if names else self._batch_reset_start[0])
         for query in self._batch_reset_start[1:]:
             batch.add(tag, query)
+        if not atomic:
+            batch.add(("commit", migration, None), FIRE_DEFERRED)
         for name in (
             _left_prepared(migration.parsed.body) if migration.version not in self._not_by_name else ()
         ):

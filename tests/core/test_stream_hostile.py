@@ -501,3 +501,19 @@ def test_run_to_a_file_that_leaves_session_state_then_dry_run_then_run(
     assert result.code == 0, result.text
     assert side_effects(conn) == 4
     assert [status for _, status in statuses(conn)] == ["applied"] * 4
+
+
+def test_deferred_checks_still_run_under_the_runs_timeout_not_the_files(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """Fired before the marker is decided, deferred triggers still run where COMMIT ran them: after the
+    reset, under the run's statement_timeout rather than a short one the file set for itself."""
+    add(
+        project,
+        "20250101000000_first.sql",
+        DEFERRED.format(action="PERFORM pg_sleep(0.3);") + "SET statement_timeout = '100ms';\n",
+    )
+    add(project, "20250102000000_second.sql", "CREATE TABLE second (id int);\n")
+    result = lockgate("run")
+    assert result.code == 0, result.text
+    assert [status for _, status in statuses(conn)] == ["applied"] * 2
