@@ -517,3 +517,27 @@ def test_deferred_checks_still_run_under_the_runs_timeout_not_the_files(
     result = lockgate("run")
     assert result.code == 0, result.text
     assert [status for _, status in statuses(conn)] == ["applied"] * 2
+
+
+def test_a_huge_non_ascii_error_behind_a_committed_file_is_recorded_whole_and_names_its_line(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection
+) -> None:
+    """A megabyte of multi-byte error message from the second file in flight, with detail and hint."""
+    add(project, "20250101000000_first.sql", COUNTER)
+    add(
+        project,
+        "20250102000000_loud.sql",
+        "CREATE TABLE loud (id int);\n\nDO $$ BEGIN RAISE EXCEPTION '%', repeat('é日', 350000) "
+        "USING DETAIL = 'dé', HINT = 'hï'; END $$;\n",
+    )
+    add(project, "20250103000000_third.sql", SPY.format(name="third"))
+    result = lockgate("run")
+    assert result.code == 1
+    assert "Traceback" not in result.text
+    assert "20250102000000_loud.sql:3:" in result.err
+    assert side_effects(conn) == 0
+    row = conn.execute(
+        "SELECT status, length(error_message), metadata->>'sqlstate' FROM public.schema_migrations "
+        "WHERE version = 20250102000000"
+    ).fetchone()
+    assert row is not None and row[0] == "failed" and row[1] > 700000 and row[2] == "P0001", row
