@@ -136,3 +136,40 @@ def test_a_lock_timeout_retry_and_a_dynamic_deallocate_all_behind_the_pooler_lea
     finally:
         for connection in pooled:
             connection.close()
+
+
+HOSTILE = "INSERT INTO public.t VALUES ('o''brien \\ \"x\" 日本'), (E'e\\\\scape');\n"
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_supabase_history_written_alongside_files_that_end_a_stream_early(
+    sb_project: Path, lockgate: Lockgate, conn: psycopg.Connection, mode: tuple[str, ...]
+) -> None:
+    """The shared-history hook writes in every file's batch, also in the batches sent again after the
+    session was mended (role defaults changed: a new connection whose database reads strings with
+    standard_conforming_strings off; a statement prepared or every one dropped in dynamic SQL)."""
+    from lockgate.supabase.split import split_statements
+
+    database = conn.execute("SELECT current_database()").fetchone()
+    assert database is not None
+    files = {
+        "20250101000000_t.sql": "CREATE TABLE public.t (v text);\nALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\n",
+        "20250102000000_defaults.sql": f'ALTER DATABASE "{database[0]}" SET standard_conforming_strings = off;\n',
+        "20250103000000_hostile.sql": HOSTILE,
+        "20250104000000_hidden.sql": "DO $$ BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$;\n" + HOSTILE,
+        "20250105000000_drops.sql": "DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$;\n" + HOSTILE,
+    }
+    migrations = sb_project / "supabase" / "migrations"
+    for name, text in files.items():
+        (migrations / name).write_text(text, "utf-8")
+    try:
+        result = lockgate("run", *mode)
+    finally:
+        conn.execute(f'ALTER DATABASE "{database[0]}" RESET standard_conforming_strings')
+    assert result.code == 0, result.text
+    rows = conn.execute(
+        "SELECT version, statements FROM supabase_migrations.schema_migrations ORDER BY version"
+    ).fetchall()
+    assert rows == [(name[:14], split_statements(text)) for name, text in files.items()]
+    values = conn.execute("SELECT v, count(*) FROM public.t GROUP BY v ORDER BY v").fetchall()
+    assert values == [("e\\scape", 3), ('o\'brien \\ "x" 日本', 3)]
