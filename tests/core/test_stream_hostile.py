@@ -541,3 +541,38 @@ def test_a_huge_non_ascii_error_behind_a_committed_file_is_recorded_whole_and_na
         "WHERE version = 20250102000000"
     ).fetchone()
     assert row is not None and row[0] == "failed" and row[1] > 700000 and row[2] == "P0001", row
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 0.7])
+def test_kill_9_at_any_moment_of_a_streamed_run_leaves_every_migration_whole(
+    project: Path, db_url: str, conn: psycopg.Connection, delay: float
+) -> None:
+    """Whatever the server had received when lockgate died may still commit, each file with its own
+    tracking row: every table has its ``applied`` row and every row its table, in order, none twice."""
+    for index in range(120):
+        add(
+            project,
+            f"20250101{index // 60:02d}{index % 60:02d}00_step.sql",
+            f"CREATE TABLE step_{index} (id int);\nSELECT pg_sleep(0.008);\n",
+        )
+    process = spawn(project, db_url)
+    wait_for(
+        conn,
+        "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
+        "the tracking table never appeared",
+    )
+    time.sleep(delay)
+    process.kill()
+    process.communicate(timeout=30)
+    no_lockgate_session_left(conn)
+    rows = statuses(conn)
+    assert {status for _, status in rows} <= {"applied"}, rows
+    recorded = {int(str(version)[8:10]) * 60 + int(str(version)[10:12]) for version, _ in rows}
+    tables = conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'step_%'").fetchall()
+    assert {int(str(name[0]).removeprefix("step_")) for name in tables} == recorded
+    assert recorded == set(range(len(recorded)))
+    again = spawn(project, db_url)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, out + err
+    assert len(statuses(conn)) == 120
