@@ -64,7 +64,8 @@ def test_waiting_runner_names_the_holder_and_gives_up_after_lock_wait(
     try:
         deadline = time.monotonic() + 60
         while conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
+            "AND datname = current_database()"
         ).fetchone() != (1,):
             assert time.monotonic() < deadline, "the first runner never started its migration"
             time.sleep(0.05)
@@ -92,7 +93,8 @@ def test_kill_9_mid_migration_then_next_run_applies_cleanly(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%'"
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(6)%' "
+            "AND datname = current_database()"
         ).fetchone() == (1,):
             break
         time.sleep(0.05)
@@ -107,7 +109,8 @@ def test_kill_9_mid_migration_then_next_run_applies_cleanly(
     # instead of finishing for nobody and committing what was queued behind it.
     deadline = time.monotonic() + 30
     while conn.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'lockgate%'"
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'lockgate%' "
+        "AND datname = current_database()"
     ).fetchone() != (0,):
         assert time.monotonic() < deadline
         time.sleep(0.1)
