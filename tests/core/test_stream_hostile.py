@@ -576,3 +576,40 @@ def test_kill_9_at_any_moment_of_a_streamed_run_leaves_every_migration_whole(
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, out + err
     assert len(statuses(conn)) == 120
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        "SET ROLE {role};\n",
+        "SET SESSION AUTHORIZATION {role};\n",
+        "SELECT set_config('role', '{role}', false);\n",
+    ],
+    ids=["set-role", "session-authorization", "set-config"],
+)
+def test_a_file_that_leaves_a_role_without_any_privilege_does_not_reach_the_next_guard(
+    project: Path, lockgate: CliRunner, conn: psycopg.Connection, mends: list[str], switch: str
+) -> None:
+    """The role may not read lockgate's tables or run its prepared statements; the reset in the same
+    transaction returns to the login role before the tracking row and the next file's guard."""
+    import uuid
+
+    role = f"lg_nothing_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"CREATE ROLE {role}")
+    try:
+        add(project, "20250101000000_first.sql", COUNTER)
+        add(
+            project, "20250102000000_switch.sql", "CREATE TABLE second (id int);\n" + switch.format(role=role)
+        )
+        add(project, "20250103000000_third.sql", SPY.format(name="third"))
+        add(project, "20250104000000_fourth.sql", SPY.format(name="fourth"))
+        result = lockgate("run")
+        assert result.code == 0, result.text
+        assert side_effects(conn) == 2
+        owners = conn.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('third', 'fourth')"
+        ).fetchall()
+        assert owners == [(conn.info.user,)]
+    finally:
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
