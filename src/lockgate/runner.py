@@ -11,6 +11,7 @@ migration twice.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import time
 from collections import deque
@@ -280,6 +281,14 @@ DEALLOCATE_ON_SERVER = (
 in PL/pgSQL): the next file shares the transaction, so only the server can deallocate it in between. Not
 sent otherwise: compiling a ``DO`` block cost more server CPU than the rest of the reset together."""
 
+FIRE_DEFERRED = b"SET CONSTRAINTS ALL IMMEDIATE"
+"""In a migration's reset just before ``RESET_END`` (not in ``--atomic``, where a later file may still
+satisfy a deferred constraint): the deferred triggers and constraint checks that COMMIT would run, run
+now — in the session as COMMIT would find it (login role, run's timeouts) — so that ``RESET_END``'s marker
+sees what they did. At COMMIT they ran after the marker was decided: a deferred trigger that prepared a
+statement in dynamic SQL or changed role defaults left the next file (already sent behind it) a session a
+later run would not give it. A failure here is named as one at COMMIT (its tag)."""
+
 STALE_DEFAULTS = "lockgate-stale-defaults"
 STALE_PREPARED = "lockgate-stale-prepared"
 
@@ -292,6 +301,13 @@ DEFAULTS_WRITTEN = (
 transaction's own table statistics in the backend's memory: comparing the catalog's contents after every
 migration cost a query plan each time. Needs ``track_counts`` (on by default); where it is off, the
 defaults themselves are compared (``SESSION_DEFAULTS``)."""
+
+_TRACK_COUNTS = re.compile("track_counts", re.IGNORECASE).search
+"""Whether a file's text names ``track_counts``: its reset then compares the defaults (``SESSION_DEFAULTS``)
+instead of reading ``DEFAULTS_WRITTEN``. A (superuser's) file that turns the statistics off for itself
+before ``ALTER ROLE|DATABASE ... SET`` hides the write from them, and the next file ran with the old
+defaults; only such files pay for the comparison. (A name built in dynamic SQL still evades it, as a
+function defined with ``SET track_counts = off`` would.)"""
 
 RESET_END = (
     "SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.set_config('lock_timeout', '{lock_timeout}ms', true), "
@@ -316,6 +332,15 @@ STALE_CHECK = (
 )
 """Rides in every batched migration's guard: 0 when the session is as a new one would be, else an error
 naming the marker (``invalid input syntax for type integer: "lockgate-stale-..."``)."""
+
+
+CLEAR_STALE = "pg_catalog.set_config('lockgate.stale', '', false)"
+"""Clears the marker for the session: sent as the runner starts on a connection (``Runner.session_reset``)
+and before it leaves one for a new one (``Runner._mend``). A marker this run's own reset did not set says
+nothing about this session, yet it would fail every guard, and mending by reconnecting could never clear
+it — a run looped forever — when a new session starts with one: behind a transaction pooler, whose server
+connection (and its session-level settings) outlives lockgate's client connection and is handed to the
+next one, after any file that changed role or database defaults; or a ``lockgate.stale`` role default."""
 
 
 def is_transactional(migration: Migration) -> bool:
@@ -348,7 +373,7 @@ class Runner:
         self.reconnect = reconnect
         self._reset: tuple[str, ...] | None = None
         self._batch_reset_start: tuple[bytes, ...] = ()
-        self._reset_end = self._reset_end_atomic = b""
+        self._reset_end = self._reset_end_atomic = self._reset_end_compared = b""
         self._plpgsql = False
         self._statements: dict[str, bytes] = {}
         """What a stream prepares (see ``_prepared_statements``), by role."""
@@ -360,6 +385,10 @@ class Runner:
         """Set when an ``--atomic`` deploy met a statement prepared where no parser saw it (see
         ``DEALLOCATE_ON_SERVER``)."""
         self._defaults: str | None = None
+        self._not_by_name: set[int] = set()
+        """Versions whose reset must not ``DEALLOCATE`` by name what their ``PREPARE`` left: the file
+        dropped one of those names itself where no parser saw it (dynamic SQL), and the reset's
+        ``DEALLOCATE`` failed the file. Sent again, it leaves whatever is left to the marker."""
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, pending: list[Migration]) -> RunResult:
@@ -424,7 +453,8 @@ class Runner:
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql' "
                 "AND pg_catalog.has_language_privilege(oid, 'USAGE')), (SELECT oid FROM pg_catalog.pg_database "
                 "WHERE datname = pg_catalog.current_database()), (SELECT oid FROM pg_catalog.pg_roles "
-                "WHERE rolname = session_user), pg_catalog.current_setting('track_counts')::boolean"
+                "WHERE rolname = session_user), pg_catalog.current_setting('track_counts')::boolean, "
+                + CLEAR_STALE
             ).fetchone()
             assert row is not None
             self._plpgsql = bool(row[0])
@@ -448,13 +478,14 @@ class Runner:
                 for query in (statement_timeout, *SESSION_IDENTITY_RESET, *SESSION_RESET)
                 if query != UNLOCK_ALL
             )
-            if bool(row[3]):
-                changed = DEFAULTS_WRITTEN
-            else:
-                literal = sql.Literal(self._defaults).as_string(self.conn)
-                changed = f"({defaults}) IS DISTINCT FROM {literal}"
+            literal = sql.Literal(self._defaults).as_string(self.conn)
+            compared = f"({defaults}) IS DISTINCT FROM {literal}"
+            changed = DEFAULTS_WRITTEN if bool(row[3]) else compared
             lock_timeout = int(self.config.lock_timeout_ms)
             self._reset_end = RESET_END.format(lock_timeout=lock_timeout, defaults_changed=changed).encode()
+            self._reset_end_compared = RESET_END.format(
+                lock_timeout=lock_timeout, defaults_changed=compared
+            ).encode()
             # One transaction (--atomic): the next file cannot get a new connection, so only prepared
             # statements are the next guard's business.
             self._reset_end_atomic = RESET_END.format(
@@ -504,13 +535,20 @@ class Runner:
         batch.add(tag, Prepared(names["timeout"]) if names else self._batch_reset_start[0])
         for query in self._batch_reset_start[1:]:
             batch.add(tag, query)
-        for name in _left_prepared(migration.parsed.body):
+        if not atomic:
+            batch.add(("commit", migration, None), FIRE_DEFERRED)
+        for name in (
+            _left_prepared(migration.parsed.body) if migration.version not in self._not_by_name else ()
+        ):
             deallocate = sql.SQL("DEALLOCATE {}").format(sql.Identifier(name))
             batch.add(("deallocate", migration, None), deallocate.as_bytes(self.conn))
         if atomic and self._deallocate_on_server:
             batch.add(("deallocate", migration, None), DEALLOCATE_ON_SERVER.encode())
         end = "end-atomic" if atomic else "end"
-        batch.add(tag, Prepared(names[end]) if names else self._statements[end])
+        if not atomic and any(_TRACK_COUNTS(statement.text) for statement in migration.parsed.body):
+            batch.add(tag, self._reset_end_compared)
+        else:
+            batch.add(tag, Prepared(names[end]) if names else self._statements[end])
 
     def _deallocate(self, leftovers: pq.abc.PGresult | None) -> None:
         """``DEALLOCATE`` what ``LEFTOVER_PREPARED`` found."""
@@ -637,6 +675,8 @@ class Runner:
         elif role == "guard" and _stale(exc):
             self._mend(_stale(exc))
             return index, False
+        elif self._gone_by_name(role, migration, exc):
+            return index, False  # rolled back: sent again without deallocating by name
         elif role == "guard" and isinstance(exc, pg_errors.DivisionByZero):
             attempts.pop(migration.version, None)
             outcome = MigrationResult(migration, SKIPPED, attempts=attempt, note=self._taken(migration))
@@ -653,11 +693,26 @@ class Runner:
         self.progress("done", migration, outcome)
         return index + 1, outcome.outcome == FAILED
 
+    def _gone_by_name(self, role: str, migration: Migration, exc: psycopg.Error) -> bool:
+        """Whether the reset's ``DEALLOCATE name`` failed because the file itself had dropped that name in
+        dynamic SQL (then noted in ``_not_by_name``, once per file)."""
+        if role != "deallocate" or not isinstance(exc, pg_errors.InvalidSqlStatementName):
+            return False
+        if migration.version in self._not_by_name:
+            return False
+        self._not_by_name.add(migration.version)
+        return True
+
     def _mend(self, marker: str) -> None:
         """Undo what a committed migration's reset could not (its ``RESET_END`` marker): go on with a new
         connection after it changed the role or database defaults (``RESET ALL`` only returns to the
         defaults this session connected with), or deallocate what it prepared where no parser saw it."""
         if marker == STALE_DEFAULTS and self.reconnect is not None:
+            try:  # behind a transaction pooler the server connection, marker and all, outlives this one
+                self.conn.execute(f"SELECT {CLEAR_STALE}")
+                self.conn.commit()
+            except psycopg.Error:
+                pass  # a connection that cannot say it is closed, and its session with it
             self.conn.close()
             self.conn = self.reconnect()
             self.history.conn = self.conn
@@ -793,7 +848,12 @@ class Runner:
             error = _statement_error(exc, statement, _ROLE_STAGES.get(role, role))
             if self._disconnected():
                 failed = self._after_disconnect(migration, error, started, attempts, True, 0)
+                if failed.outcome == APPLIED:  # the deploy's COMMIT ran: every file is applied
+                    break
                 return self._atomic_failure(pending, failed)
+            if failing is not None and self._gone_by_name(role, failing, exc):
+                attempts -= 1  # nothing was applied: the deploy again, that file deallocating nothing by name
+                continue
             stale = _stale(exc) if role == "guard" else ""
             if stale == STALE_PREPARED and self._plpgsql and not self._deallocate_on_server:
                 self._deallocate_on_server = True  # the deploy again, deallocating on the server
@@ -980,6 +1040,9 @@ class Runner:
             self.conn = self.reconnect()
             self.history.conn = self.conn
             self._reset = None
+            if transactional and self._committed_meanwhile(migration):
+                note = "the connection was lost after the server committed it"
+                return MigrationResult(migration, APPLIED, elapsed, attempts, True, note=note)
             return self._record_failure(migration, lost, elapsed, attempts, transactional, completed)
         except (psycopg.Error, ConnectionFailed) as exc:
             first = first_line(exc)
@@ -990,6 +1053,17 @@ class Runner:
                 error.statement_index,
             )
             return MigrationResult(migration, FAILED, elapsed, attempts, transactional, unrecorded, completed)
+
+    def _committed_meanwhile(self, migration: Migration) -> bool:
+        """After a lost connection, on the new one: whether ``migration`` is recorded as applied with this
+        checksum. A connection lost after the server ran COMMIT (or, before PostgreSQL 14, while the
+        server went on with what it had received) leaves the commit in doubt for lockgate alone; recording
+        the failure then overwrote the committed ``applied`` row, and the next run applied the file a second
+        time. The apply lock first: the old session holds it until its transaction has ended."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.history.apply_key,))
+            record = self.history.record_for(migration.version)
+        return record is not None and record.status == APPLIED and record.checksum == migration.checksum
 
     def _claim(self, migration: Migration, *, set_timeouts: bool = False) -> str | None:
         """Inside the migration's transaction: serialise with other runners and re-check the history.

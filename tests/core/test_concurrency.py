@@ -110,7 +110,7 @@ def test_kill_9_mid_migration_then_next_run_applies_cleanly(
     deadline = time.monotonic() + 30
     while conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'lockgate%' "
-        "AND datname = current_database()"  # the other xdist worker runs lockgate on its own databases
+        "AND datname = current_database()"
     ).fetchone() != (0,):
         assert time.monotonic() < deadline
         time.sleep(0.1)
