@@ -13,6 +13,10 @@ Parameters are bound client-side (``ClientCursor.mogrify``): the queries that ca
 tracking row) are lockgate's own, and a literal costs no extra message. The batch knows nothing about
 transactions: the caller adds ``BEGIN`` and ``COMMIT`` like any other query. A batch that fails leaves no
 transaction open (it is rolled back), as psycopg's ``Connection.transaction()`` did.
+
+A run does not wait for one batch before sending the next: ``Stream`` keeps a run's batches on one pipeline
+with no sync between them (see its docstring for why nothing behind a failure runs), and lets them run
+statements prepared once per stream (``Prepare``, ``Prepared``).
 """
 
 from __future__ import annotations
