@@ -264,13 +264,21 @@ class Stream:
             except psycopg.NotSupportedError:  # libpq older than 17: the session's end drops them
                 return
 
-    def abort(self) -> None:
+    def abort(self, *, cancel: bool = False) -> None:
         """End the stream early: sync, drop the results of whatever was skipped or still in flight, roll
         back a transaction the failure left open, close the prepared statements, out of pipeline mode.
-        A connection that cannot do that (lost, or results still due after an interruption) is closed."""
+        A connection that cannot do that (lost, or results still due after an interruption) is closed.
+        ``cancel``: an interruption came while lockgate was not waiting on the server (building the next
+        batch), so nothing cancelled what the server is running: cancel it first, or the abort would wait
+        for a file in flight to finish — and commit — after Ctrl-C."""
         pgconn = self.conn.pgconn
         if pgconn.pipeline_status == pq.PipelineStatus.OFF:
             return
+        if cancel and pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+            try:
+                getattr(self.conn, "cancel_safe", self.conn.cancel)()
+            except psycopg.Error:
+                pass  # the drain below still ends the stream; a lost connection is closed there
         try:
             pgconn.pipeline_sync()
             self.conn.wait(_read(pgconn, [], None))

@@ -640,8 +640,8 @@ class Runner:
                     self._mend(marker)
                     return pending.index(migration, start) + 1, False
             stream.close()
-        except BaseException:
-            stream.abort()
+        except BaseException as interruption:
+            stream.abort(cancel=not isinstance(interruption, psycopg.Error))
             raise
         if unbuilt is not None:
             migration, refused = unbuilt
@@ -939,7 +939,7 @@ class Runner:
             stream.abort()
             return exc, current
         except BaseException:
-            stream.abort()
+            stream.abort(cancel=True)
             raise
         return None
 

@@ -11,6 +11,7 @@ so it behaves as it would at the start of a later run.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -212,3 +213,40 @@ def test_a_file_that_drops_every_prepared_statement_does_not_stop_the_run(
         "SELECT count(*) FROM schema_migrations_log WHERE outcome <> 'applied'"
     ).fetchone()
     assert failures == (0,)
+
+
+@pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
+def test_ctrl_c_while_the_next_batch_is_built_cancels_the_file_in_flight(
+    project: Path,
+    lockgate: CliRunner,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    """Ctrl-C nearly always lands while lockgate waits on the server, which psycopg turns into a cancel.
+    Landing while lockgate builds the next batch, it must cancel the file in flight too — not wait for
+    its long statement to finish and its COMMIT (already sent) to apply it after the user said stop."""
+    from lockgate import runner as runner_module
+
+    add(project, "20250101000000_long.sql", "CREATE TABLE long (id int);\nSELECT pg_sleep(20);\n")
+    add(project, "20250102000000_next.sql", "CREATE TABLE next (id int);\n")
+    built = 0
+    original = runner_module.Runner._add_migration
+
+    def interrupted(self: runner_module.Runner, *args: object, **kwargs: object) -> None:
+        nonlocal built
+        built += 1
+        if built == 2:
+            time.sleep(0.5)  # the first file is on the server, in its pg_sleep
+            raise KeyboardInterrupt
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module.Runner, "_add_migration", interrupted)
+    started = time.monotonic()
+    result = lockgate("run", *mode)
+    assert time.monotonic() - started < 10, "Ctrl-C waited for the file in flight"
+    assert result.code == 130, result.text
+    assert conn.execute("SELECT to_regclass('public.long')").fetchone() == (None,)
+    assert conn.execute(
+        "SELECT count(*) FROM public.schema_migrations WHERE status = 'applied'"
+    ).fetchone() == (0,)
