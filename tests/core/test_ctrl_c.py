@@ -123,3 +123,32 @@ def test_exit_code_of_passes_other_outcomes_through() -> None:
 
     with pytest.raises(ValueError):
         exit_code_of(broken)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are Linux-only")
+def test_ctrl_c_arriving_just_as_a_worker_is_forked_still_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C between ``fork()`` and the parent noting the child once left a worker nobody stopped (seen
+    as a rare failure of the test above). The signal is delivered right as fork returns in the parent."""
+    import os
+
+    from lockgate.lint import parallel
+
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork_then_interrupt() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+            os.kill(os.getpid(), signal.SIGINT)  # handled at the next bytecode unless held back
+        return pid
+
+    def slow_share(share: object) -> list[object]:
+        time.sleep(30)
+        return []
+
+    monkeypatch.setattr(parallel.os, "fork", fork_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        parallel.lint_shares([[Path("a.sql")], [Path("b.sql")]], slow_share)  # type: ignore[arg-type]
+    assert forked, "no worker was forked"
+    assert not any(_alive(pid) for pid in forked), "a lint worker outlived the interrupted lint"

@@ -85,23 +85,30 @@ def _fork_and_collect(
         except OSError:  # out of descriptors: this process lints the share (below)
             children.append((0, -1, share))
             continue
+        # Ctrl-C is held back from fork until the child is on the list: arriving in between, it left a
+        # worker that ``_stop`` never heard of, linting on after its parent had gone.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            pid = os.fork()
-        except OSError:  # out of processes or memory: the same
-            os.close(read_end)
-            os.close(write_end)
-            children.append((0, -1, share))
-            continue
-        if pid == 0:  # the child: lint, send, and leave without running the parent's exit handlers
-            status = 1
             try:
+                pid = os.fork()
+            except OSError:  # out of processes or memory: the same
                 os.close(read_end)
-                _write_all(write_end, marshal.dumps(_to_wire(lint_share(share))))
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        children.append((pid, read_end, share))
+                os.close(write_end)
+                children.append((0, -1, share))
+                continue
+            if pid == 0:  # the child: lint, send, and leave without running the parent's exit handlers
+                status = 1
+                try:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                    os.close(read_end)
+                    _write_all(write_end, marshal.dumps(_to_wire(lint_share(share))))
+                    status = 0
+                finally:
+                    os._exit(status)
+            os.close(write_end)
+            children.append((pid, read_end, share))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
     results = lint_share(shares[0])
     for index, (pid, read_end, share) in enumerate(children):
         received = None
