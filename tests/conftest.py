@@ -86,6 +86,24 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def mends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every ``Runner._mend`` call; more than five for one run is a loop (the test fails instead of hanging)."""
+    from lockgate import runner as runner_module
+
+    calls: list[str] = []
+    original = runner_module.Runner._mend
+
+    def counted(self: runner_module.Runner, marker: str) -> None:
+        calls.append(marker)
+        if len(calls) > 5:
+            raise AssertionError(f"the runner mends the session again and again: {calls}")
+        original(self, marker)
+
+    monkeypatch.setattr(runner_module.Runner, "_mend", counted)
+    return calls
+
+
 def write_migration(project: Path, filename: str, sql: str) -> Path:
     path = project / "migrations" / filename
     path.write_text(sql, encoding="utf-8")

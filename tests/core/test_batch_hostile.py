@@ -22,13 +22,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from core_helpers import CliRunner, add
+from core_helpers import CliRunner, add, no_lockgate_session_left, spawn_run, statuses, wait_until
 
 pytestmark = pytest.mark.db
-
-
-def statuses(conn: psycopg.Connection) -> list[tuple[object, ...]]:
-    return conn.execute("SELECT version, status FROM public.schema_migrations ORDER BY version").fetchall()
 
 
 def public_tables(conn: psycopg.Connection) -> set[str]:
@@ -159,30 +155,6 @@ def test_metadata_with_quotes_backslashes_and_unicode_is_stored_exactly(
 
 
 # -- interruptions from outside, on a real `lockgate run` process ---------------------------------------
-def spawn_run(project: Path, db_url: str, *args: str, **env: str) -> subprocess.Popen[str]:
-    environment = {**os.environ, "LOCKGATE_DATABASE_URL": db_url, "LOCKGATE_RETRY_BACKOFF": "10ms", **env}
-    environment.pop("DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "lockgate", "run", *args],
-        cwd=project,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_until(conn: psycopg.Connection, query: str, what: str, timeout: float = 30) -> None:
-    """Until ``query`` (about other sessions) returns a non-zero count."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = conn.execute(query).fetchone()
-        if row and row[0]:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
 IN_SLEEP = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' "
     "AND state = 'active' AND pid <> pg_backend_pid()"
@@ -191,16 +163,6 @@ WAITING_ON_A_LOCK = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
     "AND application_name LIKE 'lockgate run (%' AND pid <> pg_backend_pid()"
 )
-
-
-def no_lockgate_session_left(conn: psycopg.Connection, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while conn.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND application_name LIKE 'lockgate%'"
-    ).fetchone() != (0,):
-        assert time.monotonic() < deadline, "a lockgate session outlived its process"
-        time.sleep(0.05)
 
 
 def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:

@@ -16,24 +16,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from core_helpers import CliRunner, add
+from core_helpers import COUNTER, SPY, CliRunner, add, side_effects, statuses
 
 pytestmark = pytest.mark.db
-
-COUNTER = "CREATE SEQUENCE side_effects;\nCREATE TABLE first (id int);\n"
-SPY = "SELECT nextval('side_effects');\nCREATE TABLE {name} (id int);\n"
-"""A file whose execution leaves a trace even when its transaction rolls back."""
-
-
-def statuses(conn: psycopg.Connection) -> list[tuple[object, ...]]:
-    return conn.execute("SELECT version, status FROM public.schema_migrations ORDER BY version").fetchall()
-
-
-def side_effects(conn: psycopg.Connection) -> int:
-    """How many times a ``SPY`` file executed (its transaction committed or not)."""
-    row = conn.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM side_effects").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 @pytest.mark.parametrize(

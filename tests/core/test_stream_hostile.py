@@ -4,10 +4,7 @@ the tracking row through the prepared statement, interruptions with two files in
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,40 +12,21 @@ from typing import Any
 
 import psycopg
 import pytest
-from core_helpers import CliRunner, add
+from core_helpers import (
+    COUNTER,
+    SPY,
+    CliRunner,
+    add,
+    no_lockgate_session_left,
+    side_effects,
+    spawn_run,
+    statuses,
+    wait_until,
+)
 
 from lockgate import runner as runner_module
 
 pytestmark = pytest.mark.db
-
-COUNTER = "CREATE SEQUENCE side_effects;\nCREATE TABLE first (id int);\n"
-SPY = "SELECT nextval('side_effects');\nCREATE TABLE {name} (id int);\n"
-
-
-def statuses(conn: psycopg.Connection) -> list[tuple[object, ...]]:
-    return conn.execute("SELECT version, status FROM public.schema_migrations ORDER BY version").fetchall()
-
-
-def side_effects(conn: psycopg.Connection) -> int:
-    row = conn.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM side_effects").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-@pytest.fixture
-def mends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every ``Runner._mend`` call; more than five for one run is a loop (the test fails instead of hanging)."""
-    calls: list[str] = []
-    original = runner_module.Runner._mend
-
-    def counted(self: runner_module.Runner, marker: str) -> None:
-        calls.append(marker)
-        if len(calls) > 5:
-            raise AssertionError(f"the runner mends the session again and again: {calls}")
-        original(self, marker)
-
-    monkeypatch.setattr(runner_module.Runner, "_mend", counted)
-    return calls
 
 
 @pytest.mark.parametrize(
@@ -106,34 +84,6 @@ def test_a_file_that_sets_the_session_marker_itself_changes_nothing(
     assert [status for _, status in statuses(conn)] == ["applied"] * 4
 
 
-def spawn(project: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "LOCKGATE_DATABASE_URL": db_url, "NO_COLOR": "1", "LOCKGATE_RETRY_BACKOFF": "10ms"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "lockgate", "run", "--no-lint", *args],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(conn: psycopg.Connection, query: str, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while conn.execute(query).fetchone() != (True,):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
-
-
-def no_lockgate_session_left(conn: psycopg.Connection) -> None:
-    wait_for(
-        conn,
-        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'lockgate%' "
-        "AND pid <> pg_backend_pid() AND datname = current_database()",
-        "a lockgate session outlived its process",
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_an_interruption_while_a_file_is_sent_behind_the_running_one_never_executes_it(
@@ -149,13 +99,14 @@ def test_an_interruption_while_a_file_is_sent_behind_the_running_one_never_execu
     add(project, "20250103000000_long.sql", "CREATE TABLE long (id int);\nSELECT pg_sleep(4.5);\n")
     add(project, "20250104000000_fourth.sql", SPY.format(name="fourth"))
     add(project, "20250105000000_fifth.sql", SPY.format(name="fifth"))
-    process = spawn(project, db_url)
+    process = spawn_run(project, db_url, "--no-lint", NO_COLOR="1")
     try:
-        wait_for(
+        wait_until(
             conn,
             "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4.5)%' "
             "AND state = 'active' AND datname = current_database()",
             "the long file never started",
+            timeout=20,
         )
         process.send_signal(how)
         out, err = process.communicate(timeout=30)
@@ -164,14 +115,14 @@ def test_an_interruption_while_a_file_is_sent_behind_the_running_one_never_execu
             process.kill()
             process.communicate()
     assert "Traceback" not in out + err
-    no_lockgate_session_left(conn)
+    no_lockgate_session_left(conn, timeout=20)
     assert side_effects(conn) == 0
     # Ctrl-C records nothing for a transactional file (its rollback is the record); kill -9 cannot.
     assert statuses(conn) == [(20250101000000, "applied"), (20250102000000, "applied")]
     assert conn.execute("SELECT to_regclass('public.long')").fetchone() == (None,)
     for path in (project / "migrations").glob("*long.sql"):
         path.write_text("CREATE TABLE long (id int);\n", encoding="utf-8")
-    again = spawn(project, db_url)
+    again = spawn_run(project, db_url, "--no-lint", NO_COLOR="1")
     out, err = again.communicate(timeout=60)
     assert again.returncode == 0, out + err
     assert side_effects(conn) == 2
@@ -349,7 +300,7 @@ def test_eight_runners_with_session_mending_files_apply_each_migration_exactly_o
         if index == 9:
             body = f"-- lockgate: no-transaction\nINSERT INTO public.applied_log VALUES ({version});\n"
         add(project, f"{version}_step_{index}.sql", extra.get(index, "") + body)
-    runners = [spawn(project, db_url) for _ in range(8)]
+    runners = [spawn_run(project, db_url, "--no-lint", NO_COLOR="1") for _ in range(8)]
     outputs = [runner.communicate(timeout=120) for runner in runners]
     assert [runner.returncode for runner in runners] == [0] * 8, outputs
     counts = conn.execute(
@@ -556,23 +507,24 @@ def test_kill_9_at_any_moment_of_a_streamed_run_leaves_every_migration_whole(
             f"20250101{index // 60:02d}{index % 60:02d}00_step.sql",
             f"CREATE TABLE step_{index} (id int);\nSELECT pg_sleep(0.008);\n",
         )
-    process = spawn(project, db_url)
-    wait_for(
+    process = spawn_run(project, db_url, "--no-lint", NO_COLOR="1")
+    wait_until(
         conn,
         "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
         "the tracking table never appeared",
+        timeout=20,
     )
     time.sleep(delay)
     process.kill()
     process.communicate(timeout=30)
-    no_lockgate_session_left(conn)
+    no_lockgate_session_left(conn, timeout=20)
     rows = statuses(conn)
     assert {status for _, status in rows} <= {"applied"}, rows
     recorded = {int(str(version)[8:10]) * 60 + int(str(version)[10:12]) for version, _ in rows}
     tables = conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'step_%'").fetchall()
     assert {int(str(name[0]).removeprefix("step_")) for name in tables} == recorded
     assert recorded == set(range(len(recorded)))
-    again = spawn(project, db_url)
+    again = spawn_run(project, db_url, "--no-lint", NO_COLOR="1")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, out + err
     assert len(statuses(conn)) == 120

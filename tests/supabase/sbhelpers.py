@@ -34,3 +34,11 @@ def copy_sample(project: Path) -> list[str]:
     for path in sorted(SAMPLE.glob("*.sql")):
         shutil.copy(path, target / path.name)
     return [path.name.split("_", 1)[0] for path in sorted(SAMPLE.glob("*.sql"))]
+
+
+def pooled_url(pgbouncer: object, tcp_url: str) -> str:
+    """The URL of ``tcp_url``'s database through the test PgBouncer (transaction mode)."""
+    import psycopg
+
+    database = str(psycopg.conninfo.conninfo_to_dict(tcp_url)["dbname"])
+    return str(pgbouncer.url(database))  # type: ignore[attr-defined]

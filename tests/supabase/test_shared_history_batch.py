@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sbhelpers import pooled_url
 
 from cli_runner import CliResult
 from lockgate.supabase.split import split_statements
@@ -63,11 +64,6 @@ def test_hostile_statement_text_lands_in_supabase_history_exactly(
 
 
 # -- behind PgBouncer in transaction mode ------------------------------------------------------------------
-def _pooled_url(pgbouncer: object, tcp_url: str) -> str:
-    database = str(psycopg.conninfo.conninfo_to_dict(tcp_url)["dbname"])
-    return str(pgbouncer.url(database))  # type: ignore[attr-defined]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [(), ("--atomic",)], ids=["run", "atomic"])
 def test_batches_through_a_transaction_pooler_fail_at_their_line_and_reset_between_files(
@@ -78,7 +74,7 @@ def test_batches_through_a_transaction_pooler_fail_at_their_line_and_reset_betwe
     tcp_url: str,
     mode: tuple[str, ...],
 ) -> None:
-    url = _pooled_url(pgbouncer, tcp_url)
+    url = pooled_url(pgbouncer, tcp_url)
     migrations = sb_project / "supabase" / "migrations"
     (migrations / "20250101000000_first.sql").write_text(
         "CREATE TABLE public.t (id int);\nALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\nPREPARE p AS SELECT 1;\n"
@@ -107,7 +103,7 @@ def test_ctrl_c_through_a_transaction_pooler_cancels_the_statement_and_applies_n
 ) -> None:
     """The cancel request goes through PgBouncer; if it were lost, the server would finish the statement
     and run the COMMIT already queued behind it."""
-    url = _pooled_url(pgbouncer, tcp_url)
+    url = pooled_url(pgbouncer, tcp_url)
     migrations = sb_project / "supabase" / "migrations"
     (migrations / "20250101000000_long.sql").write_text(
         "CREATE TABLE public.t (id int);\nALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\nSELECT pg_sleep(30);\n",
@@ -157,7 +153,7 @@ def test_no_prepared_statement_of_lockgate_outlives_a_run_on_the_poolers_server_
     """A stream prepares lockgate's own statements on whatever server connection the pooler gave it, and
     closes them when it ends — after a failure too — so no pooled connection keeps them for its next
     client. Every server connection of the pool (default_pool_size = 4) is held at once and asked."""
-    url = _pooled_url(pgbouncer, tcp_url)
+    url = pooled_url(pgbouncer, tcp_url)
     migrations = sb_project / "supabase" / "migrations"
     for day in range(1, 6):
         (migrations / f"2025010{day}000000_t{day}.sql").write_text(

@@ -9,34 +9,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sbhelpers import pooled_url
 
 from cli_runner import CliResult
-from lockgate import runner as runner_module
 
 pytestmark = pytest.mark.db
 
 Lockgate = Callable[..., CliResult]
-
-
-def _pooled_url(pgbouncer: object, tcp_url: str) -> str:
-    database = str(psycopg.conninfo.conninfo_to_dict(tcp_url)["dbname"])
-    return str(pgbouncer.url(database))  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def mends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every ``Runner._mend`` call; more than five for one run is a loop (the test fails instead of hanging)."""
-    calls: list[str] = []
-    original = runner_module.Runner._mend
-
-    def counted(self: runner_module.Runner, marker: str) -> None:
-        calls.append(marker)
-        if len(calls) > 5:
-            raise AssertionError(f"the runner mends the session again and again: {calls}")
-        original(self, marker)
-
-    monkeypatch.setattr(runner_module.Runner, "_mend", counted)
-    return calls
 
 
 DEFAULTS = (
@@ -62,7 +41,7 @@ def test_a_marker_left_on_a_pooled_server_connection_neither_loops_nor_fails_a_r
     changing: str,
 ) -> None:
     """Reconnecting to the pooler hands the same server connection back, marker and all."""
-    url = _pooled_url(pgbouncer, tcp_url)
+    url = pooled_url(pgbouncer, tcp_url)
     migrations = sb_project / "supabase" / "migrations"
     (migrations / "20250101000000_first.sql").write_text(
         changing + "CREATE TABLE public.t1 (id int);\n", "utf-8"
@@ -95,7 +74,7 @@ def test_a_lock_timeout_retry_and_a_dynamic_deallocate_all_behind_the_pooler_lea
     every one is closed, the aborted ones too. Every server connection of the pool is held and asked."""
     import threading
 
-    url = _pooled_url(pgbouncer, tcp_url)
+    url = pooled_url(pgbouncer, tcp_url)
     conn.execute("CREATE TABLE public.busy (id int)")
     migrations = sb_project / "supabase" / "migrations"
     (migrations / "20250101000000_first.sql").write_text("CREATE TABLE public.t1 (id int);\n", "utf-8")
