@@ -21,6 +21,7 @@ statements prepared once per stream (``Prepare``, ``Prepared``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Sequence
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -275,10 +276,9 @@ class Stream:
         if pgconn.pipeline_status == pq.PipelineStatus.OFF:
             return
         if cancel and pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
-            try:
+            # A failed cancel changes nothing: the drain below still ends the stream (or closes a lost one).
+            with contextlib.suppress(psycopg.Error):
                 getattr(self.conn, "cancel_safe", self.conn.cancel)()
-            except psycopg.Error:
-                pass  # the drain below still ends the stream; a lost connection is closed there
         try:
             pgconn.pipeline_sync()
             self.conn.wait(_read(pgconn, [], None))
