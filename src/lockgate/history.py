@@ -361,42 +361,14 @@ class History:
             "executed_by = EXCLUDED.executed_by, execution_time_ms = EXCLUDED.execution_time_ms, "
             "status = EXCLUDED.status, error_message = EXCLUDED.error_message, metadata = EXCLUDED.metadata"
         ).format(self.table)
-        params = (
-            row.migration_id,
-            row.name,
-            row.version,
-            row.checksum,
-            row.applied,
-            row.executed_by,
-            row.execution_time_ms,
-            row.execution_time_ms,
-            row.status,
-            row.error_message,
-            json.dumps(dict(row.metadata)),
-        )
-        return query, params
+        return query, _upsert_params(row)
 
     def _log_values(self, entry: LogEntry) -> tuple[sql.Composed, tuple[Any, ...]]:
         columns = sql.SQL(
             "INSERT INTO {} (action, outcome, migration_id, version, name, checksum, previous_checksum, "
             "execution_time_ms, executed_by, error_message, sqlstate, error_line, metadata) "
         ).format(self.log_table)
-        params = (
-            entry.action,
-            entry.outcome,
-            entry.migration_id,
-            entry.version,
-            entry.name,
-            entry.checksum,
-            entry.previous_checksum,
-            entry.execution_time_ms,
-            entry.executed_by,
-            entry.error_message,
-            entry.sqlstate,
-            entry.error_line,
-            json.dumps(dict(entry.metadata or {})),
-        )
-        return columns, params
+        return columns, _log_params(entry)
 
     def upsert(
         self,
@@ -442,9 +414,8 @@ class History:
 
     def upsert_and_log_query(self, row: TrackingRow, entry: LogEntry) -> tuple[sql.Composed, tuple[Any, ...]]:
         """``upsert_and_log``'s query and parameters, for a caller that batches its queries."""
-        upsert, upsert_params = self._upsert_query(row)
-        columns, log_params = self._log_values(entry)
-        log_params = log_params[:7] + log_params[8:]
+        upsert, _ = self._upsert_query(row)
+        columns, _ = self._log_values(entry)
         query = (
             sql.SQL("WITH tracked AS (")
             + upsert
@@ -452,7 +423,7 @@ class History:
             + columns
             + sql.SQL("SELECT %s, %s, %s, %s, %s, %s, %s, tracked.elapsed, %s, %s, %s, %s, %s FROM tracked")
         )
-        return query, upsert_params + log_params
+        return query, upsert_and_log_params(row, entry)
 
     def record_baselined(
         self,
@@ -523,3 +494,45 @@ class History:
         )
         names = [column.name for column in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _upsert_params(row: TrackingRow) -> tuple[Any, ...]:
+    return (
+        row.migration_id,
+        row.name,
+        row.version,
+        row.checksum,
+        row.applied,
+        row.executed_by,
+        row.execution_time_ms,
+        row.execution_time_ms,
+        row.status,
+        row.error_message,
+        json.dumps(dict(row.metadata)),
+    )
+
+
+def _log_params(entry: LogEntry) -> tuple[Any, ...]:
+    return (
+        entry.action,
+        entry.outcome,
+        entry.migration_id,
+        entry.version,
+        entry.name,
+        entry.checksum,
+        entry.previous_checksum,
+        entry.execution_time_ms,
+        entry.executed_by,
+        entry.error_message,
+        entry.sqlstate,
+        entry.error_line,
+        json.dumps(dict(entry.metadata or {})),
+    )
+
+
+def upsert_and_log_params(row: TrackingRow, entry: LogEntry) -> tuple[Any, ...]:
+    """The parameters of ``History.upsert_and_log_query`` (types: ``RECORD_TYPES``) without building its
+    SQL: what a stream sends to the statement it prepared, once per migration. The audit entry's
+    ``execution_time_ms`` is the tracking row's (``tracked.elapsed``), not a parameter."""
+    log = _log_params(entry)
+    return _upsert_params(row) + log[:7] + log[8:]

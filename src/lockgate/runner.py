@@ -35,7 +35,14 @@ from lockgate.batch import (
 )
 from lockgate.config import Config
 from lockgate.errors import ConnectionFailed, first_line
-from lockgate.history import ELAPSED_ON_SERVER, RECORD_TYPES, History, LogEntry, TrackingRow
+from lockgate.history import (
+    ELAPSED_ON_SERVER,
+    RECORD_TYPES,
+    History,
+    LogEntry,
+    TrackingRow,
+    upsert_and_log_params,
+)
 from lockgate.source import Migration
 from lockgate.statements import Statement
 
@@ -791,11 +798,13 @@ class Runner:
             names = {}
         self._batch_reset(batch, migration, names, atomic=atomic)
         row = self._row(migration, APPLIED, metadata, ELAPSED_ON_SERVER)
-        query, params = self.history.upsert_and_log_query(row, self._entry(row))
         if names:
+            params = upsert_and_log_params(row, self._entry(row))
             batch.add(("record", migration, None), Prepared(names["record"], text_params(params, encoding)))
         else:
-            batch.add_bound(("record", migration, None), query, params)
+            batch.add_bound(
+                ("record", migration, None), *self.history.upsert_and_log_query(row, self._entry(row))
+            )
         batch.tag = ("record", migration, None)
         for hook in self.on_applied:
             hook(batch, migration)
